@@ -1,0 +1,63 @@
+"""Content-addressed image files: the sha256 of the encoded bytes names the file; writes are atomic."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class SavedImage:
+    sha256: str
+    relpath: str
+    width: int
+    height: int
+    format: str
+    size_bytes: int
+
+
+class ImageStore:
+    """Stores PNG files under <root>/images/ab/cd/<sha256>.png.
+
+    PNG is lossless, so a stored output is exactly what the guard and the hashes saw. Saving the same picture twice
+    writes one file. A crash mid-write leaves only a temporary file, never a truncated image under a real name.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def encode(self, image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", optimize=False, compress_level=1)
+        return buf.getvalue()
+
+    def save(self, image: Image.Image) -> SavedImage:
+        data = self.encode(image)
+        sha = hashlib.sha256(data).hexdigest()
+        rel = f"images/{sha[:2]}/{sha[2:4]}/{sha}.png"
+        path = self.root / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".png")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return SavedImage(sha, rel, image.width, image.height, "PNG", len(data))
+
+    def path(self, relpath: str) -> Path:
+        return self.root / relpath
+
+    def open(self, relpath: str) -> Image.Image:
+        with Image.open(self.path(relpath)) as im:
+            return im.convert("RGB")

@@ -1,0 +1,141 @@
+"""SQLAlchemy 2 typed models: one edit request and everything the gate decided about it."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """Record ids are random (not sequential) so one requester cannot guess another's record."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict: JSON, list: JSON}
+
+
+class StoredImage(Base):
+    """A content-addressed image file in the data directory (sha256 of the bytes on disk)."""
+
+    __tablename__ = "images"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    relpath: Mapped[str] = mapped_column(String(300))
+    width: Mapped[int]
+    height: Mapped[int]
+    format: Mapped[str] = mapped_column(String(10))
+    size_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EditRequest(Base):
+    __tablename__ = "edit_requests"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    requester: Mapped[str | None] = mapped_column(String(200), index=True)
+    instruction: Mapped[str] = mapped_column(Text)
+    negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict] = mapped_column(default=dict)
+    backend: Mapped[str] = mapped_column(String(60))
+    model_id: Mapped[str] = mapped_column(String(200))
+    model_license: Mapped[str] = mapped_column(String(200))
+    policy_mode: Mapped[str] = mapped_column(String(10))
+    decision: Mapped[str] = mapped_column(String(20), index=True)  # released | pending_review | blocked
+    decision_reasons: Mapped[list] = mapped_column(default=list)
+    warnings: Mapped[list] = mapped_column(default=list)
+    applied: Mapped[list] = mapped_column(default=list)  # what the editor did, in words
+    edit_ms: Mapped[float | None] = mapped_column(Float)
+
+    images: Mapped[list[RequestImage]] = relationship(order_by="RequestImage.role, RequestImage.position")
+    verdicts: Mapped[list[Verdict]] = relationship(order_by="Verdict.id")
+    matches: Mapped[list[SimilarityMatch]] = relationship(order_by="SimilarityMatch.id")
+    review_item: Mapped[ReviewItem | None] = relationship(back_populates="request")
+
+
+class RequestImage(Base):
+    """Links a request to its images: role is input (the main image), reference, or output."""
+
+    __tablename__ = "request_images"
+    __table_args__ = (UniqueConstraint("request_id", "role", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    position: Mapped[int]
+    image_sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"))
+    image: Mapped[StoredImage] = relationship()
+
+
+class Verdict(Base):
+    """One guard verdict: on the instruction (position NULL) or on output number `position`."""
+
+    __tablename__ = "verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(12))  # instruction | output
+    position: Mapped[int | None]
+    guard: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(16), index=True)
+    categories: Mapped[list] = mapped_column(default=list)
+    evidence: Mapped[list] = mapped_column(default=list)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ReferenceWork(Base):
+    """A registered work whose look-alikes get a similarity warning."""
+
+    __tablename__ = "reference_works"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(300))
+    license: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500), default="")
+    image_sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), unique=True)
+    phash: Mapped[str] = mapped_column(String(16), index=True)  # 64-bit imagehash pHash, hex
+    phash_variants: Mapped[list] = mapped_column(default=list)  # pHash of the 8 rotations/mirrors, hex
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    image: Mapped[StoredImage] = relationship()
+
+
+class SimilarityMatch(Base):
+    __tablename__ = "similarity_matches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(10))  # input | reference | output
+    position: Mapped[int]
+    reference_id: Mapped[int] = mapped_column(ForeignKey("reference_works.id"))
+    hash_kind: Mapped[str] = mapped_column(String(20))
+    distance: Mapped[int]
+    level: Mapped[str] = mapped_column(String(10))  # warn | review
+    reference: Mapped[ReferenceWork] = relationship()
+
+
+class ReviewItem(Base):
+    """An edit that needs a person. The reviewer console (claim, decide) works on these rows."""
+
+    __tablename__ = "review_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    reasons: Mapped[list] = mapped_column(default=list)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    request: Mapped[EditRequest] = relationship(back_populates="review_item")
+
+
+class Event(Base):
+    """Append-only audit log (a trigger refuses UPDATE and DELETE on SQLite)."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    payload: Mapped[dict] = mapped_column(default=dict)

@@ -1,0 +1,48 @@
+"""The one small interface every edit backend implements."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from PIL import Image
+
+# progress(fraction 0..1, short description); a backend calls it as work advances.
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class EditRequest:
+    image: Image.Image
+    instruction: str
+    references: list[Image.Image] = field(default_factory=list)
+    negative_prompt: str = ""
+    seed: int = 0
+    steps: int = 30
+    guidance: float = 4.0
+    num_outputs: int = 1
+
+
+@dataclass
+class EditOutput:
+    images: list[Image.Image]
+    applied: list[str] = field(default_factory=list)  # what was done, in words, in order
+    captions: list[str] = field(default_factory=list)  # text the editor drew into the picture (guarded too)
+
+
+class EditorCannotDo(ValueError):
+    """The backend understood that it cannot carry out this instruction. Safe to show to the user."""
+
+    def __init__(self, message: str, *, unknown: str = "", capabilities: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.unknown = unknown
+        self.capabilities = capabilities
+
+
+class Editor(Protocol):
+    name: str  # backend name, as in EDITOR_BACKEND
+    model_id: str
+    model_license: str
+    device: str
+    deterministic: bool  # True: seed and variants change nothing
+
+    def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput: ...

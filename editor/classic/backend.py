@@ -1,0 +1,32 @@
+"""The classic backend: parse the instruction, apply the operations in order, report what was done."""
+from __future__ import annotations
+
+from editor.base import EditorCannotDo, EditOutput, EditRequest, ProgressFn
+from editor.classic import operations
+from editor.classic.parser import CAPABILITIES, parse
+
+
+class ClassicEditor:
+    """Runs anywhere in milliseconds; one output per request, since it has no randomness to vary."""
+
+    name = "classic"
+    model_id = "editguard/classic"
+    model_license = "Apache-2.0"
+    device = "cpu"
+    deterministic = True
+
+    def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
+        parsed = parse(request.instruction)
+        image = request.image
+        for i, op in enumerate(parsed.operations):
+            if progress:
+                progress(i / len(parsed.operations), op.name)
+            try:
+                image = operations.apply(image, op)
+            except (operations.MissingFont, ValueError) as exc:
+                raise EditorCannotDo(str(exc), unknown=op.name,
+                                     capabilities=tuple(en for en, _ in CAPABILITIES)) from None
+        if progress:
+            progress(1.0, "done")
+        return EditOutput(images=[image], applied=[op.describe() for op in parsed.operations],
+                          captions=parsed.captions)

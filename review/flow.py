@@ -1,0 +1,272 @@
+"""One moderated edit, end to end: the spine that the page and `python -m review edit` both run.
+
+validate -> prompt guard -> input similarity -> edit -> output guard -> output similarity -> policy -> persist.
+An Unsafe instruction is refused before the editor runs; the refusal is recorded. Images are written first
+(content-addressed, atomic), then everything else in one database transaction, so a failure leaves no half record.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from db.engine import StorageUnavailable, run_write
+from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
+                       Verdict as VerdictRow)
+from editor.base import EditorCannotDo, EditRequest as EditorRequest
+from editor.image_input import BadImage, load_image
+from review.guard.base import Verdict, combine
+from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
+from review.policy import Decision, PolicyResult, decide
+from review.similarity import Match
+
+log = logging.getLogger(__name__)
+
+MAX_REFERENCES = 3  # Qwen-Image-Edit-2509/2511 take 1-3 images in all; the classic editor ignores references
+MAX_OUTPUTS = 4
+MAX_STEPS = 100
+
+
+class EditFailed(Exception):
+    """The edit could not be done; the message is one plain sentence for the user. Nothing was stored."""
+
+
+@dataclass
+class Submission:
+    image: object  # a path, bytes or a PIL image
+    instruction: str
+    references: list = field(default_factory=list)
+    negative_prompt: str = ""
+    seed: int | None = None  # None: pick one at random (and record it)
+    steps: int = 30
+    guidance: float = 4.0
+    num_outputs: int = 1
+    requester: str | None = None
+
+
+def run_edit(rt, sub: Submission, progress: Callable[[float, str], None] | None = None) -> dict:
+    """Run the whole gate for one submission and return the stored record (see `load_record`)."""
+    say = progress or (lambda _f, _d: None)
+    say(0.0, "validating")
+    main, refs, instruction, negative, params = _validate(rt, sub)
+
+    say(0.05, "checking the instruction")
+    prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
+    input_matches = _matches(rt, [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)])
+    early = decide(rt.settings.policy_mode, prompt_verdict, [], input_matches)
+    if early.decision == Decision.BLOCKED:  # refused before any edit time is spent
+        return _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict, [], [], input_matches,
+                        early, applied=[], edit_ms=None)
+
+    say(0.1, "editing")
+    started = time.perf_counter()
+    try:
+        output = rt.editor.edit(
+            EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
+                          seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
+                          num_outputs=params["num_outputs"]),
+            progress=lambda f, d: say(0.1 + 0.75 * f, d),
+        )
+    except EditorCannotDo as exc:
+        raise EditFailed(str(exc)) from None
+    except Exception:
+        log.exception("editor %s failed", rt.editor.name)
+        raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.") from None
+    edit_ms = (time.perf_counter() - started) * 1000
+
+    say(0.87, "checking the result")
+    caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
+    output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
+                               guard=_output_guard_name(rt)) for im in output.images]
+    output_matches = _matches(rt, [("output", i, im) for i, im in enumerate(output.images)])
+    result = decide(rt.settings.policy_mode, prompt_verdict, output_verdicts, input_matches + output_matches)
+    say(0.95, "saving")
+    return _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict, output.images,
+                    output_verdicts, input_matches + output_matches, result, output.applied, edit_ms)
+
+
+def _output_guard_name(rt) -> str:
+    return "+".join(([rt.image_guard.name] if rt.image_guard else []) + [f"{rt.text_guard.name}(captions)"])
+
+
+def _validate(rt, sub: Submission):
+    try:
+        instruction = clean_text(sub.instruction)
+        negative = clean_text(sub.negative_prompt, field="negative prompt", limit=MAX_NEGATIVE_CHARS, required=False)
+        if sub.image is None:
+            raise BadImage("Please upload an image to edit.")
+        limits = dict(max_pixels=rt.settings.max_pixels, max_bytes=rt.settings.max_upload_mb * 1024 * 1024)
+        main = load_image(sub.image, **limits)
+        if len(sub.references) > MAX_REFERENCES:
+            raise BadImage(f"At most {MAX_REFERENCES} reference images are accepted.")
+        refs = []
+        for i, ref in enumerate(sub.references):
+            try:
+                refs.append(load_image(ref, **limits))
+            except BadImage as exc:
+                raise BadImage(f"Reference image {i + 1}: {exc}") from None
+    except (BadImage, BadInstruction) as exc:
+        raise EditFailed(str(exc)) from None
+    params = {
+        "seed": int(sub.seed) if sub.seed is not None and sub.seed >= 0 else random.randrange(2**31),
+        "steps": _bounded(sub.steps, 1, MAX_STEPS, "steps"),
+        "guidance": float(min(max(float(sub.guidance), 0.0), 20.0)),
+        "num_outputs": _bounded(sub.num_outputs, 1, MAX_OUTPUTS, "number of outputs"),
+        "references": len(refs),
+    }
+    if rt.editor.deterministic:
+        params["num_outputs"] = 1  # a deterministic editor would only repeat itself
+    return main, refs, instruction, negative, params
+
+
+def _bounded(value, lo: int, hi: int, name: str) -> int:
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise EditFailed(f"The {name} must be a whole number.") from None
+    if not lo <= value <= hi:
+        raise EditFailed(f"The {name} must be between {lo} and {hi}.")
+    return value
+
+
+def _matches(rt, targets: list[tuple[str, int, Image.Image]]) -> list[Match]:
+    found = []
+    for target, position, image in targets:
+        for m in rt.index.search(image):
+            found.append(Match(**{**m.__dict__, "target": target, "position": position}))
+    return found
+
+
+def _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict: Verdict, outputs, output_verdicts,
+             matches: list[Match], result: PolicyResult, applied, edit_ms) -> dict:
+    # Blocked outputs are never written anywhere: their verdicts are the record.
+    keep_outputs = outputs if result.decision != Decision.BLOCKED else []
+    saved = [("input", 0, rt.store.save(main))]
+    saved += [("reference", i, rt.store.save(r)) for i, r in enumerate(refs)]
+    saved += [("output", i, rt.store.save(o)) for i, o in enumerate(keep_outputs)]
+
+    def work(session: Session) -> str:
+        _insert_images(session, [s for _, _, s in saved])
+        req = EditRequest(
+            requester=sub.requester, instruction=instruction, negative_prompt=negative, params=params,
+            backend=rt.editor.name, model_id=rt.editor.model_id, model_license=rt.editor.model_license,
+            policy_mode=rt.settings.policy_mode.value, decision=result.decision.value,
+            decision_reasons=list(result.reasons), warnings=list(result.warnings), applied=list(applied), edit_ms=edit_ms,
+        )
+        session.add(req)
+        session.flush()
+        for role, pos, s in saved:
+            session.add(RequestImage(request_id=req.id, role=role, position=pos, image_sha256=s.sha256))
+        for pos, v in [(None, prompt_verdict), *enumerate(output_verdicts)]:
+            d = v.to_dict()
+            session.add(VerdictRow(request_id=req.id, target="instruction" if pos is None else "output", position=pos,
+                                   guard=v.guard, label=v.label.value, categories=d["categories"],
+                                   evidence=d["evidence"] + ([{"note": v.note}] if v.note else []),
+                                   available=v.available))
+        for m in matches:
+            session.add(SimilarityMatch(request_id=req.id, target=m.target, position=m.position,
+                                        reference_id=m.reference_id, hash_kind=m.hash_kind, distance=m.distance,
+                                        level=m.level))
+        if result.decision == Decision.PENDING:
+            session.add(ReviewItem(request_id=req.id, reasons=list(result.reasons),
+                                   priority=_priority(prompt_verdict, output_verdicts, matches)))
+        session.add(Event(actor=sub.requester or "anonymous", kind=f"edit.{result.decision.value}",
+                          request_id=req.id, payload={"reasons": list(result.reasons)}))
+        return req.id
+
+    try:
+        request_id = run_write(rt.session_factory, work)
+    except StorageUnavailable as exc:
+        raise EditFailed(str(exc)) from None
+    return load_record(rt, request_id)
+
+
+def _insert_images(session: Session, images) -> None:
+    """Content-addressed rows: a picture already known is simply referenced again (race-free upsert)."""
+    rows = [dict(s.__dict__) for s in {s.sha256: s for s in images}.values()]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+    if insert is None:
+        for row in rows:
+            if session.get(StoredImage, row["sha256"]) is None:
+                session.add(StoredImage(**row))
+        session.flush()
+        return
+    session.execute(insert(StoredImage).values(rows).on_conflict_do_nothing(index_elements=["sha256"]))
+
+
+def _priority(prompt: Verdict, outputs: list[Verdict], matches: list[Match]) -> int:
+    """Higher first in the queue: a near-certain copy or an unavailable guard outranks a plain Controversial."""
+    score = 0
+    if any(m.level == "review" for m in matches):
+        score += 2
+    if not prompt.available or not all(v.available for v in outputs):
+        score += 2
+    if any(v.label.value == "Controversial" for v in [prompt, *outputs]):
+        score += 1
+    return score
+
+
+def load_record(rt, request_id: str) -> dict:
+    """The stored record as plain data: what the CLI prints and the page shows."""
+    with rt.session_factory() as session:
+        req = session.scalar(
+            select(EditRequest).where(EditRequest.id == request_id).options(
+                selectinload(EditRequest.images).selectinload(RequestImage.image),
+                selectinload(EditRequest.verdicts), selectinload(EditRequest.review_item),
+                selectinload(EditRequest.matches).selectinload(SimilarityMatch.reference).selectinload(
+                    ReferenceWork.image),
+            )
+        )
+        if req is None:
+            raise KeyError(request_id)
+        paths = {role: [str(rt.store.path(ri.image.relpath)) for ri in req.images if ri.role == role]
+                 for role in ("input", "reference", "output")}
+        instruction_verdict = next(v for v in req.verdicts if v.target == "instruction")
+        return {
+            "id": req.id,
+            "created_at": req.created_at.isoformat(),
+            "decision": req.decision,
+            "reasons": list(req.decision_reasons),
+            "warnings": list(req.warnings),
+            "review_status": req.review_item.status if req.review_item else None,
+            "instruction": req.instruction,
+            "negative_prompt": req.negative_prompt,
+            "params": dict(req.params),
+            "backend": req.backend,
+            "model": req.model_id,
+            "model_license": req.model_license,
+            "policy_mode": req.policy_mode,
+            "applied": list(req.applied),
+            "edit_ms": req.edit_ms,
+            "verdicts": {
+                "instruction": _verdict_dict(instruction_verdict),
+                "outputs": [_verdict_dict(v) for v in req.verdicts if v.target == "output"],
+            },
+            "matches": [
+                {"reference_id": m.reference_id, "title": m.reference.title, "owner": m.reference.owner,
+                 "license": m.reference.license, "source": m.reference.source,
+                 "reference_image": str(rt.store.path(m.reference.image.relpath)),
+                 "level": m.level, "distance": m.distance, "hash_kind": m.hash_kind,
+                 "target": m.target, "position": m.position}
+                for m in req.matches
+            ],
+            "inputs": paths["input"],
+            "references": paths["reference"],
+            "outputs": paths["output"],
+        }
+
+
+def _verdict_dict(v: VerdictRow) -> dict:
+    return {"label": v.label, "categories": list(v.categories), "guard": v.guard, "available": v.available,
+            "evidence": [e for e in v.evidence if "rule" in e],
+            "note": "; ".join(e["note"] for e in v.evidence if "note" in e)}

@@ -1,0 +1,39 @@
+"""Check and clean the instruction text before anything else sees it."""
+from __future__ import annotations
+
+import unicodedata
+
+MAX_INSTRUCTION_CHARS = 2000  # far above any real edit instruction (ImgEdit's longest is ~400), far below abuse
+MAX_NEGATIVE_CHARS = 1000
+_KEEP_FORMAT = {"\u200d"}  # zero-width joiner: part of emoji sequences
+
+
+class BadInstruction(ValueError):
+    """The text cannot be used; the message is safe to show to the user."""
+
+
+def clean_text(text: object, *, field: str = "instruction", limit: int = MAX_INSTRUCTION_CHARS,
+               required: bool = True) -> str:
+    """NFC, control and invisible format characters removed, whitespace trimmed; refuse empty or over-long text."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise BadInstruction(f"The {field} must be text.")
+    if len(text) > limit * 4:  # don't spend time normalising a novel
+        raise BadInstruction(f"The {field} is too long ({len(text):,} characters); at most {limit:,} are accepted.")
+    text = unicodedata.normalize("NFC", text)
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            out.append(" " if ch in "\t\n\r" else "")
+        elif cat == "Cs" or (cat == "Cf" and ch not in _KEEP_FORMAT):
+            continue
+        else:
+            out.append(ch)
+    cleaned = " ".join("".join(out).split())
+    if required and not cleaned:
+        raise BadInstruction(f"Please type an {field}." if field == "instruction" else f"The {field} is empty.")
+    if len(cleaned) > limit:
+        raise BadInstruction(f"The {field} is too long ({len(cleaned):,} characters); at most {limit:,} are accepted.")
+    return cleaned

@@ -1,0 +1,86 @@
+"""Everything one process needs, wired once from Settings: database, image store, editor, guards, index."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import make_engine, make_session_factory, migrate, run_write
+from db.image_store import ImageStore
+from db.models import Event
+from editor.base import Editor
+from editor.image_input import load_image
+from editor.registry import load_editor
+from review.guard.base import ImageGuard, TextGuard
+from review.guard.registry import load_image_guard, load_text_guard
+from review.settings import Settings
+from review.similarity import DuplicateReference, ReferenceIndex, add_reference
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: ImageStore
+    editor: Editor
+    text_guard: TextGuard
+    image_guard: ImageGuard | None
+    index: ReferenceIndex
+
+    @classmethod
+    def start(cls, settings: Settings | None = None, *, load_models: bool = True) -> "Runtime":
+        """Create the data directory, migrate the database, load backends, register sample references once."""
+        settings = settings or Settings.from_env()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        factory = make_session_factory(engine)
+        rt = cls(settings, engine, factory, ImageStore(settings.data_dir),
+                 load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
+                 load_text_guard(settings.guard_backend),
+                 load_image_guard(settings.image_guard) if load_models else None,
+                 ReferenceIndex(factory))
+        if settings.seed_references:
+            rt.seed_sample_references()
+        return rt
+
+    def seed_sample_references(self) -> int:
+        """Register the shipped sample works the first time a database starts (never again, even if removed)."""
+        with self.session_factory() as s:
+            if s.scalar(select(Event.id).where(Event.kind == "library.seeded").limit(1)) is not None:
+                return 0
+        manifest = json.loads((ASSETS / "references" / "manifest.json").read_text())
+
+        def work(session: Session) -> int:
+            added = 0
+            for item in manifest:
+                image = load_image(ASSETS / "references" / item["file"])
+                try:
+                    add_reference(session, self.store, image, title=item["title"], owner=item["owner"],
+                                  license=item["license"], source=item["source"])
+                    added += 1
+                except DuplicateReference:
+                    pass
+            session.add(Event(actor="system", kind="library.seeded", payload={"added": added}))
+            return added
+
+        return run_write(self.session_factory, work)
+
+    def status(self) -> dict:
+        """Which backends are active, for the status line and `--help`-style reports."""
+        return {
+            "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
+            "text_guard": self.text_guard.name,
+            "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
+            "similarity": "pHash (8 rotations/mirrors), exact Hamming search",
+            "policy": self.settings.policy_mode.value,
+            "database": self.engine.dialect.name,
+        }
