@@ -18,7 +18,11 @@ WRITE_RETRIES = 3  # after busy_timeout, a whole write transaction is retried th
 
 
 class StorageUnavailable(RuntimeError):
-    """The database could not be reached or stayed locked; nothing was written."""
+    """The database could not be reached or stayed locked; nothing was written. `code`: db.busy | db.unavailable."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def make_engine(url: str) -> Engine:
@@ -79,14 +83,12 @@ def run_write(factory: sessionmaker[Session], work, retries: int = WRITE_RETRIES
                 time.sleep(delay)
                 delay *= 2
                 continue
-            raise StorageUnavailable(_plain_db_error(exc)) from exc
-
-
-def _plain_db_error(exc: OperationalError) -> str:
-    text = str(exc.orig).lower()
-    if "locked" in text or "busy" in text:
-        return "The database is busy; nothing was saved. Please try again in a moment."
-    return "The database is unavailable; nothing was saved. Please try again later."
+            text = str(exc.orig).lower()
+            if "locked" in text or "busy" in text:
+                raise StorageUnavailable("The database is busy; nothing was saved. Please try again in a moment.",
+                                         "db.busy") from exc
+            raise StorageUnavailable("The database is unavailable; nothing was saved. Please try again later.",
+                                     "db.unavailable") from exc
 
 
 def migrate(engine: Engine) -> None:

@@ -6,6 +6,8 @@ from typing import Callable, Protocol
 
 from PIL import Image
 
+from editor.errors import UserError
+
 # progress(fraction 0..1, short description); a backend calls it as work advances.
 ProgressFn = Callable[[float, str], None]
 
@@ -29,11 +31,11 @@ class EditOutput:
     captions: list[str] = field(default_factory=list)  # text the editor drew into the picture (guarded too)
 
 
-class EditorCannotDo(ValueError):
-    """The backend understood that it cannot carry out this instruction. Safe to show to the user."""
+class EditorCannotDo(UserError):
+    """The backend understood that it cannot carry out this instruction."""
 
-    def __init__(self, message: str, *, unknown: str = "", capabilities: tuple[str, ...] = ()):
-        super().__init__(message)
+    def __init__(self, message: str, *, unknown: str = "", capabilities: tuple[str, ...] = (), code: str = "editor.cannot"):
+        super().__init__(message, code, unknown=unknown)
         self.unknown = unknown
         self.capabilities = capabilities
 

@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from editor.errors import UserError
+
 DEFAULT_MAX_PIXELS = 40_000_000  # ~ 6300x6300: bigger than any camera a stakeholder uses, far below a bomb
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MIN_SIDE = 8  # smaller than this carries no picture to edit or to hash
 
 
-class BadImage(ValueError):
-    """The upload is not an image this app can use. The message is safe to show to the user."""
+class BadImage(UserError):
+    """The upload is not an image this app can use."""
 
 
 def load_image(source: str | os.PathLike | bytes | Image.Image, *, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -36,11 +38,13 @@ def load_image(source: str | os.PathLike | bytes | Image.Image, *, max_pixels: i
         except BadImage:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise BadImage(f"The image is too large: at most {max_pixels:,} pixels are accepted.") from None
+            raise BadImage(f"The image is too large: at most {max_pixels:,} pixels are accepted.",
+                           "image.too_many_pixels", max_pixels=max_pixels) from None
         except UnidentifiedImageError:
-            raise BadImage("The file is not an image in a format this app can read (PNG, JPEG, WebP, GIF, TIFF, BMP).") from None
+            raise BadImage("The file is not an image in a format this app can read (PNG, JPEG, WebP, GIF, TIFF, BMP).",
+                           "image.not_image") from None
         except (OSError, SyntaxError, ValueError, EOFError):
-            raise BadImage("The image file is damaged or incomplete and cannot be read.") from None
+            raise BadImage("The image file is damaged or incomplete and cannot be read.", "image.damaged") from None
     return _normalise(image)
 
 
@@ -50,23 +54,27 @@ def _read_bytes(source, max_bytes: int) -> bytes:
     else:
         path = Path(source)
         if not path.is_file():
-            raise BadImage(f"No image file was found at {path.name!r}.")
+            raise BadImage(f"No image file was found at {path.name!r}.", "image.not_found", name=path.name)
         if path.stat().st_size > max_bytes:
-            raise BadImage(f"The file is too big: at most {max_bytes // (1024 * 1024)} MB are accepted.")
+            raise BadImage(f"The file is too big: at most {max_bytes // (1024 * 1024)} MB are accepted.",
+                           "image.too_big", mb=max_bytes // (1024 * 1024))
         data = path.read_bytes()
     if not data:
-        raise BadImage("The file is empty.")
+        raise BadImage("The file is empty.", "image.empty")
     if len(data) > max_bytes:
-        raise BadImage(f"The file is too big: at most {max_bytes // (1024 * 1024)} MB are accepted.")
+        raise BadImage(f"The file is too big: at most {max_bytes // (1024 * 1024)} MB are accepted.",
+                       "image.too_big", mb=max_bytes // (1024 * 1024))
     return data
 
 
 def _check_size(image: Image.Image, max_pixels: int) -> None:
     w, h = image.size
     if w * h > max_pixels:
-        raise BadImage(f"The image is too large ({w}×{h}): at most {max_pixels:,} pixels are accepted.")
+        raise BadImage(f"The image is too large ({w}×{h}): at most {max_pixels:,} pixels are accepted.",
+                       "image.too_many_pixels", max_pixels=max_pixels)
     if min(w, h) < MIN_SIDE:
-        raise BadImage(f"The image is too small ({w}×{h}): each side needs at least {MIN_SIDE} pixels.")
+        raise BadImage(f"The image is too small ({w}×{h}): each side needs at least {MIN_SIDE} pixels.",
+                       "image.too_small", min_side=MIN_SIDE)
 
 
 def _normalise(image: Image.Image) -> Image.Image:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from datetime import timezone
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,6 +22,7 @@ from db.engine import StorageUnavailable, run_write
 from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
                        Verdict as VerdictRow)
 from editor.base import EditorCannotDo, EditRequest as EditorRequest
+from editor.errors import UserError
 from editor.image_input import BadImage, load_image
 from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
@@ -34,8 +36,12 @@ MAX_OUTPUTS = 4
 MAX_STEPS = 100
 
 
-class EditFailed(Exception):
-    """The edit could not be done; the message is one plain sentence for the user. Nothing was stored."""
+class EditFailed(UserError):
+    """The edit could not be done; nothing was stored. Carries the cause's code so the page can translate it."""
+
+    @classmethod
+    def of(cls, exc: Exception) -> "EditFailed":
+        return cls(str(exc), getattr(exc, "code", "error"), **getattr(exc, "params", {}))
 
 
 @dataclass
@@ -75,10 +81,10 @@ def run_edit(rt, sub: Submission, progress: Callable[[float, str], None] | None 
             progress=lambda f, d: say(0.1 + 0.75 * f, d),
         )
     except EditorCannotDo as exc:
-        raise EditFailed(str(exc)) from None
+        raise EditFailed.of(exc) from None
     except Exception:
         log.exception("editor %s failed", rt.editor.name)
-        raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.") from None
+        raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
     edit_ms = (time.perf_counter() - started) * 1000
 
     say(0.87, "checking the result")
@@ -101,19 +107,19 @@ def _validate(rt, sub: Submission):
         instruction = clean_text(sub.instruction)
         negative = clean_text(sub.negative_prompt, field="negative prompt", limit=MAX_NEGATIVE_CHARS, required=False)
         if sub.image is None:
-            raise BadImage("Please upload an image to edit.")
+            raise BadImage("Please upload an image to edit.", "image.missing")
         limits = dict(max_pixels=rt.settings.max_pixels, max_bytes=rt.settings.max_upload_mb * 1024 * 1024)
         main = load_image(sub.image, **limits)
         if len(sub.references) > MAX_REFERENCES:
-            raise BadImage(f"At most {MAX_REFERENCES} reference images are accepted.")
+            raise BadImage(f"At most {MAX_REFERENCES} reference images are accepted.", "refs.too_many", n=MAX_REFERENCES)
         refs = []
         for i, ref in enumerate(sub.references):
             try:
                 refs.append(load_image(ref, **limits))
             except BadImage as exc:
-                raise BadImage(f"Reference image {i + 1}: {exc}") from None
+                raise BadImage(f"Reference image {i + 1}: {exc}", exc.code, reference=i + 1, **exc.params) from None
     except (BadImage, BadInstruction) as exc:
-        raise EditFailed(str(exc)) from None
+        raise EditFailed.of(exc) from None
     params = {
         "seed": int(sub.seed) if sub.seed is not None and sub.seed >= 0 else random.randrange(2**31),
         "steps": _bounded(sub.steps, 1, MAX_STEPS, "steps"),
@@ -130,9 +136,9 @@ def _bounded(value, lo: int, hi: int, name: str) -> int:
     try:
         value = int(value)
     except (TypeError, ValueError):
-        raise EditFailed(f"The {name} must be a whole number.") from None
+        raise EditFailed(f"The {name} must be a whole number.", "param.range", name=name, lo=lo, hi=hi) from None
     if not lo <= value <= hi:
-        raise EditFailed(f"The {name} must be between {lo} and {hi}.")
+        raise EditFailed(f"The {name} must be between {lo} and {hi}.", "param.range", name=name, lo=lo, hi=hi)
     return value
 
 
@@ -184,7 +190,7 @@ def _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict:
     try:
         request_id = run_write(rt.session_factory, work)
     except StorageUnavailable as exc:
-        raise EditFailed(str(exc)) from None
+        raise EditFailed.of(exc) from None
     return load_record(rt, request_id)
 
 
@@ -234,7 +240,7 @@ def load_record(rt, request_id: str) -> dict:
         instruction_verdict = next(v for v in req.verdicts if v.target == "instruction")
         return {
             "id": req.id,
-            "created_at": req.created_at.isoformat(),
+            "created_at": req.created_at.replace(tzinfo=req.created_at.tzinfo or timezone.utc).isoformat(),
             "decision": req.decision,
             "reasons": list(req.decision_reasons),
             "warnings": list(req.warnings),

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import unicodedata
 
+from editor.errors import UserError
+
 MAX_INSTRUCTION_CHARS = 2000  # far above any real edit instruction (ImgEdit's longest is ~400), far below abuse
 MAX_NEGATIVE_CHARS = 1000
 _KEEP_FORMAT = {"\u200d"}  # zero-width joiner: part of emoji sequences
 
 
-class BadInstruction(ValueError):
-    """The text cannot be used; the message is safe to show to the user."""
+class BadInstruction(UserError):
+    """The text cannot be used."""
 
 
 def clean_text(text: object, *, field: str = "instruction", limit: int = MAX_INSTRUCTION_CHARS,
@@ -18,9 +20,10 @@ def clean_text(text: object, *, field: str = "instruction", limit: int = MAX_INS
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise BadInstruction(f"The {field} must be text.")
+        raise BadInstruction(f"The {field} must be text.", "text.not_text", field=field)
     if len(text) > limit * 4:  # don't spend time normalising a novel
-        raise BadInstruction(f"The {field} is too long ({len(text):,} characters); at most {limit:,} are accepted.")
+        raise BadInstruction(f"The {field} is too long ({len(text):,} characters); at most {limit:,} are accepted.",
+                             "text.too_long", field=field, n=len(text), limit=limit)
     text = unicodedata.normalize("NFC", text)
     out = []
     for ch in text:
@@ -33,7 +36,8 @@ def clean_text(text: object, *, field: str = "instruction", limit: int = MAX_INS
             out.append(ch)
     cleaned = " ".join("".join(out).split())
     if required and not cleaned:
-        raise BadInstruction(f"Please type an {field}." if field == "instruction" else f"The {field} is empty.")
+        raise BadInstruction("Please type an instruction.", "text.empty", field=field)
     if len(cleaned) > limit:
-        raise BadInstruction(f"The {field} is too long ({len(cleaned):,} characters); at most {limit:,} are accepted.")
+        raise BadInstruction(f"The {field} is too long ({len(cleaned):,} characters); at most {limit:,} are accepted.",
+                             "text.too_long", field=field, n=len(cleaned), limit=limit)
     return cleaned

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,7 @@ class Runtime:
     text_guard: TextGuard
     image_guard: ImageGuard | None
     index: ReferenceIndex
+    secret: str = ""  # signs per-browser state; from EDITGUARD_SECRET or a file in the data directory
 
     @classmethod
     def start(cls, settings: Settings | None = None, *, load_models: bool = True) -> "Runtime":
@@ -48,6 +51,7 @@ class Runtime:
                  load_text_guard(settings.guard_backend),
                  load_image_guard(settings.image_guard) if load_models else None,
                  ReferenceIndex(factory))
+        rt.secret = _secret(settings)
         if settings.seed_references:
             rt.seed_sample_references()
         return rt
@@ -84,3 +88,15 @@ class Runtime:
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,
         }
+
+
+def _secret(settings: Settings) -> str:
+    """A stable secret: the environment's, or one made once and kept (mode 0600) in the data directory."""
+    if os.environ.get("EDITGUARD_SECRET"):
+        return os.environ["EDITGUARD_SECRET"]
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

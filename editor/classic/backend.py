@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from editor.base import EditorCannotDo, EditOutput, EditRequest, ProgressFn
 from editor.classic import operations
-from editor.classic.parser import CAPABILITIES, parse
+from editor.classic.parser import parse
 
 
 class ClassicEditor:
@@ -23,9 +23,10 @@ class ClassicEditor:
                 progress(i / len(parsed.operations), op.name)
             try:
                 image = operations.apply(image, op)
-            except (operations.MissingFont, ValueError) as exc:
-                raise EditorCannotDo(str(exc), unknown=op.name,
-                                     capabilities=tuple(en for en, _ in CAPABILITIES)) from None
+            except operations.MissingFont as exc:
+                raise EditorCannotDo(str(exc), unknown=op.name, code="editor.font") from None
+            except ValueError as exc:
+                raise EditorCannotDo(str(exc), unknown=op.name, code="editor.too_large") from None
         if progress:
             progress(1.0, "done")
         return EditOutput(images=[image], applied=[op.describe() for op in parsed.operations],

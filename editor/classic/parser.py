@@ -79,6 +79,7 @@ def _resize(m: re.Match) -> dict:
         "Say what size to resize to, for example “resize to 50%”, “resize to 512x512” or “half size”.",
         unknown=m.group(0),
         capabilities=tuple(en for en, _ in CAPABILITIES),
+        code="editor.resize_size",
     )
 
 
@@ -223,7 +224,8 @@ def parse(instruction: str) -> ParsedInstruction:
         what = " ".join(leftover)
         message = (f"The CPU editor cannot do “{what}”." if what else "The CPU editor found no edit it knows in this instruction.")
         raise EditorCannotDo(message + " It can: " + "; ".join(en for en, _ in CAPABILITIES) + ".",
-                             unknown=what, capabilities=tuple(en for en, _ in CAPABILITIES))
+                             unknown=what, capabilities=tuple(en for en, _ in CAPABILITIES),
+                             code="editor.cannot" if what else "editor.no_edit")
 
     ops, used_captions = [], []
     for i, (start, end, rule, m) in enumerate(found):

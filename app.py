@@ -1,0 +1,32 @@
+"""EditGuard: AI image edits behind a moderation gate (Gradio app; a Hugging Face Space's entry point).
+
+Table of contents:
+  settings   review/settings.py   environment variables -> Settings
+  runtime    review/runtime.py    database (migrated), image store, editor, guards, reference index
+  the flow   review/flow.py       validate -> guard -> similarity -> edit -> guard -> similarity -> policy -> persist
+  the page   ui/page.py           header, status line, tabs (ui/edit_tab.py, ...)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from review.runtime import Runtime
+from ui.page import build_page, launch_kwargs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the EditGuard web app (configuration: see README, environment variables).")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to listen on (default 127.0.0.1; GRADIO_SERVER_NAME)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                        help="port (default 7860; GRADIO_SERVER_PORT)")
+    args = parser.parse_args(argv)
+    rt = Runtime.start()
+    page, i18n = build_page(rt)
+    page.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port,
+                                                   **launch_kwargs(rt, i18n))
+
+
+if __name__ == "__main__":
+    main()

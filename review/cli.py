@@ -1,0 +1,204 @@
+"""`python -m review`: the moderated edit, the guard and the reference library from the command line.
+
+Every command honours DATABASE_URL and EDITGUARD_DATA_DIR. Errors print one plain sentence and exit non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from db.engine import StorageUnavailable
+
+EPILOG = """environment:
+  EDITGUARD_DATA_DIR   data directory (database, images); default ./data
+  DATABASE_URL         SQLAlchemy URL; default sqlite:///$EDITGUARD_DATA_DIR/editguard.db
+  EDITGUARD_POLICY_MODE strict | review (default) | loose
+  EDITOR_BACKEND       auto (default) | classic
+  GUARD_BACKEND        auto (default) | rules
+  IMAGE_GUARD          auto (default) | nudenet | none
+"""
+
+
+class CliError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m review", description="EditGuard: moderated image edits.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("guard", help="judge texts with the text guard")
+    g.add_argument("--jsonl", action="store_true", help='read {"text": ...} lines on stdin, write one verdict line each')
+    g.add_argument("text", nargs="*", help="texts to judge (when not using --jsonl)")
+
+    lib = sub.add_parser("library", help="the reference library").add_subparsers(dest="library_command", required=True)
+    add = lib.add_parser("add", help="register reference works")
+    add.add_argument("--title", required=True)
+    add.add_argument("--owner", required=True)
+    add.add_argument("--license", required=True)
+    add.add_argument("--source", default="")
+    add.add_argument("images", nargs="+", metavar="IMAGE")
+    chk = lib.add_parser("check", help="find registered works that images resemble")
+    chk.add_argument("--json", action="store_true", help="print one JSON list")
+    chk.add_argument("images", nargs="+", metavar="IMAGE")
+    ls = lib.add_parser("list", help="list registered works")
+    ls.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("edit", help="run one moderated edit exactly as the page does")
+    e.add_argument("--image", required=True)
+    e.add_argument("--reference", action="append", default=[], help="reference image (repeatable, up to 3)")
+    e.add_argument("--instruction", required=True)
+    e.add_argument("--negative-prompt", default="")
+    e.add_argument("--steps", type=int, default=30)
+    e.add_argument("--seed", type=int, default=None, help="default: random (recorded)")
+    e.add_argument("--guidance", type=float, default=4.0)
+    e.add_argument("--outputs", type=int, default=1, help="number of variants (model backends)")
+    e.add_argument("--requester", default="cli")
+    e.add_argument("--json", action="store_true", help="print the stored record as JSON")
+
+    sub.add_parser("status", help="show the active backends and settings")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("EDITGUARD_LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except StorageUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # bad settings or arguments, worded for people
+        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+    return 1
+
+
+def _runtime(load_models: bool):
+    from review.runtime import Runtime
+
+    return Runtime.start(load_models=load_models)
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=None))
+
+
+def cmd_guard(args) -> int:
+    from review.guard.registry import load_text_guard
+    from review.settings import Settings
+
+    guard = load_text_guard(Settings.from_env().guard_backend)
+    if not args.jsonl:
+        if not args.text:
+            raise CliError("give a text to judge, or use --jsonl with JSON lines on stdin.")
+        for text in args.text:
+            _print_json(guard.check_text(text).to_dict())
+        return 0
+    bad = 0
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text = item["text"]
+            if not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+            _print_json({"error": f"line {n} is not a JSON object with a text field"})
+            continue
+        _print_json(guard.check_text(text).to_dict())
+    if bad:
+        print(f"error: {bad} input line(s) could not be read; see the error lines in the output.", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_library(args) -> int:
+    from db.engine import run_write
+    from editor.image_input import BadImage, load_image
+    from review.similarity import DuplicateReference, add_reference
+
+    rt = _runtime(load_models=False)
+    if args.library_command == "add":
+        images = []
+        for path in args.images:
+            try:
+                images.append((path, load_image(path, max_pixels=rt.settings.max_pixels)))
+            except BadImage as exc:
+                raise CliError(f"{path}: {exc}") from None
+        failures = 0
+        for path, image in images:
+            try:
+                ref_id = run_write(rt.session_factory, lambda s: add_reference(
+                    s, rt.store, image, title=args.title, owner=args.owner, license=args.license, source=args.source).id)
+                print(f"registered {path} as reference #{ref_id}")
+            except DuplicateReference as exc:
+                failures += 1
+                print(f"error: {path}: {exc}", file=sys.stderr)
+        return 1 if failures else 0
+    if args.library_command == "check":
+        results = []
+        for path in args.images:
+            try:
+                image = load_image(path, max_pixels=rt.settings.max_pixels)
+            except BadImage as exc:
+                raise CliError(f"{path}: {exc}") from None
+            results.append({"image": path, "matches": [m.to_dict() for m in rt.index.search(image)]})
+        if args.json:
+            _print_json(results)
+        else:
+            for r in results:
+                found = ", ".join(f"#{m['reference_id']} {m['title']} ({m['level']}, distance {m['distance']})"
+                                  for m in r["matches"]) or "no match"
+                print(f"{r['image']}: {found}")
+        return 0
+    from sqlalchemy import select
+
+    from db.models import ReferenceWork
+
+    with rt.session_factory() as s:
+        refs = [{"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
+                 "active": r.active} for r in s.scalars(select(ReferenceWork).order_by(ReferenceWork.id))]
+    if args.json:
+        _print_json(refs)
+    else:
+        for r in refs:
+            print(f"#{r['id']} {r['title']} — {r['owner']} ({r['license']}){'' if r['active'] else ' [inactive]'}")
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from review.flow import EditFailed, Submission, run_edit
+
+    rt = _runtime(load_models=True)
+    sub = Submission(image=args.image, instruction=args.instruction, references=args.reference,
+                     negative_prompt=args.negative_prompt, seed=args.seed, steps=args.steps, guidance=args.guidance,
+                     num_outputs=args.outputs, requester=args.requester)
+    try:
+        record = run_edit(rt, sub)
+    except EditFailed as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        _print_json(record)
+    else:
+        print(f"{record['id']}: {record['decision']}" + (f" ({', '.join(record['reasons'])})" if record["reasons"] else ""))
+        for path in record["outputs"]:
+            print(f"  output: {path}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    rt = _runtime(load_models=True)
+    for key, value in rt.status().items():
+        print(f"{key}: {value}")
+    return 0
+
+
+COMMANDS = {"guard": cmd_guard, "library": cmd_library, "edit": cmd_edit, "status": cmd_status}

@@ -1,0 +1,97 @@
+"""The Edit tab: upload, instruction, options, run; results with verdict badges, similarity warnings, decision."""
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+import gradio as gr
+
+from review.flow import EditFailed, Submission, run_edit
+from review.runtime import ASSETS
+from ui import render
+from ui.components import upload_image
+from ui.strings import error_message, label, language
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    [str(ASSETS / "examples" / "coffee.jpg"), "白黒にして少しぼかして"],
+    [str(ASSETS / "examples" / "chelsea.jpg"), 'Make it warmer and add the text "Good morning" at the bottom'],
+    [str(ASSETS / "references" / "astronaut.jpg"), "Make it sepia and rotate it 90 degrees"],
+    [str(ASSETS / "examples" / "coffee.jpg"), "ビンテージ風にして、上に「朝のコーヒー」と文字を入れて"],
+]
+
+
+def new_browser_token(current: str | None) -> str:
+    """A random per-browser id (kept in the browser's storage) so a requester's records are theirs alone."""
+    return current if current and len(current) >= 32 else secrets.token_hex(16)
+
+
+def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5):
+            image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
+            instruction = gr.Textbox(label=label(i18n, "instruction"), placeholder=label(i18n, "instruction_placeholder"), lines=2,
+                                     max_length=4000, elem_id="eg-instruction")
+            references = gr.File(label=label(i18n, "references"), file_count="multiple", file_types=["image"], height=140,
+                                 elem_id="eg-references")
+            with gr.Accordion(label(i18n, "advanced"), open=False):
+                gr.Markdown(label(i18n, "advanced_note"))
+                negative = gr.Textbox(label=label(i18n, "negative"), lines=1, max_length=2000)
+                with gr.Row():
+                    seed = gr.Number(label=label(i18n, "seed"), value=0, precision=0, minimum=0, maximum=2**31 - 1)
+                    randomize = gr.Checkbox(label=label(i18n, "randomize"), value=True)
+                with gr.Row():
+                    steps = gr.Slider(1, 100, value=30, step=1, label=label(i18n, "steps"))
+                    guidance = gr.Slider(0.0, 20.0, value=4.0, step=0.5, label=label(i18n, "guidance"))
+                    variants = gr.Slider(1, 4, value=1, step=1, label=label(i18n, "variants"))
+            run = gr.Button(label(i18n, "run"), variant="primary", elem_id="eg-run")
+        with gr.Column(scale=6):
+            decision = gr.HTML(elem_id="eg-decision-box")
+            compare = gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420, interactive=False,
+                                     elem_id="eg-compare")
+            outputs = gr.Gallery(label=label(i18n, "outputs"), columns=4, height="auto", object_fit="contain", elem_id="eg-outputs", interactive=False)
+            verdicts = gr.HTML(elem_id="eg-verdicts-box")
+            matches = gr.HTML(elem_id="eg-matches-box")
+    examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))
+    examples.dataset.headers = []  # the column headers would show untranslated i18n keys
+
+    def on_run(image_path, ref_files, text, negative_text, seed_value, randomize_seed, steps_value, guidance_value,
+               variants_value, token, request: gr.Request, progress=gr.Progress()):
+        lang = language(request.headers.get("accept-language") if request else None)
+        sub = Submission(
+            image=image_path, instruction=text or "", references=[_path(f) for f in (ref_files or [])],
+            negative_prompt=negative_text or "", seed=None if randomize_seed else int(seed_value or 0),
+            steps=int(steps_value), guidance=float(guidance_value), num_outputs=int(variants_value),
+            requester=f"browser:{token}" if token else None,
+        )
+        try:
+            record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
+        except EditFailed as exc:
+            return None, [], render.error_html(lang, error_message(lang, exc.code, exc.params)), "", "", seed_value
+        except Exception:
+            log.exception("edit failed")
+            return None, [], render.error_html(lang, error_message(lang, "error", {})), "", "", seed_value
+        return _show(rt, lang, record)
+
+    run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
+                       browser_token], [compare, outputs, decision, verdicts, matches, seed],
+              concurrency_limit=2)
+
+
+def _path(f) -> str:
+    return f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", "")
+
+
+def _show(rt, lang: str, record: dict):
+    before = rt.store.open(Path(record["inputs"][0]).relative_to(rt.store.root).as_posix())
+    if record["decision"] == "released":
+        shown = [rt.store.open(Path(p).relative_to(rt.store.root).as_posix()) for p in record["outputs"]]
+    elif record["decision"] == "pending_review":
+        shown = [render.blurred(p) for p in record["outputs"]]
+    else:
+        shown = []
+    compare = (before, shown[0]) if shown else None
+    return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
+            render.matches_html(lang, record), record["params"]["seed"])

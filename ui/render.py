@@ -1,0 +1,116 @@
+"""HTML for verdict badges, similarity warnings and the decision. Every piece of user or library text is escaped."""
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+from ui.strings import category, t
+
+BADGE_CLASS = {"Safe": "eg-safe", "Controversial": "eg-controversial", "Unsafe": "eg-unsafe"}
+PENDING_BLUR_RADIUS = 24  # strong enough that a pending picture cannot be made out
+
+
+CSS = """
+.eg-card {border:1px solid var(--border-color-primary); border-radius:10px; padding:12px 14px; margin:6px 0;}
+.eg-decision {display:flex; gap:12px; align-items:center; font-size:1.05em;}
+.eg-pill {display:inline-block; border-radius:999px; padding:2px 10px; font-weight:600; font-size:.9em; color:#fff;}
+.eg-safe {background:#1f7a3d;} .eg-controversial {background:#b26a00;} .eg-unsafe {background:#b3261e;}
+.eg-unavailable {background:#5f6368;}
+.eg-released {background:#1f7a3d;} .eg-pending_review {background:#b26a00;} .eg-blocked {background:#b3261e;}
+.eg-row {display:flex; gap:8px; align-items:baseline; flex-wrap:wrap; margin:4px 0;}
+.eg-why {color:var(--body-text-color-subdued); font-size:.9em;}
+.eg-span {font-family:var(--font-mono); background:var(--background-fill-secondary); padding:0 4px; border-radius:4px;}
+.eg-match {display:flex; gap:12px; align-items:center; margin:6px 0;}
+.eg-match img {width:72px; height:72px; object-fit:cover; border-radius:6px;}
+.eg-muted {color:var(--body-text-color-subdued); font-size:.85em;}
+.eg-status {color:var(--body-text-color-subdued); font-size:.85em;}
+"""
+
+
+def decision_html(lang: str, record: dict) -> str:
+    d = record["decision"]
+    reasons = "".join(f"<li>{escape(t(lang, 'reason_' + r))}</li>" for r in record["reasons"])
+    warnings = "".join(f"<li>{escape(t(lang, 'reason_' + w))}</li>" for w in record["warnings"])
+    return (
+        f'<div class="eg-card" id="eg-decision" data-decision="{escape(d)}">'
+        f'<div class="eg-decision"><span class="eg-pill eg-{escape(d)}">{escape(t(lang, "decision_" + d))}</span>'
+        f'<span>{escape(t(lang, "why_" + d))}</span></div>'
+        + (f"<ul>{reasons}</ul>" if reasons else "")
+        + (f'<ul class="eg-why">{warnings}</ul>' if warnings else "")
+        + f'<div class="eg-muted">{escape(t(lang, "record", id=record["id"]))} · {escape(record["backend"])} · '
+          f'{escape(record["model"])} ({escape(record["model_license"])})</div></div>'
+    )
+
+
+def verdicts_html(lang: str, record: dict) -> str:
+    rows = [_verdict_row(lang, t(lang, "verdict_instruction"), record["verdicts"]["instruction"])]
+    rows += [_verdict_row(lang, t(lang, "verdict_output", n=i + 1), v)
+             for i, v in enumerate(record["verdicts"]["outputs"])]
+    return f'<div class="eg-card" id="eg-verdicts">{"".join(rows)}</div>'
+
+
+def _verdict_row(lang: str, what: str, v: dict) -> str:
+    label = v["label"]
+    badge_class = BADGE_CLASS.get(label, "eg-unavailable") if v.get("available", True) else "eg-unavailable"
+    cats = ", ".join(category(lang, c) for c in v["categories"])
+    evidence = " ".join(f'<span class="eg-span" title="{escape(e["rule"])}">{escape(e["span"])}</span>'
+                        for e in v.get("evidence", []))
+    why = evidence or escape(t(lang, "no_evidence"))
+    if not v.get("available", True):
+        why = escape(t(lang, "unavailable"))
+    return (f'<div class="eg-row" data-target="{escape(what)}" data-label="{escape(label)}"><strong>{escape(what)}</strong>'
+            f'<span class="eg-pill {badge_class}">{escape(t(lang, "label_" + label))}</span>'
+            + (f"<span>{escape(cats)}</span>" if cats else "")
+            + f'<span class="eg-why">{escape(t(lang, "why"))}: {why}</span></div>')
+
+
+def matches_html(lang: str, record: dict) -> str:
+    if not record["matches"]:
+        return ""
+    items = []
+    for m in record["matches"]:
+        n = m["position"] + 1
+        where = t(lang, f"similar_on_{m['target']}", n=n)
+        thumb = thumbnail_data_uri(m.get("reference_image"))
+        img = f'<img src="{thumb}" alt="">' if thumb else ""
+        items.append(
+            f'<div class="eg-match" data-level="{escape(m["level"])}" data-target="{escape(m["target"])}">{img}<div>'
+            f'<div><strong>{escape(m["title"])}</strong> — '
+            f'<span class="eg-pill {"eg-controversial" if m["level"] == "warn" else "eg-unsafe"}">'
+            f'{escape(t(lang, "similar_level_" + m["level"]))}</span></div>'
+            f'<div class="eg-muted">{escape(t(lang, "similar_detail", where=where, distance=m["distance"], owner=m["owner"], license=m["license"]))}</div>'
+            f"</div></div>"
+        )
+    return f'<div class="eg-card" id="eg-matches"><strong>⚠ {escape(t(lang, "similar_title"))}</strong>{"".join(items)}</div>'
+
+
+def status_html(lang: str, status: dict) -> str:
+    return f'<div class="eg-status" id="eg-status">{escape(t(lang, "status_line", **status))}</div>'
+
+
+def error_html(lang: str, message: str) -> str:
+    return (f'<div class="eg-card" id="eg-error" role="alert"><span class="eg-pill eg-unsafe">'
+            f'{escape(t(lang, "error_title"))}</span> {escape(message)}</div>')
+
+
+def thumbnail_data_uri(path: str | None, size: int = 144) -> str:
+    if not path or not Path(path).is_file():
+        return ""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        im.thumbnail((size, size))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def blurred(path: str) -> Image.Image:
+    """What a requester sees of a pending result: the pixels never leave the server unblurred."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        small = im.resize((max(8, im.width // 8), max(8, im.height // 8)), Image.Resampling.BILINEAR)
+        return small.filter(ImageFilter.GaussianBlur(PENDING_BLUR_RADIUS // 8)).resize(im.size, Image.Resampling.BILINEAR)
