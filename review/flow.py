@@ -16,6 +16,7 @@ from typing import Callable
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from db.engine import StorageUnavailable, run_write
@@ -58,8 +59,20 @@ class Submission:
 
 
 def run_edit(rt, sub: Submission, progress: Callable[[float, str], None] | None = None) -> dict:
-    """Run the whole gate for one submission and return the stored record (see `load_record`)."""
-    say = progress or (lambda _f, _d: None)
+    """Run the whole gate for one submission and return the stored record (see `load_record`).
+
+    Raises EditFailed (with a code the page translates) for anything the user should hear about.
+    """
+    try:
+        return _run(rt, sub, progress or (lambda _f, _d: None))
+    except (StorageUnavailable, OperationalError) as exc:
+        code = exc.code if isinstance(exc, StorageUnavailable) else "db.unavailable"
+        log.warning("database problem during an edit: %s", exc)
+        raise EditFailed("The database is busy; nothing was saved. Please try again in a moment." if code == "db.busy"
+                         else "The database is unavailable; nothing was saved. Please try again later.", code) from None
+
+
+def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.0, "validating")
     main, refs, instruction, negative, params = _validate(rt, sub)
 
@@ -187,11 +200,7 @@ def _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict:
                           request_id=req.id, payload={"reasons": list(result.reasons)}))
         return req.id
 
-    try:
-        request_id = run_write(rt.session_factory, work)
-    except StorageUnavailable as exc:
-        raise EditFailed.of(exc) from None
-    return load_record(rt, request_id)
+    return load_record(rt, run_write(rt.session_factory, work))
 
 
 def _insert_images(session: Session, images) -> None:

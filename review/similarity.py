@@ -141,7 +141,8 @@ class ReferenceIndex:
 class DuplicateReference(ValueError):
     def __init__(self, existing: ReferenceWork):
         super().__init__(f"This picture is already registered as reference #{existing.id} “{existing.title}”.")
-        self.existing = existing
+        self.existing_id = existing.id
+        self.existing_title = existing.title
 
 
 def add_reference(session: Session, store: ImageStore, image: Image.Image, *, title: str, owner: str,
