@@ -10,6 +10,19 @@ from pathlib import Path
 
 from PIL import Image
 
+PNG_COMPRESS_LEVEL = 1  # zlib level: 1 is ~2x faster than the default 6 for ~10% more bytes on photos; 0 is
+# ~2x faster again but ~3x bigger files (EDITGUARD_PNG_COMPRESSION chooses)
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """A picture encoded in memory, not yet on disk (so a blocked output can be dropped without a trace)."""
+
+    data: bytes
+    sha256: str
+    width: int
+    height: int
+
 
 @dataclass(frozen=True)
 class SavedImage:
@@ -28,17 +41,22 @@ class ImageStore:
     writes one file. A crash mid-write leaves only a temporary file, never a truncated image under a real name.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, compress_level: int = PNG_COMPRESS_LEVEL):
         self.root = Path(root)
+        self.compress_level = compress_level
 
-    def encode(self, image: Image.Image) -> bytes:
+    def encode(self, image: Image.Image) -> EncodedImage:
+        """PNG at zlib's fastest level; Pillow releases the GIL while encoding, so this overlaps in a thread."""
         buf = io.BytesIO()
-        image.save(buf, format="PNG", optimize=False, compress_level=1)
-        return buf.getvalue()
+        image.save(buf, format="PNG", optimize=False, compress_level=self.compress_level)
+        data = buf.getvalue()
+        return EncodedImage(data, hashlib.sha256(data).hexdigest(), image.width, image.height)
 
     def save(self, image: Image.Image) -> SavedImage:
-        data = self.encode(image)
-        sha = hashlib.sha256(data).hexdigest()
+        return self.write(self.encode(image))
+
+    def write(self, encoded: EncodedImage) -> SavedImage:
+        data, sha = encoded.data, encoded.sha256
         rel = f"images/{sha[:2]}/{sha[2:4]}/{sha}.png"
         path = self.root / rel
         if not path.exists():
@@ -53,7 +71,7 @@ class ImageStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return SavedImage(sha, rel, image.width, image.height, "PNG", len(data))
+        return SavedImage(sha, rel, encoded.width, encoded.height, "PNG", len(data))
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from concurrent.futures import Future
 from datetime import timezone
 from dataclasses import dataclass, field
 from typing import Callable
@@ -72,17 +73,36 @@ def run_edit(rt, sub: Submission, progress: Callable[[float, str], None] | None 
                          else "The database is unavailable; nothing was saved. Please try again later.", code) from None
 
 
+@dataclass
+class _Edit:
+    """What one edit has gathered so far, on its way to `_persist`."""
+
+    sub: Submission
+    instruction: str
+    negative: str
+    params: dict
+    prompt_verdict: Verdict
+    encoded: list[tuple[str, int, Future]]  # (role, position, Future[EncodedImage]): PNG bytes made in the background
+    matches: list[Match] = field(default_factory=list)
+    output_verdicts: list[Verdict] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    edit_ms: float | None = None
+
+
 def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.0, "validating")
     main, refs, instruction, negative, params = _validate(rt, sub)
+    inputs = [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)]
+    # Encoding the inputs and matching them against the library run in the background, beside the guard and editor.
+    encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
+    input_matches = rt.pool.submit(_matches, rt, inputs)
 
     say(0.05, "checking the instruction")
     prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
-    input_matches = _matches(rt, [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)])
-    early = decide(rt.settings.policy_mode, prompt_verdict, [], input_matches)
-    if early.decision == Decision.BLOCKED:  # refused before any edit time is spent
-        return _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict, [], [], input_matches,
-                        early, applied=[], edit_ms=None)
+    edit = _Edit(sub, instruction, negative, params, prompt_verdict, encoded)
+    if decide(rt.settings.policy_mode, prompt_verdict, [], []).decision == Decision.BLOCKED:
+        edit.matches = input_matches.result()  # refused before any edit time is spent; the refusal is recorded
+        return _persist(rt, edit, decide(rt.settings.policy_mode, prompt_verdict, [], edit.matches))
 
     say(0.1, "editing")
     started = time.perf_counter()
@@ -98,17 +118,19 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     except Exception:
         log.exception("editor %s failed", rt.editor.name)
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
-    edit_ms = (time.perf_counter() - started) * 1000
+    edit.edit_ms = (time.perf_counter() - started) * 1000
+    edit.applied = output.applied
+    edit.encoded += [("output", i, rt.pool.submit(rt.store.encode, im)) for i, im in enumerate(output.images)]
 
     say(0.87, "checking the result")
+    output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
     caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
-    output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
-                               guard=_output_guard_name(rt)) for im in output.images]
-    output_matches = _matches(rt, [("output", i, im) for i, im in enumerate(output.images)])
-    result = decide(rt.settings.policy_mode, prompt_verdict, output_verdicts, input_matches + output_matches)
+    edit.output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
+                                    guard=_output_guard_name(rt)) for im in output.images]
+    edit.matches = input_matches.result() + output_matches.result()
+    result = decide(rt.settings.policy_mode, prompt_verdict, edit.output_verdicts, edit.matches)
     say(0.95, "saving")
-    return _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict, output.images,
-                    output_verdicts, input_matches + output_matches, result, output.applied, edit_ms)
+    return _persist(rt, edit, result)
 
 
 def _output_guard_name(rt) -> str:
@@ -163,39 +185,38 @@ def _matches(rt, targets: list[tuple[str, int, Image.Image]]) -> list[Match]:
     return found
 
 
-def _persist(rt, sub, instruction, negative, params, main, refs, prompt_verdict: Verdict, outputs, output_verdicts,
-             matches: list[Match], result: PolicyResult, applied, edit_ms) -> dict:
-    # Blocked outputs are never written anywhere: their verdicts are the record.
-    keep_outputs = outputs if result.decision != Decision.BLOCKED else []
-    saved = [("input", 0, rt.store.save(main))]
-    saved += [("reference", i, rt.store.save(r)) for i, r in enumerate(refs)]
-    saved += [("output", i, rt.store.save(o)) for i, o in enumerate(keep_outputs)]
+def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
+    """Image files first (atomic, content-addressed), then one transaction. Blocked outputs are never written."""
+    saved = [(role, pos, rt.store.write(future.result())) for role, pos, future in edit.encoded
+             if role != "output" or result.decision != Decision.BLOCKED]
+    sub = edit.sub
 
     def work(session: Session) -> str:
         _insert_images(session, [s for _, _, s in saved])
         req = EditRequest(
-            requester=sub.requester, instruction=instruction, negative_prompt=negative, params=params,
+            requester=sub.requester, instruction=edit.instruction, negative_prompt=edit.negative, params=edit.params,
             backend=rt.editor.name, model_id=rt.editor.model_id, model_license=rt.editor.model_license,
             policy_mode=rt.settings.policy_mode.value, decision=result.decision.value,
-            decision_reasons=list(result.reasons), warnings=list(result.warnings), applied=list(applied), edit_ms=edit_ms,
+            decision_reasons=list(result.reasons), warnings=list(result.warnings), applied=list(edit.applied),
+            edit_ms=edit.edit_ms,
         )
         session.add(req)
         session.flush()
         for role, pos, s in saved:
             session.add(RequestImage(request_id=req.id, role=role, position=pos, image_sha256=s.sha256))
-        for pos, v in [(None, prompt_verdict), *enumerate(output_verdicts)]:
+        for pos, v in [(None, edit.prompt_verdict), *enumerate(edit.output_verdicts)]:
             d = v.to_dict()
             session.add(VerdictRow(request_id=req.id, target="instruction" if pos is None else "output", position=pos,
                                    guard=v.guard, label=v.label.value, categories=d["categories"],
                                    evidence=d["evidence"] + ([{"note": v.note}] if v.note else []),
                                    available=v.available))
-        for m in matches:
+        for m in edit.matches:
             session.add(SimilarityMatch(request_id=req.id, target=m.target, position=m.position,
                                         reference_id=m.reference_id, hash_kind=m.hash_kind, distance=m.distance,
                                         level=m.level))
         if result.decision == Decision.PENDING:
             session.add(ReviewItem(request_id=req.id, reasons=list(result.reasons),
-                                   priority=_priority(prompt_verdict, output_verdicts, matches)))
+                                   priority=_priority(edit.prompt_verdict, edit.output_verdicts, edit.matches)))
         session.add(Event(actor=sub.requester or "anonymous", kind=f"edit.{result.decision.value}",
                           request_id=req.id, payload={"reasons": list(result.reasons)}))
         return req.id

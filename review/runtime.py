@@ -5,7 +5,8 @@ import json
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -37,6 +38,7 @@ class Runtime:
     image_guard: ImageGuard | None
     index: ReferenceIndex
     secret: str = ""  # signs per-browser state; from EDITGUARD_SECRET or a file in the data directory
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="editguard"))
 
     @classmethod
     def start(cls, settings: Settings | None = None, *, load_models: bool = True) -> "Runtime":
@@ -46,7 +48,7 @@ class Runtime:
         engine = make_engine(settings.database_url)
         migrate(engine)
         factory = make_session_factory(engine)
-        rt = cls(settings, engine, factory, ImageStore(settings.data_dir),
+        rt = cls(settings, engine, factory, ImageStore(settings.data_dir, settings.png_compression),
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
                  load_text_guard(settings.guard_backend),
                  load_image_guard(settings.image_guard) if load_models else None,

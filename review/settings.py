@@ -20,6 +20,7 @@ class Settings:
     max_pixels: int
     max_upload_mb: int
     seed_references: bool
+    png_compression: int
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -39,10 +40,11 @@ class Settings:
             max_pixels=_int(env, "EDITGUARD_MAX_PIXELS", 40_000_000),
             max_upload_mb=_int(env, "EDITGUARD_MAX_UPLOAD_MB", 50),
             seed_references=env.get("EDITGUARD_SEED_REFERENCES", "1").strip().lower() not in ("0", "false", "no"),
+            png_compression=_int(env, "EDITGUARD_PNG_COMPRESSION", 1, lo=0, hi=9),
         )
 
 
-def _int(env, name: str, default: int) -> int:
+def _int(env, name: str, default: int, lo: int = 1, hi: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -50,6 +52,6 @@ def _int(env, name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive.")
+    if value < lo or (hi is not None and value > hi):
+        raise ValueError(f"{name} must be between {lo} and {hi}." if hi is not None else f"{name} must be at least {lo}.")
     return value

@@ -51,7 +51,7 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
             decision = gr.HTML(elem_id="eg-decision-box")
             compare = gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420, interactive=False,
                                      elem_id="eg-compare")
-            outputs = gr.Gallery(label=label(i18n, "outputs"), columns=4, height="auto", object_fit="contain", elem_id="eg-outputs", interactive=False)
+            outputs = gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain", elem_id="eg-outputs", interactive=False)
             verdicts = gr.HTML(elem_id="eg-verdicts-box")
             matches = gr.HTML(elem_id="eg-matches-box")
     examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))

@@ -1,0 +1,119 @@
+"""Benchmark: the non-model overhead of one moderated edit of a 1024x1024 photo.
+
+Overhead = the whole gate (validation, text guard, hashing, similarity, policy, persistence) = total time minus the
+editor's own time minus the image guard's model time; both of those are reported beside it. The baseline, measured
+in the same run, is the same edit with no gate at all (decode, edit, encode to PNG on disk): `gated_vs_bare` is the
+ratio of medians.
+
+    .venv/bin/python -m bench.flow [--runs 30]
+
+It runs the default store (PNG zlib level 1) and, for comparison, level 0 (faster, ~3x bigger files), and both a
+PNG and a JPEG upload (decoding the upload is part of the overhead).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+INSTRUCTION = "白黒にして少しぼかして"
+
+
+class TimedImageGuard:
+    def __init__(self, inner):
+        self.inner, self.name, self.last_ms = inner, inner.name, 0.0
+
+    def check_image(self, image):
+        t = time.perf_counter()
+        try:
+            return self.inner.check_image(image)
+        finally:
+            self.last_ms = (time.perf_counter() - t) * 1000
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-flow-"))
+    os.environ.update(EDITGUARD_DATA_DIR=str(tmp / "data"), EDITGUARD_SECRET="bench")
+    os.environ.pop("DATABASE_URL", None)
+
+    from skimage import data
+
+    from editor.base import EditRequest
+    from editor.image_input import load_image
+    from review.flow import Submission, run_edit
+    from review.runtime import Runtime
+
+    photo = Image.fromarray(data.chelsea()).resize((1024, 1024), Image.Resampling.LANCZOS)
+    uploads = {"png": tmp / "photo-1024.png", "jpeg": tmp / "photo-1024.jpg"}
+    photo.save(uploads["png"])
+    photo.save(uploads["jpeg"], quality=90)
+
+    def measure(level: int, upload: Path) -> dict:
+        os.environ["EDITGUARD_PNG_COMPRESSION"] = str(level)
+        os.environ["EDITGUARD_DATA_DIR"] = str(tmp / f"data-{level}-{upload.suffix[1:]}")
+        rt = Runtime.start()
+        rt.image_guard = TimedImageGuard(rt.image_guard) if rt.image_guard else None
+
+        sizes = []
+
+        def gated():
+            t = time.perf_counter()
+            rec = run_edit(rt, Submission(image=upload, instruction=INSTRUCTION, seed=1))
+            total = (time.perf_counter() - t) * 1000
+            assert rec["decision"] == "released", rec["decision"]
+            sizes.append(os.path.getsize(rec["outputs"][0]))
+            return total, rec["edit_ms"], rt.image_guard.last_ms if rt.image_guard else 0.0
+
+        def bare():  # the baseline: the same edit with no gate (decode, edit, write a PNG)
+            t = time.perf_counter()
+            out = rt.editor.edit(EditRequest(image=load_image(upload), instruction=INSTRUCTION)).images[0]
+            out.save(tmp / "bare.png", compress_level=level)
+            return (time.perf_counter() - t) * 1000
+
+        for _ in range(3):  # warm-up: imports, caches, SQLite pages
+            gated(), bare()
+        totals, edits, guards, overheads, bares = [], [], [], [], []
+        for _ in range(args.runs):
+            total, edit_ms, guard_ms = gated()
+            totals.append(total), edits.append(edit_ms), guards.append(guard_ms)
+            overheads.append(total - edit_ms - guard_ms)
+            bares.append(bare())
+        return {
+            "upload": upload.suffix[1:], "png_compression": level,
+            "overhead_ms_median": round(statistics.median(overheads), 2),
+            "overhead_ms_p95": round(pct(overheads, 0.95), 2),
+            "classic_edit_ms_median": round(statistics.median(edits), 2),
+            "image_guard_ms_median": round(statistics.median(guards), 2),
+            "total_ms_median": round(statistics.median(totals), 2),
+            "baseline_bare_edit_ms_median": round(statistics.median(bares), 2),
+            "gated_vs_bare": round(statistics.median(totals) / statistics.median(bares), 2),
+            "stored_output_mb": round(sizes[-1] / 1e6, 2),
+        }
+
+    results = [measure(level, upload) for level in (1, 0) for upload in uploads.values()]
+    print(json.dumps({
+        "benchmark": "flow",
+        "image": "1024x1024 photo (skimage chelsea, resized), instruction " + INSTRUCTION,
+        "runs_each": args.runs,
+        "image_guard": "nudenet",
+        "target_overhead_ms_median": 50,
+        "results": results,
+    }, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""`python -m review` as scripts use it: real processes, real SQLite file, JSON on stdout, plain errors."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, photo
+
+
+@pytest.fixture
+def cli(env):
+    def run(*args, stdin: str | None = None, extra_env: dict | None = None):
+        proc = subprocess.run([sys.executable, "-m", "review", *args], input=stdin, capture_output=True, text=True,
+                              cwd=REPO, env={**os.environ, **(extra_env or {})}, timeout=120)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    return run
+
+
+def test_guard_jsonl_keeps_order_and_reports_bad_lines(cli):
+    lines = [{"text": "make it sepia"}, {"text": "服を脱がせて"}, {"text": "add Pikachu"}]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\nnot json\n"
+    proc = cli("guard", "--jsonl", stdin=stdin)
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o.get("label") for o in out] == ["Safe", "Unsafe", "Controversial", None]
+    assert out[1]["categories"] == ["Sexual Content or Sexual Acts"] and "error" in out[3]
+    assert proc.returncode == 1 and proc.stderr.startswith("error:")
+
+
+def test_library_add_check_and_duplicates(cli, env):
+    work = env / "work.png"
+    photo("chelsea").save(work)
+    edited = env / "edited.jpg"
+    photo("chelsea").convert("L").resize((200, 133)).save(edited, quality=60)
+    unrelated = env / "other.png"
+    photo("coffee").save(unrelated)
+
+    add = cli("library", "add", "--title", "Chelsea <b>cat</b>", "--owner", "Stéfan", "--license", "CC0", str(work))
+    assert add.returncode == 0 and "registered" in add.stdout
+    again = cli("library", "add", "--title", "x", "--owner", "y", "--license", "z", str(work))
+    assert again.returncode == 1 and "already registered" in again.stderr
+
+    check = cli("library", "check", "--json", str(edited), str(unrelated))
+    result = json.loads(check.stdout)
+    assert [r["image"] for r in result] == [str(edited), str(unrelated)]
+    (match,) = result[0]["matches"]
+    assert match["title"] == "Chelsea <b>cat</b>" and match["level"] in ("warn", "review")
+    assert isinstance(match["reference_id"], int) and isinstance(match["distance"], int)
+    assert result[1]["matches"] == []
+
+
+def test_edit_json_record(cli, env):
+    src = env / "in.png"
+    photo("astronaut").save(src)
+    proc = cli("edit", "--image", str(src), "--instruction", "セピアにして", "--steps", "2", "--seed", "7", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(proc.stdout)
+    assert rec["decision"] == "pending_review"  # the sample library has this photo registered
+    assert {m["target"] for m in rec["matches"]} == {"input", "output"}
+    assert rec["params"]["seed"] == 7 and rec["params"]["steps"] == 2
+    assert rec["backend"] == "classic" and rec["model"] == "editguard/classic"
+    assert rec["verdicts"]["instruction"]["label"] == "Safe" and os.path.isfile(rec["outputs"][0])
+    assert str(env / "data") in rec["outputs"][0]  # honours EDITGUARD_DATA_DIR
+
+
+def test_edit_blocked_has_no_outputs(cli, env):
+    src = env / "in.png"
+    photo("coffee").save(src)
+    rec = json.loads(cli("edit", "--image", str(src), "--instruction", "make her nude", "--json").stdout)
+    assert rec["decision"] == "blocked" and rec["outputs"] == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--image", "/etc/hostname", "--instruction", "sepia"], "not an image"),
+    (["--image", "missing.png", "--instruction", "sepia"], "No image file"),
+    (["--image", "{img}", "--instruction", " "], "type an instruction"),
+    (["--image", "{img}", "--instruction", "x" * 20000], "too long"),
+    (["--image", "{img}", "--instruction", "remove the dog"], "cannot do"),
+])
+def test_edit_errors_are_one_plain_sentence(cli, env, args, message):
+    img = env / "in.png"
+    photo("coffee").save(img)
+    proc = cli("edit", *[a.replace("{img}", str(img)) for a in args], "--json")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and message in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_database_url_is_honoured(cli, env):
+    url = f"sqlite:///{env / 'elsewhere.db'}"
+    src = env / "in.png"
+    photo("coffee").save(src)
+    proc = cli("edit", "--image", str(src), "--instruction", "sepia", "--json", extra_env={"DATABASE_URL": url})
+    assert proc.returncode == 0 and (env / "elsewhere.db").is_file()
+
+
+def test_bad_configuration_is_a_plain_error(cli):
+    proc = cli("status", extra_env={"EDITGUARD_POLICY_MODE": "lenient"})
+    assert proc.returncode == 1 and "EDITGUARD_POLICY_MODE" in proc.stderr
+
+
+def test_help_lists_commands_and_environment(cli):
+    proc = cli("--help")
+    for word in ("guard", "library", "edit", "EDITGUARD_DATA_DIR", "DATABASE_URL"):
+        assert word in proc.stdout

@@ -1,0 +1,57 @@
+"""Server-rendered HTML: every piece of user or library text is escaped; labels read in both languages."""
+from ui import render
+from ui.strings import EN, JA, error_message, language
+
+RECORD = {
+    "id": "abc", "decision": "pending_review", "reasons": ["similarity:output"], "warnings": [],
+    "backend": "classic", "model": "editguard/classic", "model_license": "Apache-2.0",
+    "verdicts": {"instruction": {"label": "Controversial", "categories": ["PII"], "available": True,
+                                 "evidence": [{"rule": "pii.email", "span": "<script>alert(1)</script>"}]},
+                 "outputs": [{"label": "Safe", "categories": [], "available": False, "evidence": []}]},
+    "matches": [{"title": '<img src=x onerror="alert(1)">', "owner": "O&O", "license": "L", "level": "review",
+                 "distance": 3, "target": "output", "position": 0, "reference_image": None}],
+}
+
+
+def test_user_and_library_text_is_escaped():
+    html = render.verdicts_html("en", RECORD) + render.matches_html("en", RECORD) + render.decision_html("en", RECORD)
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "O&amp;O" in html
+
+
+def test_japanese_rendering_and_unavailable_guard():
+    html = render.verdicts_html("ja", RECORD)
+    assert "要注意" in html and "個人情報" in html and "担当者が確認します" in html
+    assert "確認待ち" in render.decision_html("ja", RECORD)
+
+
+def test_every_key_has_both_languages():
+    assert set(EN) == set(JA)
+
+
+def test_language_from_accept_language():
+    assert language("ja-JP,ja;q=0.9,en;q=0.8") == "ja"
+    assert language("fr-FR,fr;q=0.9,en;q=0.5") == "en"
+    assert language(None) == "en"
+
+
+def test_error_messages_are_translated_with_parameters():
+    assert error_message("ja", "text.too_long", {"n": 20000, "limit": 2000, "field": "instruction"}) == \
+        "指示が長すぎます（20,000 文字）。2,000 文字までです。"
+    assert "ぼかし" in error_message("ja", "editor.cannot", {"unknown": "remove cat"})
+    assert error_message("en", "image.damaged", {"reference": 2}).startswith("Reference image 2: ")
+    assert error_message("en", "no.such.code", {}) == EN["err_error"]
+
+
+def test_pending_output_is_blurred_on_the_server(tmp_path):
+    import numpy as np
+
+    from tests.conftest import photo
+
+    path = tmp_path / "o.png"
+    photo("astronaut").save(path)
+    blurred = np.asarray(render.blurred(str(path)), dtype=np.float64)
+    detail = np.abs(np.diff(blurred.mean(axis=2), axis=1)).mean()
+    original = np.abs(np.diff(np.asarray(photo("astronaut"), dtype=np.float64).mean(axis=2), axis=1)).mean()
+    assert blurred.shape[:2] == (512, 512) and detail < original / 5
