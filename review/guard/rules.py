@@ -61,16 +61,10 @@ class RuleTextGuard:
         found = []
         if m := _EMAIL.search(norm):
             found.append(("pii.email", m.group(0)))
-        for m in _CARD.finditer(norm):
-            digits = re.sub(r"\D", "", m.group(0))
-            if 13 <= len(digits) <= 19 and luhn_ok(digits):
-                found.append(("pii.card", m.group(0)))
-                break
-        if not found or found[-1][0] != "pii.card":
-            m = _MY_NUMBER.search(norm)
-        else:
-            m = None
-        if m:
+        card = next((m for m in _CARD.finditer(norm) if luhn_ok(re.sub(r"\D", "", m.group(0)))), None)
+        if card:
+            found.append(("pii.card", card.group(0)))
+        elif m := _MY_NUMBER.search(norm):  # 12 digits; a card number would contain one
             found.append(("pii.my_number", m.group(0)))
         if m := _PHONE.search(norm):
             found.append(("pii.phone", m.group(0)))
