@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -117,16 +117,51 @@ class SimilarityMatch(Base):
 
 
 class ReviewItem(Base):
-    """An edit that needs a person. The reviewer console (claim, decide) works on these rows."""
+    """An edit that needs a person: pending -> claimed (with a lease) -> approved | rejected | escalated.
+
+    An escalated item waits for an admin, who claims and decides it like any other.
+    """
 
     __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_queue", "status", "priority", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     reasons: Mapped[list] = mapped_column(default=list)
+    tags: Mapped[str] = mapped_column(String(500), default="|")  # "|reason:x|label:y|cat:z|": for list filters
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # once escalated, only admins decide it
+    decided_by: Mapped[str | None] = mapped_column(String(200), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
+    decision_reason: Mapped[str | None] = mapped_column(String(60))
+    decision_note: Mapped[str | None] = mapped_column(Text)
     request: Mapped[EditRequest] = relationship(back_populates="review_item")
+
+
+class User(Base):
+    """A local reviewer or admin account (on a Space, Hugging Face sign-in is used instead)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(10))  # reviewer | admin
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewerSession(Base):
+    """A signed-in console session; the browser holds the token, the database only its hash."""
+
+    __tablename__ = "reviewer_sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Event(Base):

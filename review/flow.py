@@ -29,6 +29,7 @@ from editor.image_input import BadImage, load_image
 from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
 from review.policy import Decision, PolicyResult, decide
+from review.queue import tags_for
 from review.similarity import Match
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
                                         level=m.level))
         if result.decision == Decision.PENDING:
             session.add(ReviewItem(request_id=req.id, reasons=list(result.reasons),
+                                   tags=tags_for(list(result.reasons), [edit.prompt_verdict, *edit.output_verdicts]),
                                    priority=_priority(edit.prompt_verdict, edit.output_verdicts, edit.matches)))
         session.add(Event(actor=sub.requester or "anonymous", kind=f"edit.{result.decision.value}",
                           request_id=req.id, payload={"reasons": list(result.reasons)}))

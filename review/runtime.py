@@ -18,8 +18,10 @@ from db.models import Event
 from editor.base import Editor
 from editor.image_input import load_image
 from editor.registry import load_editor
+from review.auth import Authenticator
 from review.guard.base import ImageGuard, TextGuard
 from review.guard.registry import load_image_guard, load_text_guard
+from review.queue import ReviewQueue
 from review.settings import Settings
 from review.similarity import DuplicateReference, ReferenceIndex, add_reference
 
@@ -39,6 +41,8 @@ class Runtime:
     index: ReferenceIndex
     secret: str = ""  # signs per-browser state; from EDITGUARD_SECRET or a file in the data directory
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="editguard"))
+    queue: ReviewQueue = None
+    auth: Authenticator = None
 
     @classmethod
     def start(cls, settings: Settings | None = None, *, load_models: bool = True) -> "Runtime":
@@ -54,6 +58,8 @@ class Runtime:
                  load_image_guard(settings.image_guard) if load_models else None,
                  ReferenceIndex(factory))
         rt.secret = _secret(settings)
+        rt.queue = ReviewQueue(factory)
+        rt.auth = Authenticator.from_env(factory)
         if settings.seed_references:
             rt.seed_sample_references()
         return rt

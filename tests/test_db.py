@@ -11,7 +11,8 @@ from db.image_store import ImageStore
 from db.models import Event
 from tests.conftest import photo
 
-TABLES = {"edit_requests", "images", "request_images", "verdicts", "similarity_matches", "reference_works",
+TABLES = {"edit_requests", "images", "request_images", "verdicts", "similarity_matches", "reference_works", "users",
+          "reviewer_sessions",
           "review_items", "events", "alembic_version"}
 
 
@@ -26,7 +27,7 @@ def test_migration_creates_schema_and_is_idempotent(engine):
     assert TABLES <= set(inspect(engine).get_table_names())
     migrate(engine)  # a second start changes nothing
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0002"
 
 
 def test_pragmas(engine):
