@@ -13,6 +13,8 @@ import sys
 from db.engine import StorageUnavailable
 
 EPILOG = """environment:
+  EDITGUARD_REVIEWERS  Hugging Face users (or org:NAME) who may review on a Space
+  EDITGUARD_ADMINS     Hugging Face users (or org:NAME) who may review and decide escalations
   EDITGUARD_DATA_DIR   data directory (database, images); default ./data
   DATABASE_URL         SQLAlchemy URL; default sqlite:///$EDITGUARD_DATA_DIR/editguard.db
   EDITGUARD_POLICY_MODE strict | review (default) | loose
@@ -59,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--outputs", type=int, default=1, help="number of variants (model backends)")
     e.add_argument("--requester", default="cli")
     e.add_argument("--json", action="store_true", help="print the stored record as JSON")
+
+    users = sub.add_parser("users", help="reviewer and admin accounts").add_subparsers(dest="users_command", required=True)
+    uadd = users.add_parser("add", help="create an account (password from a prompt, or from stdin when piped)")
+    uadd.add_argument("name")
+    uadd.add_argument("--role", choices=["reviewer", "admin"], required=True)
+
+    queue = sub.add_parser("queue", help="the human review queue").add_subparsers(dest="queue_command", required=True)
+    qlist = queue.add_parser("list", help="pending and claimed items")
+    qlist.add_argument("--json", action="store_true")
+    qexp = queue.add_parser("export", help="every item with its verdicts and decision")
+    qexp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    qexp.add_argument("--output", "-o", help="file to write (default: standard output)")
 
     sub.add_parser("status", help="show the active backends and settings")
     return p
@@ -201,4 +215,49 @@ def cmd_status(args) -> int:
     return 0
 
 
-COMMANDS = {"guard": cmd_guard, "library": cmd_library, "edit": cmd_edit, "status": cmd_status}
+def cmd_users(args) -> int:
+    import getpass
+
+    from review.auth import AuthError, add_user
+
+    rt = _runtime(load_models=False)
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the passwords differ.")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        add_user(rt.session_factory, args.name, args.role, password)
+    except AuthError as exc:
+        raise CliError(str(exc)) from None
+    print(f"added {args.role} {args.name}")
+    return 0
+
+
+def cmd_queue(args) -> int:
+    rt = _runtime(load_models=False)
+    if args.queue_command == "list":
+        items, _ = rt.queue.list(status="open", page_size=10**9)
+        rows = [{k: i[k] for k in ("id", "request_id", "status", "reasons", "priority", "age_minutes", "claimed_by",
+                                   "escalated", "created_at")} for i in items]
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(f"#{r['id']} {r['status']:<9} p{r['priority']} {r['age_minutes']:>8.1f} min  {', '.join(r['reasons'])}"
+                      + (f"  ({r['claimed_by']})" if r["claimed_by"] else ""))
+        return 0
+    from review.export import write_csv, write_jsonl
+
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        (write_csv if args.format == "csv" else write_jsonl)(rt.queue.export(), out)
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+COMMANDS = {"guard": cmd_guard, "library": cmd_library, "edit": cmd_edit, "status": cmd_status, "users": cmd_users,
+            "queue": cmd_queue}

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from db.engine import run_write
-from db.models import EditRequest, Event, RequestImage, ReviewItem, SimilarityMatch, Verdict
+from db.models import EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, Verdict
 from editor.errors import UserError
 from review.auth import Reviewer
 
@@ -218,7 +218,8 @@ class ReviewQueue:
             req = s.scalar(select(EditRequest).where(EditRequest.id == item.request_id).options(
                 selectinload(EditRequest.images).selectinload(RequestImage.image),
                 selectinload(EditRequest.verdicts),
-                selectinload(EditRequest.matches).selectinload(SimilarityMatch.reference)))
+                selectinload(EditRequest.matches).selectinload(SimilarityMatch.reference)
+                .selectinload(ReferenceWork.image)))
             events = s.scalars(select(Event).where(Event.request_id == item.request_id).order_by(Event.id)).all()
             return {
                 "item": {"id": item.id, "status": item.status, "claimed_by": item.claimed_by,
@@ -239,7 +240,7 @@ class ReviewQueue:
                 "matches": [{"target": m.target, "position": m.position, "reference_id": m.reference_id,
                              "title": m.reference.title, "owner": m.reference.owner, "license": m.reference.license,
                              "source": m.reference.source, "distance": m.distance, "level": m.level,
-                             "reference_sha": m.reference.image_sha256} for m in req.matches],
+                             "reference_relpath": m.reference.image.relpath} for m in req.matches],
                 "events": [{"at": aware(e.at), "actor": e.actor, "kind": e.kind, "payload": dict(e.payload)}
                            for e in events],
             }

@@ -28,6 +28,9 @@ CSS = """
 .eg-match img {width:72px; height:72px; object-fit:cover; border-radius:6px;}
 .eg-muted {color:var(--body-text-color-subdued); font-size:.85em;}
 .eg-status {color:var(--body-text-color-subdued); font-size:.85em;}
+.eg-note {white-space:pre-wrap; max-height:12em; overflow:auto; border-left:3px solid var(--border-color-primary); padding-left:8px;}
+#eg-item-view mark {background:#ffe08a; color:#000; border-radius:3px; padding:0 2px;}
+.eg-mine {display:grid; grid-template-columns:repeat(auto-fill,minmax(220px,1fr)); gap:10px;}
 """
 
 
@@ -86,6 +89,62 @@ def matches_html(lang: str, record: dict) -> str:
             f"</div></div>"
         )
     return f'<div class="eg-card" id="eg-matches"><strong>⚠ {escape(t(lang, "similar_title"))}</strong>{"".join(items)}</div>'
+
+
+def item_html(lang: str, d: dict) -> str:
+    """The reviewer's view of one item: status, request, instruction with the guard's evidence marked, history."""
+    item, req = d["item"], d["request"]
+    spans = [e["span"] for v in d["verdicts"] for e in v["evidence"] if e.get("span")]
+    verdict_rows = []
+    for v in d["verdicts"]:
+        what = t(lang, "verdict_instruction") if v["target"] == "instruction" else t(lang, "verdict_output", n=(v["position"] or 0) + 1)
+        verdict_rows.append(_verdict_row(lang, what, v))
+    lease = ""
+    if item["status"] == "claimed" and item["lease_expires_at"]:
+        until = item["lease_expires_at"].strftime("%H:%M:%S UTC")
+        lease = (f'<div class="eg-muted">{escape(item["claimed_by"] or "")} · '
+                 f'{escape(t(lang, "item_lease", until=until))}</div>')
+    decided = ""
+    if item["decided_by"]:
+        decided = (f'<div>{escape(item["decided_by"])} · {item["decided_at"].strftime("%Y-%m-%d %H:%M")} UTC · '
+                   f'{escape(t(lang, "reason_" + (item["decision_reason"] or "other")))}</div>'
+                   + (f'<div class="eg-note">{escape(item["decision_note"])}</div>' if item["decision_note"] else ""))
+    history = "".join(f'<li>{e["at"].strftime("%Y-%m-%d %H:%M:%S")} · {escape(e["actor"])} · {escape(e["kind"])}</li>'
+                      for e in d["events"])
+    reasons = ", ".join(escape(t(lang, "reason_" + r)) for r in item["reasons"])
+    params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in req["params"].items())
+    request_line = t(lang, "item_request", id=req["id"], created=req["created_at"].strftime("%Y-%m-%d %H:%M UTC"),
+                     requester=(req["requester"] or "anonymous").split(":")[0])
+    return (
+        f'<div class="eg-card" id="eg-item-view" data-item="{item["id"]}" data-status="{escape(item["status"])}">'
+        f'<h3>{escape(t(lang, "item_title", id=item["id"], status=t(lang, "status_" + item["status"])))}</h3>'
+        f'<div class="eg-muted">{escape(request_line)}</div>'
+        f"<div>{reasons}</div>{lease}{decided}"
+        f'<div class="eg-row"><strong>{escape(t(lang, "item_instruction"))}</strong>'
+        f'<span id="eg-item-instruction">{mark_spans(req["instruction"], spans)}</span></div>'
+        + "".join(verdict_rows)
+        + f'<div class="eg-muted">{escape(t(lang, "item_model"))}: {escape(req["backend"])} · {escape(req["model"])} '
+          f'({escape(req["model_license"])}) · {escape(t(lang, "item_params"))}: {params}</div>'
+        + f'<details><summary>{escape(t(lang, "item_history"))}</summary><ul>{history}</ul></details></div>'
+    )
+
+
+def mark_spans(text: str, spans: list[str]) -> str:
+    """Escape `text` and wrap each evidence span (matched case-insensitively) in <mark>."""
+    lowered = text.lower()
+    marks = []
+    for span in {s for s in spans if s}:
+        start = lowered.find(span.lower())
+        while start >= 0:
+            marks.append((start, start + len(span)))
+            start = lowered.find(span.lower(), start + len(span))
+    out, pos = [], 0
+    for start, end in sorted(marks):
+        if start < pos:
+            continue
+        out.append(escape(text[pos:start]) + f"<mark>{escape(text[start:end])}</mark>")
+        pos = end
+    return "".join(out) + escape(text[pos:])
 
 
 def status_html(lang: str, status: dict) -> str:

@@ -1,0 +1,50 @@
+"""The requester's "My edits": their own records from this browser, with what they may see of each."""
+from __future__ import annotations
+
+from html import escape
+
+import gradio as gr
+
+from review.requester import VISIBLE, my_edits
+from ui import render
+from ui.strings import label, language, t
+
+
+def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) -> None:
+    gr.Markdown(label(i18n, "my_edits_note"))
+    refresh = gr.Button(label(i18n, "refresh"), size="sm", elem_id="eg-mine-refresh")
+    gallery = gr.Gallery(columns=4, height=300, object_fit="contain", interactive=False, elem_id="eg-mine-gallery")
+    listing = gr.HTML(elem_id="eg-mine-list")
+
+    def on_refresh(token, request: gr.Request):
+        lang = language(request.headers.get("accept-language") if request else None)
+        records = my_edits(rt.session_factory, f"browser:{token}" if token else None)
+        if not records:
+            return [], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>'
+        shown, rows = [], []
+        for r in records:
+            status_text = t(lang, f"mine_{r['status']}")
+            for rel in r["outputs"][:1]:
+                if r["status"] in VISIBLE:
+                    shown.append((rt.store.open(rel), status_text))
+                elif r["status"] == "pending":
+                    shown.append((render.blurred(str(rt.store.path(rel))), status_text))
+            why = ""
+            if r["status"] in ("rejected", "approved") and r["review_reason"]:
+                why = t(lang, "reason_" + r["review_reason"])
+            elif r["status"] == "blocked":
+                why = ", ".join(t(lang, "reason_" + x) for x in r["reasons"])
+            rows.append(
+                f'<div class="eg-row" data-record="{escape(r["id"])}" data-status="{escape(r["status"])}">'
+                f'<span class="eg-pill eg-{_pill(r["status"])}">{escape(status_text)}</span>'
+                f'<span>{escape(r["instruction"][:120])}</span>'
+                f'<span class="eg-why">{escape(r["created_at"].strftime("%Y-%m-%d %H:%M"))} UTC'
+                + (f" · {escape(why)}" if why else "") + "</span></div>")
+        return shown, f'<div class="eg-card" id="eg-mine">{"".join(rows)}</div>'
+
+    refresh.click(on_refresh, [browser_token], [gallery, listing], api_visibility="private")
+    tab.select(on_refresh, [browser_token], [gallery, listing], api_visibility="private")
+
+
+def _pill(status: str) -> str:
+    return {"released": "released", "approved": "released", "pending": "pending_review"}.get(status, "blocked")

@@ -1,0 +1,308 @@
+"""The Review tab: sign-in, the queue with filters, the item view with decisions and shortcuts, stats and export.
+
+Every handler resolves the reviewer on the server first (`_reviewer`); without a valid session or a listed Hugging
+Face account it raises, so a direct call to the Gradio API is refused just like the hidden buttons.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from html import escape
+
+import gradio as gr
+import pandas as pd
+
+from editor.errors import UserError
+from review.auth import Reviewer
+from review.export import write_csv, write_jsonl
+from review.labels import CATEGORIES
+from review.queue import DECISION_REASONS
+from ui import render
+from ui.strings import category, error_message, label, language, t
+
+log = logging.getLogger(__name__)
+STATUS_CHOICES = ("open", "pending", "claimed", "escalated", "decided")
+REASON_CHOICES = ("instruction:controversial", "output:controversial", "instruction:guard_unavailable",
+                  "output:guard_unavailable", "similarity:input", "similarity:reference", "similarity:output")
+
+SHORTCUTS_JS = """
+<script>
+document.addEventListener("keydown", (e) => {
+  const t = e.target;
+  if (e.ctrlKey || e.metaKey || e.altKey || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" ||
+      t.tagName === "SELECT" || t.isContentEditable))) return;
+  const id = {a: "eg-approve", r: "eg-reject", e: "eg-escalate", n: "eg-next"}[e.key.toLowerCase()];
+  const el = id && document.getElementById(id);
+  if (el && el.offsetParent !== null && !el.disabled) { e.preventDefault(); el.click(); }
+});
+</script>
+"""
+
+
+def _lang(request: gr.Request | None) -> str:
+    return language(request.headers.get("accept-language") if request else None)
+
+
+def _reviewer(rt, token, profile, request) -> Reviewer:
+    who = rt.auth.resolve(token) or rt.auth.from_oauth(profile)
+    if who is None:
+        raise gr.Error(t(_lang(request), "need_signin"))
+    return who
+
+
+def _fail(lang: str, exc: Exception) -> str:
+    if isinstance(exc, UserError):
+        return render.error_html(lang, error_message(lang, exc.code, exc.params))
+    log.exception("review action failed")
+    return render.error_html(lang, error_message(lang, "db.unavailable" if "database" in str(exc).lower() else "error", {}))
+
+
+def both(key: str) -> str:
+    """Choices in a dropdown cannot follow the browser's language; they show both."""
+    return f"{t('en', key)} / {t('ja', key)}"
+
+
+def oauth_enabled() -> bool:
+    return bool(os.environ.get("SPACE_ID") and os.environ.get("OAUTH_CLIENT_ID"))
+
+
+def build_review_tab(rt, i18n) -> None:
+    token = gr.BrowserState(None, storage_key="editguard_reviewer", secret=rt.secret)
+    item_id = gr.State(None)
+
+    with gr.Column(visible=True, elem_id="eg-signin") as signin_box:
+        gr.Markdown(f"### {label(i18n, 'signin_title')}")
+        gr.Markdown(label(i18n, "signin_note"))
+        with gr.Row():
+            name = gr.Textbox(label=label(i18n, "user_name"), elem_id="eg-user", max_length=100)
+            password = gr.Textbox(label=label(i18n, "password"), type="password", elem_id="eg-password",
+                                  max_length=1000)
+        signin = gr.Button(label(i18n, "signin"), variant="primary", elem_id="eg-signin-btn")
+        if oauth_enabled():
+            gr.LoginButton()
+        signin_msg = gr.HTML()
+
+    with gr.Column(visible=False, elem_id="eg-console") as console:
+        with gr.Row():
+            who_html = gr.HTML(elem_id="eg-who")
+            signout = gr.Button(label(i18n, "signout"), size="sm", scale=0, elem_id="eg-signout")
+        with gr.Tabs():
+            with gr.Tab(label(i18n, "queue"), id="queue"):
+                with gr.Row():
+                    f_status = gr.Dropdown([(both("status_" + s), s) for s in STATUS_CHOICES], value="open",
+                                           label=label(i18n, "filter_status"))
+                    f_reason = gr.Dropdown([("—", "")] + [(r, r) for r in REASON_CHOICES], value="",
+                                           label=label(i18n, "filter_reason"))
+                    f_label = gr.Dropdown([("—", ""), ("Controversial", "Controversial"), ("Unsafe", "Unsafe")],
+                                          value="", label=label(i18n, "filter_label"))
+                    f_category = gr.Dropdown([("—", "")] + [(c, c) for c in CATEGORIES], value="",
+                                             label=label(i18n, "filter_category"))
+                    f_age = gr.Number(value=0, minimum=0, label=label(i18n, "filter_age"))
+                    f_page = gr.Number(value=1, minimum=1, precision=0, label=label(i18n, "page"))
+                with gr.Row():
+                    refresh = gr.Button(label(i18n, "refresh"), size="sm")
+                    next_btn = gr.Button(label(i18n, "next_item"), variant="primary", size="sm", elem_id="eg-next")
+                    open_id = gr.Number(None, label=label(i18n, "open_item"), precision=0, minimum=1, scale=0)
+                    open_btn = gr.Button(label(i18n, "open"), size="sm", scale=0, elem_id="eg-open")
+                queue_info = gr.HTML(elem_id="eg-queue-info")
+                table = gr.Dataframe(interactive=False, wrap=True, max_height=320, elem_id="eg-queue")
+                item_html = gr.HTML(elem_id="eg-item")
+                with gr.Row():
+                    compare = gr.ImageSlider(label=label(i18n, "reviewer_images"), type="pil", max_height=420,
+                                             interactive=False, elem_id="eg-review-compare")
+                    works = gr.Gallery(label=label(i18n, "matched_works"), columns=3, height=420,
+                                       object_fit="contain", interactive=False, elem_id="eg-works")
+                with gr.Row():
+                    reason = gr.Dropdown([(both("reason_" + r), r) for r in DECISION_REASONS], value="no_issue",
+                                         label=label(i18n, "decision_reason"), elem_id="eg-reason")
+                    note = gr.Textbox(label=label(i18n, "note"), lines=2, max_length=200_000, elem_id="eg-note")
+                with gr.Row():
+                    approve = gr.Button(label(i18n, "approve"), variant="primary", elem_id="eg-approve")
+                    reject = gr.Button(label(i18n, "reject"), variant="stop", elem_id="eg-reject")
+                    escalate = gr.Button(label(i18n, "escalate"), elem_id="eg-escalate")
+                    release = gr.Button(label(i18n, "release"), elem_id="eg-release")
+                action_msg = gr.HTML(elem_id="eg-action")
+                renew_timer = gr.Timer(60)
+            with gr.Tab(label(i18n, "stats"), id="stats") as stats_tab:
+                stats_refresh = gr.Button(label(i18n, "refresh"), size="sm")
+                median_html = gr.HTML(elem_id="eg-median")
+                with gr.Row():
+                    plot_status = gr.BarPlot(x="status", y="count", label=label(i18n, "stats_counts"))
+                    plot_day = gr.BarPlot(x="day", y="count", color="status", label=label(i18n, "stats_per_day"))
+                with gr.Row():
+                    plot_labels = gr.BarPlot(x="label", y="count", label=label(i18n, "stats_labels"))
+                    plot_cats = gr.BarPlot(x="category", y="count", label=label(i18n, "stats_categories"))
+                plot_throughput = gr.BarPlot(x="day", y="decisions", color="reviewer",
+                                             label=label(i18n, "stats_throughput"))
+                with gr.Row():
+                    csv_btn = gr.DownloadButton(label(i18n, "export_csv"), elem_id="eg-export-csv")
+                    jsonl_btn = gr.DownloadButton(label(i18n, "export_jsonl"), elem_id="eg-export-jsonl")
+
+    filters = [f_status, f_reason, f_label, f_category, f_age, f_page]
+
+    # ---- sign-in --------------------------------------------------------------------------------------------
+    def show_console(who: Reviewer | None, lang: str):
+        if who is None:
+            return gr.update(visible=True), gr.update(visible=False), ""
+        return (gr.update(visible=False), gr.update(visible=True),
+                f'<div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=who.role))}</div>')
+
+    def on_load(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        who = rt.auth.resolve(tok) or rt.auth.from_oauth(profile)
+        return show_console(who, _lang(request))
+
+    def on_signin(user, pw, request: gr.Request):
+        lang = _lang(request)
+        try:
+            new_token = rt.auth.sign_in(user, pw)
+        except UserError as exc:
+            return (None, render.error_html(lang, error_message(lang, exc.code, exc.params)), "",
+                    *show_console(None, lang))
+        return (new_token, "", "", *show_console(rt.auth.resolve(new_token), lang))
+
+    def on_signout(tok, request: gr.Request):
+        rt.auth.sign_out(tok)
+        return (None, None, *show_console(None, _lang(request)))
+
+    # ---- queue ----------------------------------------------------------------------------------------------
+    def queue_page(lang, status, reason_f, label_f, category_f, age, page):
+        items, total = rt.queue.list(status=status or "open", reason=reason_f or None, label=label_f or None,
+                                     category=category_f or None, min_age_minutes=age or None, page=int(page or 1))
+        pages = max(1, math.ceil(total / 50))
+        frame = pd.DataFrame([{
+            t(lang, "col_id"): i["id"], t(lang, "col_status"): t(lang, "status_" + i["status"]),
+            t(lang, "col_priority"): i["priority"], t(lang, "col_reasons"): ", ".join(i["reasons"]),
+            t(lang, "col_age"): i["age_minutes"], t(lang, "col_claimed"): i["claimed_by"] or "",
+        } for i in items], columns=[t(lang, k) for k in ("col_id", "col_status", "col_priority", "col_reasons",
+                                                          "col_age", "col_claimed")])
+        info = t(lang, "queue_total", total=total, page=int(page or 1), pages=pages)
+        return frame, f'<div class="eg-muted" data-total="{total}">{escape(info)}</div>'
+
+    def on_refresh(tok, status, reason_f, label_f, category_f, age, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        _reviewer(rt, tok, profile, request)
+        return queue_page(_lang(request), status, reason_f, label_f, category_f, age, page)
+
+    def item_view(lang, who: Reviewer, item: int):
+        d = rt.queue.detail(item)
+        images = {(im["role"], im["position"]): rt.store.open(im["relpath"]) for im in d["images"]}
+        before = images.get(("input", 0))
+        after = images.get(("output", 0))
+        compare_value = (before, after) if before is not None and after is not None else None
+        gallery = [(im, f"reference {pos + 1}") for (role, pos), im in images.items() if role == "reference"]
+        seen = {}
+        for m in d["matches"]:  # one tile per matched work, naming every place it matched
+            seen.setdefault(m["reference_id"], (m, []))[1].append(f"{m['target']} {m['distance']}")
+        gallery += [(rt.store.open(m["reference_relpath"]), f"{m['title']} ({', '.join(where)})")
+                    for m, where in seen.values()]
+        return render.item_html(lang, d), compare_value, gallery
+
+    def open_item(lang, who, item):
+        html, compare_value, gallery = item_view(lang, who, item)
+        return item, html, compare_value, gallery
+
+    def on_next(tok, status, reason_f, label_f, category_f, age, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        who = _reviewer(rt, tok, profile, request)
+        lang = _lang(request)
+        try:
+            item = rt.queue.next(who)
+        except Exception as exc:
+            return (None, "", None, [], _fail(lang, exc), *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+        if item is None:
+            return (None, "", None, [], f'<div class="eg-card" id="eg-empty">{escape(t(lang, "queue_empty"))}</div>',
+                    *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+        return (*open_item(lang, who, item), "", *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+
+    def on_open(tok, wanted, status, reason_f, label_f, category_f, age, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        who = _reviewer(rt, tok, profile, request)
+        lang = _lang(request)
+        try:
+            item = int(wanted)
+            rt.queue.claim(who, item)
+            return (*open_item(lang, who, item), "", *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+        except Exception as exc:
+            view = (None, "", None, [])
+            if isinstance(exc, UserError) and exc.code == "queue.already_decided":  # read-only view of a decided item
+                view = (None, *item_view(lang, who, int(wanted)))
+            return (*view, _fail(lang, exc), *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+
+    def decide(decision: str):
+        def handler(tok, item, why, text, status, reason_f, label_f, category_f, age, page, request: gr.Request,
+                    profile: gr.OAuthProfile | None = None):
+            who = _reviewer(rt, tok, profile, request)
+            lang = _lang(request)
+            if item is None:
+                return item, gr.update(), render.error_html(lang, t(lang, "no_item_open")), *queue_page(lang, status, reason_f, label_f, category_f, age, page)
+            try:
+                outcome = rt.queue.decide(who, int(item), decision, why, text or "")
+            except Exception as exc:
+                return item, gr.update(), _fail(lang, exc), *queue_page(lang, status, reason_f, label_f, category_f, age, page)
+            msg = t(lang, "done_repeat") if outcome.repeated else t(lang, f"done_{outcome.status}")
+            html, _, _ = item_view(lang, who, int(item))
+            return (None, html, f'<div class="eg-card" id="eg-done" data-status="{escape(outcome.status)}">'
+                    f'{escape(msg)}</div>', *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+        return handler
+
+    def on_release(tok, item, status, reason_f, label_f, category_f, age, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        who = _reviewer(rt, tok, profile, request)
+        lang = _lang(request)
+        if item is not None:
+            rt.queue.release(who, int(item))
+        return (None, "", None, [], f'<div class="eg-card">{escape(t(lang, "done_released"))}</div>',
+                *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+
+    def on_renew(tok, item, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        who = rt.auth.resolve(tok) or rt.auth.from_oauth(profile)
+        if who is not None and item is not None:
+            rt.queue.renew(who, int(item))
+
+    # ---- stats and export -----------------------------------------------------------------------------------
+    def on_stats(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        _reviewer(rt, tok, profile, request)
+        lang = _lang(request)
+        st = rt.queue.stats()
+        median = (t(lang, "stats_median", minutes=st["median_minutes_to_decision"], n=st["decisions"])
+                  if st["decisions"] else t(lang, "stats_none"))
+        status_df = pd.DataFrame([{"status": t(lang, "status_" + k), "count": v} for k, v in st["by_status"].items()],
+                                 columns=["status", "count"])
+        day_df = pd.DataFrame([{**r, "status": t(lang, "status_" + r["status"])} for r in st["per_day"]],
+                              columns=["day", "status", "count"])
+        cat_df = pd.DataFrame([{"category": category(lang, r["category"]), "count": r["count"]}
+                               for r in st["categories"]], columns=["category", "count"])
+        return (f'<div class="eg-card" id="eg-median-text">{escape(median)}</div>', status_df, day_df,
+                pd.DataFrame(st["labels"], columns=["label", "count"]), cat_df,
+                pd.DataFrame(st["throughput"], columns=["reviewer", "day", "decisions"]))
+
+    def export(fmt: str):
+        def handler(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
+            who = _reviewer(rt, tok, profile, request)
+            fd, path = tempfile.mkstemp(prefix="editguard-decisions-", suffix=f".{fmt}")
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                (write_csv if fmt == "csv" else write_jsonl)(rt.queue.export(), out)
+            log.info("%s exported decisions as %s", who.name, fmt)
+            return path
+        return handler
+
+    # ---- wiring ---------------------------------------------------------------------------------------------
+    private = {"api_visibility": "private"}
+    signin.click(on_signin, [name, password], [token, signin_msg, password, signin_box, console, who_html])
+    password.submit(on_signin, [name, password], [token, signin_msg, password, signin_box, console, who_html])
+    signout.click(on_signout, [token], [token, item_id, signin_box, console, who_html])
+    refresh.click(on_refresh, [token, *filters], [table, queue_info], api_name="review_list")
+    next_btn.click(on_next, [token, *filters], [item_id, item_html, compare, works, action_msg, table, queue_info],
+                   api_name="review_next")
+    open_btn.click(on_open, [token, open_id, *filters], [item_id, item_html, compare, works, action_msg, table,
+                                                         queue_info], api_name="review_open")
+    for button, decision in ((approve, "approve"), (reject, "reject"), (escalate, "escalate")):
+        button.click(decide(decision), [token, item_id, reason, note, *filters],
+                     [item_id, item_html, action_msg, table, queue_info], api_name=f"review_{decision}")
+    release.click(on_release, [token, item_id, *filters], [item_id, item_html, compare, works, action_msg, table,
+                                                           queue_info], **private)
+    renew_timer.tick(on_renew, [token, item_id], None, **private)
+    stats_outputs = [median_html, plot_status, plot_day, plot_labels, plot_cats, plot_throughput]
+    stats_refresh.click(on_stats, [token], stats_outputs, api_name="review_stats")
+    stats_tab.select(on_stats, [token], stats_outputs, **private)
+    csv_btn.click(export("csv"), [token], csv_btn, api_name="review_export_csv")
+    jsonl_btn.click(export("jsonl"), [token], jsonl_btn, api_name="review_export_jsonl")
+    return token, on_load, [signin_box, console, who_html]
