@@ -1,6 +1,8 @@
 """Engine and session setup: SQLite pragmas, BEGIN IMMEDIATE for writers, migrations at start-up."""
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,11 +75,29 @@ def run_write(factory: sessionmaker[Session], work, retries: int = WRITE_RETRIES
 
     Raises StorageUnavailable with a plain message when the database cannot be written.
     """
+    return _retrying(factory.kw["bind"], lambda: write_session(factory), work, retries)
+
+
+def run_write_core(engine: Engine, work, retries: int = WRITE_RETRIES):
+    """The same for `work(connection)` on a bare Core connection: no ORM session, for the queue's hot paths."""
+    return _retrying(engine, lambda: _write_connection(engine), work, retries)
+
+
+@contextmanager
+def _write_connection(engine: Engine):
+    with engine.connect() as conn:
+        conn = conn.execution_options(write=True)
+        with conn.begin():
+            yield conn
+
+
+def _retrying(engine: Engine, open_tx, work, retries: int):
     delay = 0.05
+    lock = _writer_lock(engine)
     for attempt in range(retries + 1):
         try:
-            with write_session(factory) as session:
-                return work(session)
+            with lock, open_tx() as tx:
+                return work(tx)
         except OperationalError as exc:
             if attempt < retries and "locked" in str(exc.orig).lower():
                 time.sleep(delay)
@@ -89,6 +109,18 @@ def run_write(factory: sessionmaker[Session], work, retries: int = WRITE_RETRIES
                                          "db.busy") from exc
             raise StorageUnavailable("The database is unavailable; nothing was saved. Please try again later.",
                                      "db.unavailable") from exc
+
+
+_WRITER_LOCKS: dict[int, threading.Lock] = {}
+_NO_LOCK = contextlib.nullcontext()
+
+
+def _writer_lock(engine: Engine):
+    """SQLite allows one writer at a time. Threads of this process queue on a lock (an instant hand-over) rather
+    than on SQLite's busy handler, which sleeps in steps of up to 100 ms; other processes still meet busy_timeout."""
+    if engine.dialect.name != "sqlite":
+        return _NO_LOCK
+    return _WRITER_LOCKS.setdefault(id(engine), threading.Lock())
 
 
 def migrate(engine: Engine) -> None:

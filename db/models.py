@@ -123,7 +123,6 @@ class ReviewItem(Base):
     """
 
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_items_queue", "status", "priority", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
@@ -139,6 +138,12 @@ class ReviewItem(Base):
     decision_reason: Mapped[str | None] = mapped_column(String(60))
     decision_note: Mapped[str | None] = mapped_column(Text)
     request: Mapped[EditRequest] = relationship(back_populates="review_item")
+
+
+# Claiming walks the first index (status, then most urgent first); list pages walk the second, which covers
+# the filter on status so a deep page is read from the index alone.
+Index("ix_review_items_queue", ReviewItem.status, ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)
+Index("ix_review_items_order", ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id, ReviewItem.status)
 
 
 class User(Base):

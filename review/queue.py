@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import Boolean, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from db.engine import run_write
+from db.engine import run_write, run_write_core
 from db.models import EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, Verdict
 from editor.errors import UserError
 from review.auth import Reviewer
@@ -34,6 +34,38 @@ PAGE_SIZE = 50
 
 class QueueError(UserError):
     pass
+
+
+# The hot paths (claim, decide) run prebuilt statements: SQLAlchemy compiles each once and caches it.
+_T, _E = ReviewItem.__table__, Event.__table__
+_EVENT = insert(_E)
+_HELD = select(_T.c.id).where(_T.c.status == "claimed", _T.c.claimed_by == bindparam("me")).limit(1)
+_SET_LEASE = update(_T).where(_T.c.id == bindparam("item_id")).values(lease_expires_at=bindparam("until"))
+_EXPIRE = (update(_T).where(_T.c.status == "claimed", _T.c.lease_expires_at < bindparam("now"))
+           .values(status=case((_T.c.escalated.is_(True), "escalated"), else_="pending"), claimed_by=None,
+                   lease_expires_at=None)
+           .returning(_T.c.id, _T.c.request_id))
+
+
+def _claim_first(statuses: tuple[str, ...], postgres: bool):
+    first = (select(_T.c.id).where(_T.c.status.in_(statuses))
+             .order_by(_T.c.priority.desc(), _T.c.created_at, _T.c.id).limit(1))
+    if postgres:  # concurrent claimers skip each other's candidate row instead of queueing on it
+        first = first.with_for_update(skip_locked=True)
+    return (update(_T).where(_T.c.id == first.scalar_subquery())
+            .values(status="claimed", claimed_by=bindparam("me"), lease_expires_at=bindparam("until"))
+            .returning(_T.c.id, _T.c.request_id))
+
+
+_CLAIM_FIRST = {(st, pg): _claim_first(st, pg) for st in (("pending",), ("escalated",)) for pg in (False, True)}
+_DECIDE = (update(_T).where(_T.c.id == bindparam("item_id"), _T.c.status == "claimed",
+                            _T.c.claimed_by == bindparam("me"),
+                            or_(_T.c.escalated.is_(False), bindparam("admin", type_=Boolean)))
+           .values(status=bindparam("new_status"), claimed_by=None, lease_expires_at=None,
+                   decision_reason=bindparam("why"), decision_note=bindparam("note"),
+                   decided_by=bindparam("decider"), decided_at=bindparam("decided", type_=_T.c.decided_at.type),
+                   escalated=or_(_T.c.escalated, bindparam("esc", type_=Boolean)))
+           .returning(_T.c.request_id, _T.c.decided_by, _T.c.decided_at))
 
 
 def utcnow() -> datetime:
@@ -67,6 +99,7 @@ class Outcome:
 class ReviewQueue:
     def __init__(self, factory: sessionmaker[Session], lease: timedelta = LEASE, clock=utcnow):
         self._factory = factory
+        self._engine = factory.kw["bind"]
         self.lease = lease
         self._clock = clock
 
@@ -74,28 +107,27 @@ class ReviewQueue:
     def next(self, who: Reviewer) -> int | None:
         """Claim the most urgent available item (or return the one `who` already holds). None: the queue is empty."""
         now = self._clock()
+        postgres = self._dialect() == "postgresql"
 
-        def work(s: Session) -> int | None:
-            self._expire(s, now)
-            held = s.scalar(select(ReviewItem.id).where(ReviewItem.status == "claimed",
-                                                        ReviewItem.claimed_by == who.name).limit(1))
+        def work(conn) -> int | None:
+            self._expire(conn, now)
+            params = {"me": who.name, "until": now + self.lease}
+            held = conn.execute(_HELD, params).scalar()
             if held is not None:
-                self._set_lease(s, held, now)
+                conn.execute(_SET_LEASE, {"item_id": held, "until": params["until"]})
                 return held
-            candidates = select(ReviewItem.id).where(self._available(who, now)).order_by(
-                ReviewItem.escalated.desc() if who.is_admin else ReviewItem.priority.desc(),
-                ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id).limit(1)
-            if s.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            item_id = s.scalar(update(ReviewItem).where(ReviewItem.id == candidates.scalar_subquery())
-                               .values(status="claimed", claimed_by=who.name, lease_expires_at=now + self.lease)
-                               .returning(ReviewItem.id))
-            if item_id is not None:
-                s.add(Event(actor=who.name, kind="review.claimed", request_id=self._request_id(s, item_id),
-                            payload={"item": item_id}, at=now))
-            return item_id
+            row = None
+            for statuses in ((("escalated",), ("pending",)) if who.is_admin else (("pending",),)):
+                row = conn.execute(_CLAIM_FIRST[(statuses, postgres)], params).first()
+                if row:
+                    break
+            if row is None:
+                return None
+            conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": "review.claimed", "request_id": row.request_id,
+                                  "payload": {"item": row.id}})
+            return row.id
 
-        return run_write(self._factory, work)
+        return run_write_core(self._engine, work)
 
     def claim(self, who: Reviewer, item_id: int) -> None:
         """Claim one item picked from the list; refuses an item someone else holds or that is decided."""
@@ -149,28 +181,24 @@ class ReviewQueue:
         status = DECISIONS[decision]
         now = self._clock()
 
-        def work(s: Session) -> Outcome:
+        def work(conn) -> Outcome:
             final = status in FINAL_STATES
-            values = dict(status=status, claimed_by=None, lease_expires_at=None, decision_reason=reason,
-                          decision_note=note)
-            if final:
-                values.update(decided_by=who.name, decided_at=now)
-            else:
-                values.update(escalated=True)
-            changed = s.execute(update(ReviewItem).where(
-                ReviewItem.id == item_id, ReviewItem.status == "claimed", ReviewItem.claimed_by == who.name,
-                or_(ReviewItem.escalated.is_(False), who.is_admin),
-            ).values(**values)).rowcount
-            item = self._get(s, item_id)
-            if changed:
-                s.add(Event(actor=who.name, kind=f"review.{status}", request_id=item.request_id,
-                            payload={"item": item_id, "reason": reason, "note": note}, at=now))
-                return Outcome(item_id, status, item.decided_by, aware(item.decided_at))
-            if item.status == status and (item.decided_by == who.name or (not final and item.escalated)):
-                return Outcome(item_id, status, item.decided_by, aware(item.decided_at), repeated=True)
-            self._explain_refusal(item, who)
+            row = conn.execute(_DECIDE, {
+                "item_id": item_id, "me": who.name, "admin": who.is_admin, "new_status": status, "why": reason,
+                "note": note, "decider": who.name if final else None, "decided": now if final else None,
+                "esc": not final}).first()
+            if row is not None:
+                conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": f"review.{status}",
+                                      "request_id": row.request_id,
+                                      "payload": {"item": item_id, "reason": reason, "note": note}})
+                return Outcome(item_id, status, row.decided_by, aware(row.decided_at))
+            with Session(bind=conn) as s:
+                item = self._get(s, item_id)
+                if item.status == status and (item.decided_by == who.name or (not final and item.escalated)):
+                    return Outcome(item_id, status, item.decided_by, aware(item.decided_at), repeated=True)
+                self._explain_refusal(item, who)
 
-        return run_write(self._factory, work)
+        return run_write_core(self._engine, work)
 
     # ---- reading --------------------------------------------------------------------------------------------
     def list(self, *, status: str = "open", reason: str | None = None, label: str | None = None,
@@ -186,16 +214,16 @@ class ReviewQueue:
         if min_age_minutes:
             conds.append(ReviewItem.created_at <= now - timedelta(minutes=float(min_age_minutes)))
         page = max(1, int(page))
+        cols = (ReviewItem.id, ReviewItem.request_id, ReviewItem.status, ReviewItem.reasons, ReviewItem.priority,
+                ReviewItem.created_at, ReviewItem.claimed_by, ReviewItem.lease_expires_at, ReviewItem.escalated,
+                ReviewItem.decided_by, ReviewItem.decided_at)
+        order = (ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)
         with self._factory() as s:
             total = s.scalar(select(func.count(ReviewItem.id)).where(*conds))
-            rows = s.execute(
-                select(ReviewItem.id, ReviewItem.request_id, ReviewItem.status, ReviewItem.reasons,
-                       ReviewItem.priority, ReviewItem.created_at, ReviewItem.claimed_by, ReviewItem.lease_expires_at,
-                       ReviewItem.escalated, ReviewItem.decided_by, ReviewItem.decided_at)
-                .where(*conds)
-                .order_by(ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)
-                .offset((page - 1) * page_size).limit(page_size)
-            ).all()
+            # Page through ids only (the order index covers them), then read the 50 rows of the page.
+            ids = s.scalars(select(ReviewItem.id).where(*conds).order_by(*order)
+                            .offset((page - 1) * page_size).limit(page_size)).all()
+            rows = s.execute(select(*cols).where(ReviewItem.id.in_(ids)).order_by(*order)).all() if ids else []
         items = []
         for r in rows:
             lease = aware(r.lease_expires_at)
@@ -309,18 +337,18 @@ class ReviewQueue:
             return or_(free, ReviewItem.status == "escalated")
         return and_(free, ReviewItem.escalated.is_(False))
 
-    def _expire(self, s: Session, now: datetime) -> None:
-        """Return items whose lease ran out to the queue, and log it."""
-        back = case((ReviewItem.escalated.is_(True), "escalated"), else_="pending")
-        expired = s.execute(update(ReviewItem).where(ReviewItem.status == "claimed", ReviewItem.lease_expires_at < now)
-                            .values(status=back, claimed_by=None, lease_expires_at=None)
-                            .returning(ReviewItem.id, ReviewItem.request_id)).all()
-        for item_id, request_id in expired:
-            s.add(Event(actor="system", kind="review.lease_expired", request_id=request_id,
-                        payload={"item": item_id}, at=now))
+    def _expire(self, s, now: datetime) -> None:
+        """Return items whose lease ran out to the queue, and log it. `s`: a Session or a Core connection."""
+        conn = s.connection() if isinstance(s, Session) else s
+        for item_id, request_id in conn.execute(_EXPIRE, {"now": now}).all():
+            conn.execute(_EVENT, {"at": now, "actor": "system", "kind": "review.lease_expired",
+                                  "request_id": request_id, "payload": {"item": item_id}})
+
+    def _dialect(self) -> str:
+        return self._engine.dialect.name
 
     def _set_lease(self, s: Session, item_id: int, now: datetime) -> None:
-        s.execute(update(ReviewItem).where(ReviewItem.id == item_id).values(lease_expires_at=now + self.lease))
+        s.connection().execute(_SET_LEASE, {"item_id": item_id, "until": now + self.lease})
 
     @staticmethod
     def _request_id(s: Session, item_id: int) -> str:

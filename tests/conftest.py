@@ -59,3 +59,55 @@ def image_file(tmp_path):
 
 def mean_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float64).reshape(-1, 3).mean(axis=0)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_app(tmp: Path, setup=None):
+    """Start `app.py` on a free port with its own data directory; yields (url, env). `setup(env)` runs first."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    env = {**os.environ, "EDITGUARD_DATA_DIR": str(tmp / "data"), "EDITGUARD_SECRET": "served-app-test",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("DATABASE_URL", None)
+    env.pop("EDITGUARD_POLICY_MODE", None)
+    if setup:
+        setup(env)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("the app exited: " + proc.stdout.read())
+            if time.time() > deadline:
+                proc.kill()
+                raise RuntimeError("the app did not start within 90 s")
+            time.sleep(0.5)
+    try:
+        yield url, env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def cli_run(env: dict, *args: str, stdin: str | None = None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "review", *args], cwd=REPO, env=env, input=stdin, text=True,
+                          capture_output=True, check=True)

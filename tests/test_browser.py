@@ -2,60 +2,34 @@
 
 Screenshots land in out/screenshots/ for a person to look at.
 """
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.conftest import REPO, photo
+from tests.conftest import REPO, cli_run, photo, serve_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 SHOTS = REPO / "out" / "screenshots"
 XSS_TITLE = '<img src=x onerror="window.__pwned=1">Stolen work'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "EDITGUARD_DATA_DIR": str(tmp / "data"), "EDITGUARD_SECRET": "browser-test",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("DATABASE_URL", None)
-    env.pop("EDITGUARD_POLICY_MODE", None)
-    work = tmp / "registered.png"
-    photo("coffee").save(work)
-    subprocess.run([sys.executable, "-m", "review", "library", "add", "--title", XSS_TITLE, "--owner", "<b>Owner</b>",
-                    "--license", "All rights reserved", str(work)], cwd=REPO, env=env, check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("the app exited: " + proc.stdout.read())
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("the app did not start within 90 s")
+
+    def setup(env):
+        work = tmp / "registered.png"
+        photo("coffee").save(work)
+        cli_run(env, "library", "add", "--title", XSS_TITLE, "--owner", "<b>Owner</b>", "--license",
+                "All rights reserved", str(work))
+        cli_run(env, "users", "add", "alice", "--role", "reviewer", stdin=PASSWORD + "\n")
+
+    gen = serve_app(tmp, setup)
+    url, _ = next(gen)
     yield {"url": url, "tmp": tmp}
-    proc.terminate()
-    proc.wait(timeout=20)
+    next(gen, None)
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +115,65 @@ def test_bad_upload_and_unknown_instruction_get_plain_messages(browser, server):
     assert "cannot do" in error and "sepia" in error and "Traceback" not in error
     page.screenshot(path=str(SHOTS / "edit-en-error.png"), full_page=True)
     page.close()
+
+
+def _detail(png_bytes: bytes) -> float:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("L"), dtype=np.float64)
+    return float(np.abs(np.diff(a, axis=1)).mean())
+
+
+def test_reviewer_approves_with_the_keyboard_and_the_requester_sees_the_image(browser, server):
+    requester = open_page(browser, server, "en-US")
+    src = server["tmp"] / "registered-copy.png"
+    photo("coffee").resize((420, 280)).save(src)
+    run_edit(requester, src, "make it warmer")
+    assert requester.locator("#eg-decision").get_attribute("data-decision") == "pending_review"
+    record_id = requester.locator("#eg-decision").inner_text().split("Record ")[1].split()[0]
+    requester.locator("#eg-tab-mine-button").click()
+    mine = requester.locator(f'#eg-mine [data-record="{record_id}"]')
+    mine.wait_for(timeout=30_000)
+    assert mine.get_attribute("data-status") == "pending"
+    requester.locator("#eg-mine-gallery img").first.wait_for(timeout=30_000)
+    blurred = _detail(requester.request.get(requester.locator("#eg-mine-gallery img").first.get_attribute("src")).body())
+
+    reviewer = open_page(browser, server, "en-US")  # its own browser context: no shared storage
+    reviewer.locator("#eg-tab-review-button").click()
+    with pytest.raises(Exception):  # the console stays hidden until sign-in
+        reviewer.locator("#eg-next").click(timeout=1000)
+    reviewer.locator("#eg-user :is(input,textarea)").fill("alice")
+    reviewer.locator("#eg-password input").fill("wrong password")
+    reviewer.locator("#eg-signin-btn").click()
+    reviewer.wait_for_selector("#eg-error", timeout=20_000)
+    reviewer.locator("#eg-password input").fill(PASSWORD)
+    reviewer.locator("#eg-signin-btn").click()
+    reviewer.wait_for_selector("#eg-signed-in", timeout=20_000)
+    approved = []
+    for _ in range(10):  # work through the queue with the keyboard only
+        reviewer.locator("#eg-who").click()
+        reviewer.keyboard.press("n")
+        reviewer.wait_for_selector("#eg-item-view[data-status=claimed], #eg-empty", timeout=20_000)
+        if reviewer.locator("#eg-empty").count():
+            break
+        item = reviewer.locator("#eg-item-view").get_attribute("data-item")
+        if not approved:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            reviewer.screenshot(path=str(SHOTS / "review-item.png"), full_page=True)
+        reviewer.locator("#eg-who").click()
+        reviewer.keyboard.press("a")
+        reviewer.wait_for_selector(f'#eg-item-view[data-item="{item}"][data-status=approved]', timeout=20_000)
+        assert reviewer.locator("#eg-done").get_attribute("data-status") == "approved"
+        approved.append(item)
+    assert approved and reviewer.locator("#eg-empty").count() == 1
+    reviewer.screenshot(path=str(SHOTS / "review-empty.png"), full_page=True)
+
+    requester.locator("#eg-mine-refresh").click()
+    requester.locator(f'#eg-mine [data-record="{record_id}"][data-status="approved"]').wait_for(timeout=30_000)
+    requester.wait_for_timeout(500)
+    full = _detail(requester.request.get(requester.locator("#eg-mine-gallery img").first.get_attribute("src")).body())
+    assert full > 3 * blurred  # the approved picture is the real one now, not the blurred preview
+    requester.screenshot(path=str(SHOTS / "my-edits-approved.png"), full_page=True)

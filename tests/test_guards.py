@@ -90,9 +90,11 @@ def test_combine_takes_the_worst_and_keeps_unavailable():
     ([], S),
     ([{"class": "FACE_FEMALE", "score": 0.9}], S),
     ([{"class": "FEMALE_BREAST_COVERED", "score": 0.9}], S),
-    ([{"class": "FEMALE_BREAST_EXPOSED", "score": 0.35}], C),
-    ([{"class": "FEMALE_GENITALIA_EXPOSED", "score": 0.6}], U),
-    ([{"class": "BUTTOCKS_EXPOSED", "score": 0.25}], S),
+    ([{"class": "FEMALE_BREAST_EXPOSED", "score": 0.35}], S),
+    ([{"class": "FEMALE_BREAST_EXPOSED", "score": 0.5}], C),
+    ([{"class": "FEMALE_GENITALIA_EXPOSED", "score": 0.7}], U),
+    ([{"class": "BUTTOCKS_EXPOSED", "score": 0.31}], S),
+    ([{"class": "BUTTOCKS_EXPOSED", "score": 0.9}], C),  # never blocks alone: it fires on abstract pictures
 ])
 def test_nudenet_thresholds(dets, label):
     v = verdict_from_detections(dets)

@@ -25,7 +25,12 @@ EXAMPLES = [
 
 def new_browser_token(current: str | None) -> str:
     """A random per-browser id (kept in the browser's storage) so a requester's records are theirs alone."""
-    return current if current and len(current) >= 32 else secrets.token_hex(16)
+    return current if valid_browser_token(current) else secrets.token_hex(16)
+
+
+def valid_browser_token(token) -> bool:
+    """Only ids this app made count: a caller of the API cannot pick a short, guessable one."""
+    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
 
 
 def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
@@ -64,7 +69,7 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
             image=image_path, instruction=text or "", references=[_path(f) for f in (ref_files or [])],
             negative_prompt=negative_text or "", seed=None if randomize_seed else int(seed_value or 0),
             steps=int(steps_value), guidance=float(guidance_value), num_outputs=int(variants_value),
-            requester=f"browser:{token}" if token else None,
+            requester=f"browser:{token}" if valid_browser_token(token) else None,
         )
         try:
             record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))

@@ -7,18 +7,20 @@ import gradio as gr
 
 from review.requester import VISIBLE, my_edits
 from ui import render
+from ui.edit_tab import valid_browser_token
 from ui.strings import label, language, t
 
 
 def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) -> None:
     gr.Markdown(label(i18n, "my_edits_note"))
     refresh = gr.Button(label(i18n, "refresh"), size="sm", elem_id="eg-mine-refresh")
-    gallery = gr.Gallery(columns=4, height=300, object_fit="contain", interactive=False, elem_id="eg-mine-gallery")
+    gallery = gr.Gallery(columns=5, height="auto", object_fit="contain", interactive=False, preview=False,
+                         show_label=False, elem_id="eg-mine-gallery")
     listing = gr.HTML(elem_id="eg-mine-list")
 
     def on_refresh(token, request: gr.Request):
         lang = language(request.headers.get("accept-language") if request else None)
-        records = my_edits(rt.session_factory, f"browser:{token}" if token else None)
+        records = my_edits(rt.session_factory, f"browser:{token}" if valid_browser_token(token) else None)
         if not records:
             return [], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>'
         shown, rows = [], []

@@ -10,10 +10,14 @@ from review.guard.base import Evidence, Verdict, combine
 from review.labels import SEXUAL, Label
 
 # Exposed body parts that make an image sexual content. Scores are NudeNet's detection confidences (0..1).
+# Measured on 230 benign pictures (scikit-image and scikit-learn samples under the classic editor's operations):
+# BUTTOCKS_EXPOSED fires on abstract pictures (0.86 on a colour wheel, 0.31 on a coffee cup), every other part
+# stayed below 0.42. So buttocks alone never block, and a detection needs 0.45 before a person is asked to look.
 EXPLICIT_PARTS = ("FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED", "ANUS_EXPOSED", "FEMALE_BREAST_EXPOSED",
                   "BUTTOCKS_EXPOSED")
-UNSAFE_SCORE = 0.5  # a confident detection of an exposed part: blocked
-CONTROVERSIAL_SCORE = 0.3  # a weak one (NudeNet's own floor is 0.2): a person looks
+REVIEW_ONLY_PARTS = ("BUTTOCKS_EXPOSED",)
+UNSAFE_SCORE = 0.6  # a confident detection of an exposed part: blocked
+CONTROVERSIAL_SCORE = 0.45  # a weaker one: a person looks
 
 
 def verdict_from_detections(detections: list[dict], guard: str = "nudenet") -> Verdict:
@@ -24,6 +28,8 @@ def verdict_from_detections(detections: list[dict], guard: str = "nudenet") -> V
             continue
         score = float(det["score"])
         label = Label.UNSAFE if score >= UNSAFE_SCORE else Label.CONTROVERSIAL if score >= CONTROVERSIAL_SCORE else None
+        if label == Label.UNSAFE and det["class"] in REVIEW_ONLY_PARTS:
+            label = Label.CONTROVERSIAL
         if label:
             hits.append(Verdict(label, (SEXUAL,), (Evidence(f"nudenet.{det['class'].lower()}", SEXUAL, label,
                                                             f"{det['class']} {score:.2f}"),), guard))

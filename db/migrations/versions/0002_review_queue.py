@@ -47,7 +47,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('decision_note', sa.Text(), nullable=True))
         batch_op.create_index(batch_op.f('ix_review_items_decided_at'), ['decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_decided_by'), ['decided_by'], unique=False)
-        batch_op.create_index('ix_review_items_queue', ['status', 'priority', 'created_at'], unique=False)
+    # Outside the batch: SQLite's batch mode cannot copy indexes with a DESC expression.
+    op.create_index('ix_review_items_queue', 'review_items', ['status', sa.text('priority DESC'), 'created_at', 'id'])
+    op.create_index('ix_review_items_order', 'review_items', [sa.text('priority DESC'), 'created_at', 'id', 'status'])
     _backfill_tags()
 
 
@@ -71,8 +73,9 @@ def _backfill_tags() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_review_items_order', 'review_items')
+    op.drop_index('ix_review_items_queue', 'review_items')
     with op.batch_alter_table('review_items', schema=None) as batch_op:
-        batch_op.drop_index('ix_review_items_queue')
         batch_op.drop_index(batch_op.f('ix_review_items_decided_by'))
         batch_op.drop_index(batch_op.f('ix_review_items_decided_at'))
         batch_op.drop_column('decision_note')
