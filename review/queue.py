@@ -30,6 +30,7 @@ DECISION_REASONS = ("no_issue", "false_positive", "licensed_or_own_work", "publi
                     "violence", "hate", "pii", "political", "self_harm", "illegal", "other")
 MAX_NOTE_CHARS = 200_000
 PAGE_SIZE = 50
+EXPIRY_SWEEP = timedelta(seconds=1)  # "next" returns lapsed claims to the queue at most this often (any process)
 
 
 class QueueError(UserError):
@@ -100,6 +101,7 @@ class ReviewQueue:
     def __init__(self, factory: sessionmaker[Session], lease: timedelta = LEASE, clock=utcnow):
         self._factory = factory
         self._engine = factory.kw["bind"]
+        self._expired_at = datetime.min.replace(tzinfo=timezone.utc)
         self.lease = lease
         self._clock = clock
 
@@ -109,18 +111,27 @@ class ReviewQueue:
         now = self._clock()
         postgres = self._dialect() == "postgresql"
 
+        def claim_first(conn, params):
+            for statuses in ((("escalated",), ("pending",)) if who.is_admin else (("pending",),)):
+                row = conn.execute(_CLAIM_FIRST[(statuses, postgres)], params).first()
+                if row:
+                    return row
+            return None
+
         def work(conn) -> int | None:
-            self._expire(conn, now)
+            swept = now - self._expired_at >= EXPIRY_SWEEP
+            if swept:
+                self._expire(conn, now)
+                self._expired_at = now
             params = {"me": who.name, "until": now + self.lease}
             held = conn.execute(_HELD, params).scalar()
             if held is not None:
                 conn.execute(_SET_LEASE, {"item_id": held, "until": params["until"]})
                 return held
-            row = None
-            for statuses in ((("escalated",), ("pending",)) if who.is_admin else (("pending",),)):
-                row = conn.execute(_CLAIM_FIRST[(statuses, postgres)], params).first()
-                if row:
-                    break
+            row = claim_first(conn, params)
+            if row is None and not swept:  # never "empty" while a lapsed claim could be taken
+                self._expire(conn, now)
+                row = claim_first(conn, params)
             if row is None:
                 return None
             conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": "review.claimed", "request_id": row.request_id,
