@@ -180,3 +180,14 @@ def test_eight_reviewers_decide_every_item_exactly_once(rt, q):
         assert s.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.status.in_(("approved", "rejected")))) == n_items
         kinds = dict(s.execute(select(Event.kind, func.count()).where(Event.kind.like("review.%")).group_by(Event.kind)).all())
     assert kinds["review.claimed"] == n_items and kinds["review.approved"] + kinds["review.rejected"] == n_items
+
+
+def test_a_lapsed_claim_is_never_hidden_behind_an_empty_queue(rt):
+    clock = Clock()
+    q = ReviewQueue(rt.session_factory, lease=timedelta(milliseconds=500), clock=clock)
+    a, b = enqueue(rt.session_factory, 2)
+    assert q.next(ALICE) == a  # a sweep ran now
+    clock.now += timedelta(milliseconds=600)  # Alice's lease lapsed, but the next periodic sweep is not due
+    assert q.next(BOB) == b
+    clock.now += timedelta(milliseconds=100)
+    assert q.next(Reviewer("carol", "reviewer")) == a
