@@ -129,12 +129,12 @@ def build_review_tab(rt, i18n) -> None:
                 stats_refresh = gr.Button(label(i18n, "refresh"), size="sm")
                 median_html = gr.HTML(elem_id="eg-median")
                 with gr.Row():
-                    plot_status = gr.BarPlot(x="status", y="count", label=label(i18n, "stats_counts"))
-                    plot_day = gr.BarPlot(x="day", y="count", color="status", label=label(i18n, "stats_per_day"))
+                    plot_status = gr.BarPlot(y_lim=[0, None], x="status", y="count", label=label(i18n, "stats_counts"))
+                    plot_day = gr.BarPlot(y_lim=[0, None], x="day", y="count", color="status", label=label(i18n, "stats_per_day"))
                 with gr.Row():
-                    plot_labels = gr.BarPlot(x="label", y="count", label=label(i18n, "stats_labels"))
-                    plot_cats = gr.BarPlot(x="category", y="count", label=label(i18n, "stats_categories"))
-                plot_throughput = gr.BarPlot(x="day", y="decisions", color="reviewer",
+                    plot_labels = gr.BarPlot(y_lim=[0, None], x="label", y="count", label=label(i18n, "stats_labels"))
+                    plot_cats = gr.BarPlot(y_lim=[0, None], x="category", y="count", label=label(i18n, "stats_categories"))
+                plot_throughput = gr.BarPlot(y_lim=[0, None], x="day", y="decisions", color="reviewer",
                                              label=label(i18n, "stats_throughput"))
                 with gr.Row():
                     csv_btn = gr.DownloadButton(label(i18n, "export_csv"), elem_id="eg-export-csv")
