@@ -105,3 +105,35 @@ def test_help_lists_commands_and_environment(cli):
     proc = cli("--help")
     for word in ("guard", "library", "edit", "EDITGUARD_DATA_DIR", "DATABASE_URL"):
         assert word in proc.stdout
+
+
+def test_users_and_queue_commands(cli, env):
+    added = cli("users", "add", "alice", "--role", "reviewer", stdin="correct horse battery staple\n")
+    assert added.returncode == 0 and "added reviewer alice" in added.stdout
+    weak = cli("users", "add", "bob", "--role", "reviewer", stdin="short\n")
+    assert weak.returncode == 1 and "at least" in weak.stderr
+    src = env / "in.png"
+    photo("astronaut").save(src)
+    rec = json.loads(cli("edit", "--image", str(src), "--instruction", "sepia", "--json").stdout)
+    listed = json.loads(cli("queue", "list", "--json").stdout)
+    assert [i["request_id"] for i in listed] == [rec["id"]]
+    assert listed[0]["status"] == "pending" and "similarity:input" in listed[0]["reasons"]
+    jsonl = [json.loads(line) for line in cli("queue", "export", "--format", "jsonl").stdout.splitlines()]
+    assert [r["id"] for r in jsonl] == [rec["id"]] and jsonl[0]["instruction_label"] == "Safe"
+    out = env / "decisions.csv"
+    assert cli("queue", "export", "--format", "csv", "-o", str(out)).returncode == 0
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows[0]["id"] == rec["id"] and rows[0]["status"] == "pending"
+
+
+def test_csv_export_defuses_spreadsheet_formulas():
+    import io
+
+    from review.export import write_csv
+
+    buf = io.StringIO()
+    write_csv([{"id": "x", "decision_note": "=HYPERLINK(\"http://evil\")", "reasons": ["a", "b"]}], buf)
+    text = buf.getvalue()
+    assert "'=HYPERLINK" in text and "a;b" in text

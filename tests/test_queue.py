@@ -191,3 +191,16 @@ def test_a_lapsed_claim_is_never_hidden_behind_an_empty_queue(rt):
     assert q.next(BOB) == b
     clock.now += timedelta(milliseconds=100)
     assert q.next(Reviewer("carol", "reviewer")) == a
+
+
+def test_a_briefly_locked_database_does_not_lose_the_decision(rt, q):
+    import sqlite3
+
+    (item,) = enqueue(rt.session_factory, 1)
+    q.claim(ALICE, item)
+    raw = sqlite3.connect(rt.settings.database_url.removeprefix("sqlite:///"), isolation_level=None,
+                          check_same_thread=False)
+    raw.execute("begin immediate")  # another process is writing
+    threading.Timer(0.5, lambda: (raw.execute("rollback"), raw.close())).start()
+    assert q.decide(ALICE, item, "approve", "no_issue", "decided while locked").status == "approved"
+    assert q.detail(item)["item"]["decision_note"] == "decided while locked"

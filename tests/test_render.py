@@ -55,3 +55,26 @@ def test_pending_output_is_blurred_on_the_server(tmp_path):
     detail = np.abs(np.diff(blurred.mean(axis=2), axis=1)).mean()
     original = np.abs(np.diff(np.asarray(photo("astronaut"), dtype=np.float64).mean(axis=2), axis=1)).mean()
     assert blurred.shape[:2] == (512, 512) and detail < original / 5
+
+
+def test_item_view_escapes_notes_and_marks_evidence():
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    detail = {
+        "item": {"id": 7, "status": "approved", "claimed_by": None, "lease_expires_at": None, "escalated": False,
+                 "decided_by": "alice<b>", "decided_at": now, "decision_reason": "other",
+                 "decision_note": "<script>alert(1)</script>\n'; DROP TABLE x; --", "reasons": ["output:controversial"],
+                 "priority": 1},
+        "request": {"id": "r1", "instruction": "Add <b>blood</b> and a KNIFE", "negative_prompt": "", "params": {"seed": 1},
+                    "backend": "classic", "model": "m", "model_license": "l", "requester": "browser:abc",
+                    "created_at": now, "policy_mode": "review", "applied": []},
+        "images": [], "matches": [], "events": [{"at": now, "actor": "<i>x</i>", "kind": "review.claimed", "payload": {}}],
+        "verdicts": [{"target": "instruction", "position": None, "label": "Controversial", "guard": "rules",
+                      "categories": ["Violent"], "available": True,
+                      "evidence": [{"rule": "violent.weapon.en", "span": "knife"}, {"rule": "violent.weapon.en", "span": "blood"}]}],
+    }
+    html = render.item_html("en", detail)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<i>x</i>" not in html
+    assert "<mark>KNIFE</mark>" in html and "&lt;b&gt;<mark>blood</mark>&lt;/b&gt;" in html
+    assert "alice&lt;b&gt;" in html
