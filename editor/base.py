@@ -1,6 +1,7 @@
 """The one small interface every edit backend implements."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -22,6 +23,11 @@ class EditRequest:
     steps: int = 30
     guidance: float = 4.0
     num_outputs: int = 1
+    fast: bool = False  # use the Lightning LoRA when the backend has one
+    mask: Image.Image | None = None  # white = change only here (model backends)
+    cancel: threading.Event | None = None  # set it to stop the edit between steps
+    preview_check: Callable | None = None  # preview image -> guard Verdict; Unsafe stops the edit early
+    preview_every: int | None = None  # None: the backend's setting
 
 
 @dataclass

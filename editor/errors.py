@@ -9,3 +9,11 @@ class UserError(ValueError):
         super().__init__(message)
         self.code = code
         self.params = params
+
+
+class BackendLoadError(UserError):
+    """A backend that was asked for by name could not be loaded (it is never swapped for another one)."""
+
+    def __init__(self, what: str, model: str, exc: Exception):
+        super().__init__(f"Could not load {model!r} for {what}: {type(exc).__name__}: {exc}", "backend.load",
+                         backend=what, model=model)

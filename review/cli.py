@@ -108,7 +108,8 @@ def cmd_guard(args) -> int:
     from review.guard.registry import load_text_guard
     from review.settings import Settings
 
-    guard = load_text_guard(Settings.from_env().guard_backend)
+    settings = Settings.from_env()
+    guard = load_text_guard(settings.guard_backend, settings.guard_model)
     if not args.jsonl:
         if not args.text:
             raise CliError("give a text to judge, or use --jsonl with JSON lines on stdin.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from concurrent.futures import Future
 from datetime import timezone
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session, selectinload
 from db.engine import StorageUnavailable, run_write
 from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
                        Verdict as VerdictRow)
-from editor.base import EditorCannotDo, EditRequest as EditorRequest
+from editor.base import EditRequest as EditorRequest
 from editor.errors import UserError
+from editor.qwen_image_edit import UnsafePreview
 from editor.image_input import BadImage, load_image
 from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
@@ -58,6 +60,9 @@ class Submission:
     guidance: float = 4.0
     num_outputs: int = 1
     requester: str | None = None
+    fast: bool = False  # Lightning LoRA, when the model backend has one
+    mask: object = None  # a path, bytes or PIL image: white marks the region to change (model backends)
+    cancel: threading.Event | None = None  # set to stop the edit between diffusion steps
 
 
 def run_edit(rt, sub: Submission, progress: Callable[[float, str], None] | None = None) -> dict:
@@ -93,6 +98,7 @@ class _Edit:
 def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.0, "validating")
     main, refs, instruction, negative, params = _validate(rt, sub)
+    mask = _load_mask(rt, sub.mask, main)
     inputs = [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)]
     # Encoding the inputs and matching them against the library run in the background, beside the guard and editor.
     encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
@@ -111,11 +117,18 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         output = rt.editor.edit(
             EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
                           seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
-                          num_outputs=params["num_outputs"]),
+                          num_outputs=params["num_outputs"], fast=sub.fast, mask=mask, cancel=sub.cancel,
+                          preview_check=rt.image_guard.check_image if rt.image_guard else None),
             progress=lambda f, d: say(0.1 + 0.75 * f, d),
         )
-    except EditorCannotDo as exc:
+    except UserError as exc:  # the editor declined, or the user cancelled
         raise EditFailed.of(exc) from None
+    except UnsafePreview as stop:  # the image guard stopped the generation early: record it as blocked
+        edit.edit_ms = (time.perf_counter() - started) * 1000
+        edit.params["stopped_at_step"] = stop.step
+        edit.output_verdicts = [combine([stop.verdict], guard=_output_guard_name(rt))]
+        edit.matches = input_matches.result()
+        return _persist(rt, edit, decide(rt.settings.policy_mode, prompt_verdict, edit.output_verdicts, edit.matches))
     except Exception:
         log.exception("editor %s failed", rt.editor.name)
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
@@ -165,7 +178,24 @@ def _validate(rt, sub: Submission):
     }
     if rt.editor.deterministic:
         params["num_outputs"] = 1  # a deterministic editor would only repeat itself
+    if getattr(rt.editor, "revision", None):
+        params["model_revision"] = rt.editor.revision
+    if sub.fast:
+        params["fast"] = True
     return main, refs, instruction, negative, params
+
+
+def _load_mask(rt, source, main: Image.Image) -> Image.Image | None:
+    """The region to change, as a grey mask the size of the main image (white = change)."""
+    if source is None:
+        return None
+    try:
+        mask = load_image(source, max_pixels=rt.settings.max_pixels).convert("L")
+    except BadImage as exc:
+        raise EditFailed.of(exc) from None
+    if mask.getextrema()[1] == 0:
+        return None  # nothing painted: a plain edit
+    return mask.resize(main.size)
 
 
 def _bounded(value, lo: int, hi: int, name: str) -> int:

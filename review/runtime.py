@@ -54,7 +54,7 @@ class Runtime:
         factory = make_session_factory(engine)
         rt = cls(settings, engine, factory, ImageStore(settings.data_dir, settings.png_compression),
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
-                 load_text_guard(settings.guard_backend),
+                 load_text_guard(settings.guard_backend, settings.guard_model),
                  load_image_guard(settings.image_guard) if load_models else None,
                  ReferenceIndex(factory))
         rt.secret = _secret(settings)

@@ -16,6 +16,7 @@ class Settings:
     editor_backend: str
     editor_model: str | None
     guard_backend: str
+    guard_model: str | None
     image_guard: str
     max_pixels: int
     max_upload_mb: int
@@ -36,6 +37,7 @@ class Settings:
             editor_backend=env.get("EDITOR_BACKEND", "auto"),
             editor_model=env.get("EDITOR_MODEL") or None,
             guard_backend=env.get("GUARD_BACKEND", "auto"),
+            guard_model=env.get("GUARD_MODEL") or None,
             image_guard=env.get("IMAGE_GUARD", "auto"),
             max_pixels=_int(env, "EDITGUARD_MAX_PIXELS", 40_000_000),
             max_upload_mb=_int(env, "EDITGUARD_MAX_UPLOAD_MB", 50),

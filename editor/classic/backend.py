@@ -1,6 +1,8 @@
 """The classic backend: parse the instruction, apply the operations in order, report what was done."""
 from __future__ import annotations
 
+from PIL import Image
+
 from editor.base import EditorCannotDo, EditOutput, EditRequest, ProgressFn
 from editor.classic import operations
 from editor.classic.parser import parse
@@ -27,6 +29,11 @@ class ClassicEditor:
                 raise EditorCannotDo(str(exc), unknown=op.name, code="editor.font") from None
             except ValueError as exc:
                 raise EditorCannotDo(str(exc), unknown=op.name, code="editor.too_large") from None
+        if request.mask is not None:  # change only the painted region
+            if image.size != request.image.size:
+                raise EditorCannotDo("Rotating, cropping or resizing cannot be limited to a painted region.",
+                                     unknown="mask", code="editor.mask_geometry")
+            image = Image.composite(image, request.image, request.mask.resize(image.size))
         if progress:
             progress(1.0, "done")
         return EditOutput(images=[image], applied=[op.describe() for op in parsed.operations],

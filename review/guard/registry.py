@@ -3,13 +3,25 @@ from __future__ import annotations
 
 from review.guard.base import ImageGuard, TextGuard
 
-TEXT_GUARDS = ("rules",)
+TEXT_GUARDS = ("rules", "qwen3guard")
 IMAGE_GUARDS = ("nudenet", "none")
 
 
-def load_text_guard(name: str = "auto") -> TextGuard:
+def load_text_guard(name: str = "auto", model: str | None = None) -> TextGuard:
+    """`auto`: Qwen3Guard when its weights are a local folder or already cached, else the rule guard."""
     name = (name or "auto").strip().lower()
-    if name in ("auto", "rules"):
+    if name == "auto":
+        from editor.qwen_image_edit import weights_present_file
+        from review.guard.qwen3guard import DEFAULT_MODEL
+
+        name = "qwen3guard" if weights_present_file(model or DEFAULT_MODEL, "config.json") else "rules"
+    if name == "qwen3guard":
+        try:
+            from review.guard.qwen3guard import DEFAULT_MODEL, Qwen3Guard
+        except ImportError as exc:
+            raise ValueError(f"GUARD_BACKEND=qwen3guard needs torch and transformers ({exc}).") from None
+        return Qwen3Guard(model or DEFAULT_MODEL)
+    if name == "rules":
         from review.guard.rules import RuleTextGuard
 
         return RuleTextGuard()

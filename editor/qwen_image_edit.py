@@ -1,0 +1,295 @@
+"""The `qwen-image-edit` backend: diffusers' QwenImageEditPlusPipeline (Qwen-Image-Edit-2509/2511).
+
+One to three input images: the main image plus reference photos, for instruction edits and subject-driven
+generation alike. Optional masked region edits go through QwenImageEditInpaintPipeline built from the same
+components. Progress is reported per step through `callback_on_step_end`; the same callback stops the pipeline on
+Cancel, and every `preview_every` steps it decodes the current latents and asks the image guard, stopping an
+Unsafe generation early. A Lightning LoRA ("fast") switches to 4/8 steps with the scheduler its authors publish.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass
+
+from PIL import Image
+
+from editor.base import EditOutput, EditRequest, ProgressFn
+from editor.errors import BackendLoadError, UserError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "Qwen/Qwen-Image-Edit-2511"
+MODEL_LICENSE = "Apache-2.0"
+MODEL_CREDIT = "Qwen-Image-Edit by the Qwen team, Alibaba Cloud"
+MAX_INPUT_IMAGES = 3
+# Qwen-Image-Lightning's published scheduler settings (lightx2v/Qwen-Image-Lightning README): exponential time
+# shift with base and max shift log(3); true CFG is off (the distilled model needs none).
+LIGHTNING_SCHEDULER = {
+    "base_image_seq_len": 256, "base_shift": math.log(3), "invert_sigmas": False, "max_image_seq_len": 8192,
+    "max_shift": math.log(3), "num_train_timesteps": 1000, "shift": 1.0, "shift_terminal": None,
+    "stochastic_sampling": False, "time_shift_type": "exponential", "use_beta_sigmas": False,
+    "use_dynamic_shifting": True, "use_exponential_sigmas": False, "use_karras_sigmas": False,
+}
+
+
+class EditCancelled(UserError):
+    def __init__(self, step: int):
+        super().__init__(f"The edit was cancelled after step {step}; nothing was saved.", "editor.cancelled", step=step)
+
+
+class UnsafePreview(Exception):
+    """The image guard judged an intermediate preview Unsafe; the diffusion was stopped at `step`."""
+
+    def __init__(self, verdict, step: int):
+        super().__init__(f"stopped at step {step}")
+        self.verdict, self.step = verdict, step
+
+
+def image_only_processor_class():
+    """Qwen2VLProcessor without its video sub-processor.
+
+    transformers 5.x cannot build Qwen2VLProcessor without torchvision (the video processor type-check fails);
+    dropping `video_processor` from __init__ removes it from the processor's attributes, so the real checkpoint's
+    processor/ folder loads with the PIL image processor only.
+    """
+    from transformers import Qwen2VLProcessor
+
+    class Qwen2VLImageOnlyProcessor(Qwen2VLProcessor):
+        def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
+            super().__init__(image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template,
+                             **kwargs)
+
+    return Qwen2VLImageOnlyProcessor
+
+
+def load_processor(model: str, revision: str | None = None):
+    try:
+        import torchvision  # noqa: F401  (with it, the stock processor loads)
+
+        return None
+    except ImportError:
+        pass
+    try:
+        from transformers import Qwen2VLImageProcessorPil as image_processor_cls
+    except ImportError:  # older transformers
+        from transformers import Qwen2VLImageProcessor as image_processor_cls
+    cls = image_only_processor_class()
+    image_processor = image_processor_cls.from_pretrained(model, subfolder="processor", revision=revision)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model, subfolder="processor", revision=revision)
+    return cls(image_processor=image_processor, tokenizer=tokenizer)
+
+
+@dataclass(frozen=True)
+class QwenEditSettings:
+    model: str = DEFAULT_MODEL
+    revision: str | None = None
+    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU
+    cpu_offload: bool = False
+    lightning_lora: str | None = None  # a hub id or folder with the Lightning LoRA
+    lightning_weight_name: str | None = None
+    lightning_steps: int = 8
+    preview_every: int = 0  # 0: no early stop; k: decode and judge a preview every k steps
+
+    @classmethod
+    def from_env(cls, model: str | None, env=os.environ) -> "QwenEditSettings":
+        return cls(
+            model=model or env.get("EDITOR_MODEL") or DEFAULT_MODEL,
+            revision=env.get("EDITOR_REVISION") or None,
+            dtype=env.get("EDITOR_DTYPE", "auto"),
+            cpu_offload=env.get("EDITOR_CPU_OFFLOAD", "0").lower() in ("1", "true", "yes"),
+            lightning_lora=env.get("EDITOR_LIGHTNING_LORA") or None,
+            lightning_weight_name=env.get("EDITOR_LIGHTNING_WEIGHT_NAME") or None,
+            lightning_steps=int(env.get("EDITOR_LIGHTNING_STEPS", "8")),
+            preview_every=int(env.get("EDITOR_PREVIEW_EVERY", "0")),
+        )
+
+
+class QwenImageEditor:
+    """Holds one loaded pipeline; calls are serialised (one accelerator)."""
+
+    name = "qwen-image-edit"
+    model_license = MODEL_LICENSE
+    credit = MODEL_CREDIT
+    deterministic = False
+
+    def __init__(self, settings: QwenEditSettings):
+        import torch
+        from diffusers import QwenImageEditInpaintPipeline, QwenImageEditPlusPipeline
+
+        self.settings = settings
+        self.model_id = settings.model
+        self.revision = settings.revision or "main"
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cpu":
+            log.warning("No CUDA device: %s runs on the CPU, which is only practical for tiny test checkpoints.",
+                        settings.model)
+        self._dtype = _dtype(settings.dtype, self.device)
+        try:
+            processor = load_processor(settings.model, settings.revision)
+            extra = {"processor": processor} if processor is not None else {}
+            self.pipe = QwenImageEditPlusPipeline.from_pretrained(
+                settings.model, revision=settings.revision, dtype=self._dtype, **extra)
+        except Exception as exc:  # a named backend that cannot load is an error, never a silent swap
+            raise BackendLoadError(self.name, settings.model, exc) from exc
+        self.pipe.set_progress_bar_config(disable=True)
+        if settings.cpu_offload and self.device == "cuda":
+            self.pipe.enable_model_cpu_offload()
+        elif self.device == "cuda":
+            self.pipe.to(self.device)
+        self.inpaint = QwenImageEditInpaintPipeline.from_pipe(self.pipe)
+        self.inpaint.set_progress_bar_config(disable=True)
+        self._default_scheduler = self.pipe.scheduler
+        self._fast_scheduler = None
+        if settings.lightning_lora:
+            from diffusers import FlowMatchEulerDiscreteScheduler
+
+            self.pipe.load_lora_weights(settings.lightning_lora, weight_name=settings.lightning_weight_name,
+                                        adapter_name="lightning")
+            self._fast_scheduler = FlowMatchEulerDiscreteScheduler.from_config(LIGHTNING_SCHEDULER)
+        self._lock = threading.Lock()
+
+    @property
+    def fast_available(self) -> bool:
+        return self._fast_scheduler is not None
+
+    def model_card(self) -> dict:
+        return {"id": self.model_id, "revision": self.revision, "license": self.model_license, "credit": self.credit,
+                "device": self.device, "fast": self.fast_available}
+
+    def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
+        import torch
+
+        images = [request.image, *request.references][:MAX_INPUT_IMAGES]
+        fast = bool(request.fast and self.fast_available)
+        steps = self.settings.lightning_steps if fast else request.steps
+        state = {"step": 0, "stopped": None}
+        preview_every = request.preview_every if request.preview_every is not None else self.settings.preview_every
+
+        def on_step(pipe, i, t, kwargs):
+            state["step"] = i + 1
+            if progress:
+                progress((i + 1) / steps, f"step {i + 1}/{steps}")
+            if request.cancel is not None and request.cancel.is_set():
+                pipe._interrupt = True
+                state["stopped"] = "cancel"
+            elif request.preview_check and preview_every and (i + 1) % preview_every == 0 and i + 1 < steps:
+                verdict = request.preview_check(self._preview(pipe, kwargs["latents"], height, width))
+                if verdict is not None and verdict.label.value == "Unsafe":
+                    pipe._interrupt = True
+                    state["stopped"] = verdict
+            return kwargs
+
+        width, height = _output_size(request.image)
+        cfg = 1.0 if fast else request.guidance
+        args = dict(prompt=request.instruction, negative_prompt=(request.negative_prompt or " ") if cfg > 1 else None,
+                    true_cfg_scale=cfg, num_inference_steps=steps,
+                    num_images_per_prompt=request.num_outputs, height=height, width=width,
+                    generator=torch.Generator("cpu").manual_seed(request.seed), callback_on_step_end=on_step)
+        with self._lock:
+            self._use_fast(fast)
+            try:
+                if request.mask is not None:
+                    result = run_pipeline(self.inpaint, dict(image=request.image, mask_image=request.mask,
+                                                             strength=1.0, **args))
+                else:
+                    result = run_pipeline(self.pipe, dict(image=images if len(images) > 1 else images[0], **args))
+            finally:
+                self._use_fast(False)
+        if state["stopped"] == "cancel":
+            raise EditCancelled(state["step"])
+        if state["stopped"] is not None:
+            raise UnsafePreview(state["stopped"], state["step"])
+        applied = [f"{self.name}: {steps} steps" + (" (Lightning)" if fast else "")
+                   + (", masked region" if request.mask is not None else "")]
+        # the inpaint pipeline works at its own size; hand back the size the user will compare with
+        images = [im if im.size == (width, height) else im.resize((width, height), Image.Resampling.LANCZOS)
+                  for im in result.images]
+        return EditOutput(images=images, applied=applied)
+
+    def _use_fast(self, fast: bool) -> None:
+        if not self.fast_available:
+            return
+        if fast:
+            self.pipe.enable_lora()
+            self.pipe.set_adapters(["lightning"], [1.0])
+            self.pipe.scheduler = self._fast_scheduler
+        else:
+            self.pipe.disable_lora()
+            self.pipe.scheduler = self._default_scheduler
+
+    def _preview(self, pipe, latents, height: int, width: int) -> Image.Image:
+        """Decode the current latents (the same steps the pipeline ends with), small enough for the guard."""
+        import torch
+
+        with torch.no_grad():
+            lat = pipe._unpack_latents(latents[:1], height, width, pipe.vae_scale_factor).to(pipe.vae.dtype)
+            cfg = pipe.vae.config
+            mean = torch.tensor(cfg.latents_mean).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
+            std = 1.0 / torch.tensor(cfg.latents_std).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
+            image = pipe.vae.decode(lat / std + mean, return_dict=False)[0][:, :, 0]
+            return pipe.image_processor.postprocess(image, output_type="pil")[0]
+
+
+def gpu_seconds(steps: int, width: int, height: int) -> int:
+    """ZeroGPU duration for one call: ~0.6 s per step at 1024² on an H200-class slice, with 1.5x and 20 s slack."""
+    return int(min(300, 20 + steps * 0.6 * (width * height) / (1024 * 1024) * 1.5))
+
+
+def run_pipeline(pipe, kwargs: dict):
+    return pipe(**kwargs)
+
+
+if os.environ.get("SPACES_ZERO_GPU"):  # on ZeroGPU a GPU is attached only inside @spaces.GPU calls
+    import spaces
+
+    run_pipeline = spaces.GPU(duration=lambda pipe, kwargs: gpu_seconds(
+        kwargs["num_inference_steps"], kwargs["width"], kwargs["height"]))(run_pipeline)
+
+
+def _output_size(image: Image.Image) -> tuple[int, int]:
+    """The input's area up to one megapixel (what the model is trained for), its aspect ratio, multiples of 32."""
+    ratio = image.width / image.height
+    w = math.sqrt(min(1024 * 1024, image.width * image.height) * ratio)
+    h = w / ratio
+    return max(32, round(w / 32) * 32), max(32, round(h / 32) * 32)
+
+
+def _dtype(name: str, device: str):
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    except KeyError:
+        raise ValueError("EDITOR_DTYPE must be auto, float32, bfloat16 or float16.") from None
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def weights_present(model: str) -> bool:
+    return weights_present_file(model, "model_index.json")
+
+
+def weights_present_file(model: str, filename: str) -> bool:
+    """A local folder, or a model already in the Hugging Face cache (no network needed)."""
+    if os.path.isdir(model):
+        return os.path.isfile(os.path.join(model, filename))
+    try:
+        import transformers  # noqa: F401  (a model backend needs it; without it nothing model-based can run)
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model, filename), str)
+    except Exception:
+        return False
