@@ -30,13 +30,13 @@ def env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def make_runtime(env):
+def make_runtime(env, monkeypatch):
     from review.runtime import Runtime
     from review.settings import Settings
 
     def make(**overrides):
         for key, value in overrides.items():
-            os.environ[key] = value
+            monkeypatch.setenv(key, value)
         return Runtime.start(Settings.from_env())
 
     return make

@@ -177,3 +177,40 @@ def test_reviewer_approves_with_the_keyboard_and_the_requester_sees_the_image(br
     full = _detail(requester.request.get(requester.locator("#eg-mine-gallery img").first.get_attribute("src")).body())
     assert full > 3 * blurred  # the approved picture is the real one now, not the blurred preview
     requester.screenshot(path=str(SHOTS / "my-edits-approved.png"), full_page=True)
+
+
+def test_painted_region_limits_the_edit(browser, server):
+    page = open_page(browser, server, "en-US")
+    src = server["tmp"] / "cat-region.png"
+    photo("chelsea").save(src)
+    page.locator("#eg-image input[type=file]").set_input_files(str(src))
+    page.locator("#eg-image img").first.wait_for(timeout=30_000)
+    page.get_by_text("Change only here (optional)").first.click()
+    canvas = page.locator("#eg-region canvas").first
+    canvas.wait_for(timeout=30_000)
+    page.wait_for_timeout(2500)  # the editor loads the picture before its brush is ready
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(20):
+        page.mouse.move(x0 + k * 10, y0 + (k % 3))
+    page.mouse.up()
+    page.locator("#eg-instruction textarea").fill("白黒にして")
+    page.locator("#eg-run").click()
+    page.wait_for_selector("#eg-decision", timeout=60_000)
+    record = page.locator("#eg-decision").inner_text().split("Record ")[1].split()[0]
+    page.screenshot(path=str(SHOTS / "edit-region.png"), full_page=True)
+    page.close()
+    import numpy as np
+    from PIL import Image
+
+    original = np.asarray(Image.open(src).convert("RGB"), dtype=np.int64)
+    changed = []
+    for path in (server["tmp"] / "data" / "images").rglob("*.png"):
+        im = np.asarray(Image.open(path).convert("RGB"), dtype=np.int64)
+        if im.shape == original.shape:
+            changed.append((np.abs(im - original).sum(axis=2) > 6).mean())
+    # the stored input is unchanged; the output changed in the painted strip only, not the whole picture
+    assert any(0.005 < c < 0.4 for c in changed), (record, changed)

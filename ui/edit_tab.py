@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from review.flow import EditFailed, Submission, run_edit
 from review.runtime import ASSETS
@@ -51,7 +53,16 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                     steps = gr.Slider(1, 100, value=30, step=1, label=label(i18n, "steps"))
                     guidance = gr.Slider(0.0, 20.0, value=4.0, step=0.5, label=label(i18n, "guidance"))
                     variants = gr.Slider(1, 4, value=1, step=1, label=label(i18n, "variants"))
-            run = gr.Button(label(i18n, "run"), variant="primary", elem_id="eg-run")
+                fast = gr.Checkbox(label=label(i18n, "fast"), value=False, elem_id="eg-fast",
+                                   interactive=bool(getattr(rt.editor, "fast_available", False)))
+            with gr.Accordion(label(i18n, "region"), open=False):
+                gr.Markdown(label(i18n, "region_note"))
+                region = gr.ImageEditor(type="pil", label=label(i18n, "region"), height=360, sources=(),
+                                        layers=False, elem_id="eg-region",
+                                        brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=24))
+            with gr.Row():
+                run = gr.Button(label(i18n, "run"), variant="primary", elem_id="eg-run", scale=3)
+                cancel = gr.Button(label(i18n, "cancel"), variant="stop", elem_id="eg-cancel", scale=1)
         with gr.Column(scale=6):
             decision = gr.HTML(elem_id="eg-decision-box")
             compare = gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420, interactive=False,
@@ -63,13 +74,15 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
     examples.dataset.headers = []  # the column headers would show untranslated i18n keys
 
     def on_run(image_path, ref_files, text, negative_text, seed_value, randomize_seed, steps_value, guidance_value,
-               variants_value, token, request: gr.Request, progress=gr.Progress()):
+               variants_value, fast_value, region_value, token, request: gr.Request, progress=gr.Progress()):
         lang = language(request.headers.get("accept-language") if request else None)
+        stop = CANCELS.start(token)
         sub = Submission(
             image=image_path, instruction=text or "", references=[_path(f) for f in (ref_files or [])],
             negative_prompt=negative_text or "", seed=None if randomize_seed else int(seed_value or 0),
             steps=int(steps_value), guidance=float(guidance_value), num_outputs=int(variants_value),
             requester=f"browser:{token}" if valid_browser_token(token) else None,
+            fast=bool(fast_value), mask=painted_mask(region_value), cancel=stop,
         )
         try:
             record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
@@ -78,11 +91,67 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
         except Exception:
             log.exception("edit failed")
             return None, [], render.error_html(lang, error_message(lang, "error", {})), "", "", seed_value
+        finally:
+            CANCELS.finish(token, stop)
         return _show(rt, lang, record)
 
-    run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
-                       browser_token], [compare, outputs, decision, verdicts, matches, seed],
-              concurrency_limit=2)
+    def on_cancel(token):
+        CANCELS.cancel(token)
+
+    running = run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
+                                 fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed],
+                        concurrency_limit=2)
+    cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
+    # the region editor shows the uploaded picture to paint on
+    image.change(lambda path: {"background": path, "layers": [], "composite": path} if path else None,
+                 image, region, api_visibility="private")
+
+
+class _Cancels:
+    """One stop flag per browser while its edit runs; Cancel sets it and the model stops between steps."""
+
+    def __init__(self):
+        self._events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def start(self, token) -> threading.Event:
+        event = threading.Event()
+        if valid_browser_token(token):
+            with self._lock:
+                self._events[token] = event
+        return event
+
+    def finish(self, token, event) -> None:
+        with self._lock:
+            if self._events.get(token) is event:
+                del self._events[token]
+
+    def cancel(self, token) -> bool:
+        with self._lock:
+            event = self._events.get(token) if valid_browser_token(token) else None
+        if event is not None:
+            event.set()
+        return event is not None
+
+
+CANCELS = _Cancels()
+
+
+def painted_mask(value):
+    """The painted strokes of the region editor as a mask (white = change); None when nothing was painted."""
+    if not value or not value.get("layers"):
+        return None
+    from PIL import Image
+
+    alpha = None
+    for layer in value["layers"]:
+        if layer is None:
+            continue
+        a = layer.convert("RGBA").getchannel("A")
+        alpha = a if alpha is None else Image.fromarray(np.maximum(np.asarray(alpha), np.asarray(a)))
+    if alpha is None or alpha.getextrema()[1] == 0:
+        return None
+    return alpha.point(lambda v: 255 if v > 0 else 0)
 
 
 def _path(f) -> str:

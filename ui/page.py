@@ -27,7 +27,8 @@ def build_page(rt) -> tuple[gr.Blocks, gr.I18n]:
 
         def on_load(token, reviewer, request: gr.Request, profile: gr.OAuthProfile | None = None):
             lang = language(request.headers.get("accept-language") if request else None)
-            return (new_browser_token(token), render.status_html(lang, rt.status()),
+            card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else None
+            return (new_browser_token(token), render.status_html(lang, rt.status(), card),
                     *review_on_load(reviewer, request, profile))
 
         page.load(on_load, [browser_token, reviewer_token], [browser_token, status, *review_outputs],

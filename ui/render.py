@@ -147,8 +147,11 @@ def mark_spans(text: str, spans: list[str]) -> str:
     return "".join(out) + escape(text[pos:])
 
 
-def status_html(lang: str, status: dict) -> str:
-    return f'<div class="eg-status" id="eg-status">{escape(t(lang, "status_line", **status))}</div>'
+def status_html(lang: str, status: dict, card: dict | None = None) -> str:
+    line = escape(t(lang, "status_line", **status))
+    if card:
+        line += f'<br><span id="eg-model-card">{escape(t(lang, "model_card", **card))}</span>'
+    return f'<div class="eg-status" id="eg-status">{line}</div>'
 
 
 def error_html(lang: str, message: str) -> str:

@@ -16,6 +16,12 @@ class ClassicEditor:
     model_license = "Apache-2.0"
     device = "cpu"
     deterministic = True
+    revision = "built-in"
+    credit = "EditGuard's classic CPU editor (Pillow)"
+
+    def model_card(self) -> dict:
+        return {"id": self.model_id, "revision": self.revision, "license": self.model_license, "credit": self.credit,
+                "device": self.device, "fast": False}
 
     def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
         parsed = parse(request.instruction)
