@@ -90,7 +90,7 @@ class Runtime:
         """Which backends are active, for the status line and `--help`-style reports."""
         return {
             "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
-            "text_guard": self.text_guard.name,
+            "text_guard": self.text_guard.name + (f" ({self.text_guard.model_id})" if hasattr(self.text_guard, "model_id") else ""),
             "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
             "similarity": "pHash (8 rotations/mirrors), exact Hamming search",
             "policy": self.settings.policy_mode.value,

@@ -194,7 +194,7 @@ def test_qwen3guard_backend_on_a_tiny_model(tiny_guard):
 
 def test_guard_backend_selected_by_environment(tiny_guard, make_runtime):
     rt = make_runtime(GUARD_BACKEND="qwen3guard", GUARD_MODEL=str(tiny_guard), IMAGE_GUARD="none")
-    assert rt.text_guard.name == "qwen3guard" and rt.status()["text_guard"] == "qwen3guard"
+    assert rt.text_guard.name == "qwen3guard" and rt.status()["text_guard"] == f"qwen3guard ({tiny_guard})"
 
 
 class _AlwaysUnsafe:

@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from editor.image_input import BadImage, load_image
 from review.flow import EditFailed, Submission, run_edit
 from review.runtime import ASSETS
 from ui import render
@@ -103,8 +104,18 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                         concurrency_limit=2)
     cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
     # the region editor shows the uploaded picture to paint on
-    image.change(lambda path: {"background": path, "layers": [], "composite": path} if path else None,
-                 image, region, api_visibility="private")
+    image.change(region_background, image, region, api_visibility="private")
+
+
+def region_background(path):
+    """The uploaded picture, normalised as the edit will see it, to paint on; nothing for an unreadable upload."""
+    if not path:
+        return None
+    try:
+        picture = load_image(path)
+    except BadImage:
+        return None  # the Run button explains what is wrong with the file
+    return {"background": picture, "layers": [], "composite": picture}
 
 
 class _Cancels:
