@@ -22,6 +22,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from bench.common import pct
+
 INSTRUCTION = "白黒にして少しぼかして"
 
 
@@ -35,11 +37,6 @@ class TimedImageGuard:
             return self.inner.check_image(image)
         finally:
             self.last_ms = (time.perf_counter() - t) * 1000
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def main() -> None:

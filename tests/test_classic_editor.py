@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from editor.base import EditorCannotDo, EditRequest
 from editor.classic.backend import ClassicEditor

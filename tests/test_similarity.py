@@ -1,5 +1,4 @@
 """Perceptual-hash matching against the reference library."""
-import numpy as np
 import pytest
 from PIL import Image, ImageOps
 

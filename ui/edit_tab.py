@@ -99,9 +99,9 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
     def on_cancel(token):
         CANCELS.cancel(token)
 
-    running = run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
-                                 fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed],
-                        concurrency_limit=2)
+    run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
+                       fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed],
+              concurrency_limit=2)
     cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
     # the region editor shows the uploaded picture to paint on
     image.change(region_background, image, region, api_visibility="private")

@@ -1,7 +1,7 @@
 """What every guard returns, and the interfaces a text or image guard implements."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from PIL import Image
