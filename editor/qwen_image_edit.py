@@ -48,40 +48,42 @@ class UnsafePreview(Exception):
         self.verdict, self.step = verdict, step
 
 
-def image_only_processor_class():
-    """Qwen2VLProcessor without its video sub-processor.
+def image_only_processor_class(base: str = "Qwen2VLProcessor"):
+    """The Qwen2-VL / Qwen3-VL processor without its video sub-processor.
 
-    transformers 5.x cannot build Qwen2VLProcessor without torchvision (the video processor type-check fails);
+    transformers 5.x cannot build these processors without torchvision (the video processor type-check fails);
     dropping `video_processor` from __init__ removes it from the processor's attributes, so the real checkpoint's
     processor/ folder loads with the PIL image processor only.
     """
-    from transformers import Qwen2VLProcessor
+    import transformers
 
-    class Qwen2VLImageOnlyProcessor(Qwen2VLProcessor):
-        def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-            super().__init__(image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template,
-                             **kwargs)
+    parent = getattr(transformers, base)
 
-    return Qwen2VLImageOnlyProcessor
+    def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
+        parent.__init__(self, image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template,
+                        **kwargs)
+
+    return type(base.replace("Processor", "ImageOnlyProcessor"), (parent,), {"__init__": __init__})
 
 
-def load_processor(model: str, revision: str | None = None):
+def load_processor(model: str, revision: str | None = None, base: str = "Qwen2VLProcessor"):
+    """The checkpoint's processor/ folder; None when torchvision is installed (the stock processor loads then)."""
     try:
-        import torchvision  # noqa: F401  (with it, the stock processor loads)
+        import torchvision  # noqa: F401
 
         return None
     except ImportError:
         pass
+    from transformers import AutoTokenizer
+
     try:
         from transformers import Qwen2VLImageProcessorPil as image_processor_cls
     except ImportError:  # older transformers
         from transformers import Qwen2VLImageProcessor as image_processor_cls
-    cls = image_only_processor_class()
     image_processor = image_processor_cls.from_pretrained(model, subfolder="processor", revision=revision)
-    from transformers import AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(model, subfolder="processor", revision=revision)
-    return cls(image_processor=image_processor, tokenizer=tokenizer)
+    return image_only_processor_class(base)(image_processor=image_processor, tokenizer=tokenizer,
+                                            chat_template=getattr(tokenizer, "chat_template", None))
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,9 @@ class QwenEditSettings:
     preview_every: int = 0  # 0: no early stop; k: decode and judge a preview every k steps
 
     @classmethod
-    def from_env(cls, model: str | None, env=os.environ) -> "QwenEditSettings":
+    def from_env(cls, model: str | None, env=os.environ, default: str = DEFAULT_MODEL) -> "QwenEditSettings":
         return cls(
-            model=model or env.get("EDITOR_MODEL") or DEFAULT_MODEL,
+            model=model or env.get("EDITOR_MODEL") or default,
             revision=env.get("EDITOR_REVISION") or None,
             dtype=env.get("EDITOR_DTYPE", "auto"),
             cpu_offload=env.get("EDITOR_CPU_OFFLOAD", "0").lower() in ("1", "true", "yes"),
@@ -113,13 +115,18 @@ class QwenImageEditor:
     """Holds one loaded pipeline; calls are serialised (one accelerator)."""
 
     name = "qwen-image-edit"
+    default_model = DEFAULT_MODEL
     model_license = MODEL_LICENSE
     credit = MODEL_CREDIT
     deterministic = False
+    pipeline_class = "QwenImageEditPlusPipeline"
+    processor_base = "Qwen2VLProcessor"
+    max_images = MAX_INPUT_IMAGES
+    supports_mask = True
 
     def __init__(self, settings: QwenEditSettings):
+        import diffusers
         import torch
-        from diffusers import QwenImageEditInpaintPipeline, QwenImageEditPlusPipeline
 
         self.settings = settings
         self.model_id = settings.model
@@ -130,9 +137,9 @@ class QwenImageEditor:
                         settings.model)
         self._dtype = _dtype(settings.dtype, self.device)
         try:
-            processor = load_processor(settings.model, settings.revision)
+            processor = load_processor(settings.model, settings.revision, self.processor_base)
             extra = {"processor": processor} if processor is not None else {}
-            self.pipe = QwenImageEditPlusPipeline.from_pretrained(
+            self.pipe = getattr(diffusers, self.pipeline_class).from_pretrained(
                 settings.model, revision=settings.revision, dtype=self._dtype, **extra)
         except Exception as exc:  # a named backend that cannot load is an error, never a silent swap
             raise BackendLoadError(self.name, settings.model, exc) from exc
@@ -141,8 +148,10 @@ class QwenImageEditor:
             self.pipe.enable_model_cpu_offload()
         elif self.device == "cuda":
             self.pipe.to(self.device)
-        self.inpaint = QwenImageEditInpaintPipeline.from_pipe(self.pipe)
-        self.inpaint.set_progress_bar_config(disable=True)
+        self.inpaint = None
+        if self.supports_mask:
+            self.inpaint = diffusers.QwenImageEditInpaintPipeline.from_pipe(self.pipe)
+            self.inpaint.set_progress_bar_config(disable=True)
         self._default_scheduler = self.pipe.scheduler
         self._fast_scheduler = None
         if settings.lightning_lora:
@@ -164,7 +173,7 @@ class QwenImageEditor:
     def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
         import torch
 
-        images = [request.image, *request.references][:MAX_INPUT_IMAGES]
+        images = [request.image, *request.references][:self.max_images]
         fast = bool(request.fast and self.fast_available)
         steps = self.settings.lightning_steps if fast else request.steps
         state = {"step": 0, "stopped": None}
@@ -189,11 +198,14 @@ class QwenImageEditor:
         args = dict(prompt=request.instruction, negative_prompt=(request.negative_prompt or " ") if cfg > 1 else None,
                     true_cfg_scale=cfg, num_inference_steps=steps,
                     num_images_per_prompt=request.num_outputs, height=height, width=width,
-                    generator=torch.Generator("cpu").manual_seed(request.seed), callback_on_step_end=on_step)
+                    generator=torch.Generator("cpu").manual_seed(request.seed), callback_on_step_end=on_step,
+                    **self.extra_args(width, height))
         with self._lock:
             self._use_fast(fast)
             try:
                 if request.mask is not None:
+                    if self.inpaint is None:
+                        raise UserError(f"{self.name} cannot limit an edit to a painted region.", "editor.no_mask")
                     result = run_pipeline(self.inpaint, dict(image=request.image, mask_image=request.mask,
                                                              strength=1.0, **args))
                 else:
@@ -210,6 +222,9 @@ class QwenImageEditor:
         images = [im if im.size == (width, height) else im.resize((width, height), Image.Resampling.LANCZOS)
                   for im in result.images]
         return EditOutput(images=images, applied=applied)
+
+    def extra_args(self, width: int, height: int) -> dict:
+        return {}
 
     def _use_fast(self, fast: bool) -> None:
         if not self.fast_available:
@@ -230,9 +245,24 @@ class QwenImageEditor:
             lat = pipe._unpack_latents(latents[:1], height, width, pipe.vae_scale_factor).to(pipe.vae.dtype)
             cfg = pipe.vae.config
             mean = torch.tensor(cfg.latents_mean).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
-            std = 1.0 / torch.tensor(cfg.latents_std).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
-            image = pipe.vae.decode(lat / std + mean, return_dict=False)[0][:, :, 0]
+            std = torch.tensor(cfg.latents_std).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
+            image = pipe.vae.decode(lat * std + mean, return_dict=False)[0][:, :, 0]
             return pipe.image_processor.postprocess(image, output_type="pil")[0]
+
+
+class QwenImage21Editor(QwenImageEditor):
+    """Qwen-Image-2.1 (`QwenImage21Pipeline`): generation and editing with up to 10 reference images."""
+
+    name = "qwen-image-2.1"
+    default_model = "Qwen/Qwen-Image-2.1"
+    credit = "Qwen-Image-2.1 by the Qwen team, Alibaba Cloud"
+    pipeline_class = "QwenImage21Pipeline"
+    processor_base = "Qwen3VLProcessor"
+    max_images = 10
+    supports_mask = False
+
+    def extra_args(self, width: int, height: int) -> dict:
+        return {"output_resolution": max(64, round(math.sqrt(width * height) / 16) * 16)}
 
 
 def gpu_seconds(steps: int, width: int, height: int) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from editor.base import Editor
 
-BACKENDS = ("classic", "qwen-image-edit")
+BACKENDS = ("classic", "qwen-image-edit", "qwen-image-2.1")
 
 
 def load_editor(name: str = "auto", model: str | None = None) -> Editor:
@@ -23,11 +23,14 @@ def load_editor(name: str = "auto", model: str | None = None) -> Editor:
         from editor.classic.backend import ClassicEditor
 
         return ClassicEditor()
-    if name == "qwen-image-edit":
+    if name in ("qwen-image-edit", "qwen-image-2.1"):
+        from editor import qwen_image_edit as q
+
         try:
-            from editor import qwen_image_edit as q
+            import diffusers  # noqa: F401
         except ImportError as exc:
-            raise ValueError(f"EDITOR_BACKEND=qwen-image-edit needs torch and diffusers ({exc}); "
+            raise ValueError(f"EDITOR_BACKEND={name} needs torch and diffusers ({exc}); "
                              "install requirements-models.txt.") from None
-        return q.QwenImageEditor(q.QwenEditSettings.from_env(model))
+        cls = q.QwenImageEditor if name == "qwen-image-edit" else q.QwenImage21Editor
+        return cls(q.QwenEditSettings.from_env(model, default=cls.default_model))
     raise ValueError(f"Unknown editor backend {name!r}; choose one of: auto, {', '.join(BACKENDS)}.")

@@ -18,7 +18,7 @@ EPILOG = """environment:
   EDITGUARD_DATA_DIR   data directory (database, images); default ./data
   DATABASE_URL         SQLAlchemy URL; default sqlite:///$EDITGUARD_DATA_DIR/editguard.db
   EDITGUARD_POLICY_MODE strict | review (default) | loose
-  EDITOR_BACKEND       auto (default) | classic | qwen-image-edit   (EDITOR_MODEL: hub id or folder)
+  EDITOR_BACKEND       auto (default) | classic | qwen-image-edit | qwen-image-2.1 (EDITOR_MODEL)
   GUARD_BACKEND        auto (default) | rules | qwen3guard         (GUARD_MODEL: hub id or folder)
   IMAGE_GUARD          auto (default) | nudenet | none
 """

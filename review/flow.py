@@ -36,7 +36,7 @@ from review.similarity import Match
 
 log = logging.getLogger(__name__)
 
-MAX_REFERENCES = 3  # Qwen-Image-Edit-2509/2511 take 1-3 images in all; the classic editor ignores references
+MAX_REFERENCES = 3  # unless the editor says otherwise (max_images): Qwen-Image-Edit takes 1-3 images, 2.1 up to 10
 MAX_OUTPUTS = 4
 MAX_STEPS = 100
 
@@ -159,8 +159,9 @@ def _validate(rt, sub: Submission):
             raise BadImage("Please upload an image to edit.", "image.missing")
         limits = dict(max_pixels=rt.settings.max_pixels, max_bytes=rt.settings.max_upload_mb * 1024 * 1024)
         main = load_image(sub.image, **limits)
-        if len(sub.references) > MAX_REFERENCES:
-            raise BadImage(f"At most {MAX_REFERENCES} reference images are accepted.", "refs.too_many", n=MAX_REFERENCES)
+        max_refs = getattr(rt.editor, "max_images", MAX_REFERENCES + 1) - 1
+        if len(sub.references) > max_refs:
+            raise BadImage(f"At most {max_refs} reference images are accepted.", "refs.too_many", n=max_refs)
         refs = []
         for i, ref in enumerate(sub.references):
             try:

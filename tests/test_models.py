@@ -221,3 +221,45 @@ def test_flow_records_an_early_stopped_generation_as_blocked(tiny_edit, make_run
     assert rec["decision"] == "blocked" and rec["reasons"] == ["output:unsafe"]
     assert rec["params"]["stopped_at_step"] == 2 and rec["outputs"] == [] and rt.image_guard.calls == 1
     assert rec["model"] == str(tiny_edit[0]) and rec["backend"] == "qwen-image-edit"
+
+
+# ---- Qwen-Image-2.1 ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def tiny_21(tmp_path_factory):
+    from tests.tiny_models import save_tiny_qwen_image21
+
+    return save_tiny_qwen_image21(tmp_path_factory.mktemp("tiny-qwen-image-21") / "model")
+
+
+def test_qwen_image_21_edits_with_many_references(tiny_21, make_runtime, image_file):
+    from review.flow import EditFailed, Submission, run_edit
+
+    rt = make_runtime(EDITOR_BACKEND="qwen-image-2.1", EDITOR_MODEL=str(tiny_21), IMAGE_GUARD="none")
+    assert rt.editor.name == "qwen-image-2.1" and rt.editor.max_images == 10
+    refs = [image_file(picture(64, shift=20 * i), f"ref{i}.png") for i in range(6)]  # more than Qwen-Image-Edit takes
+    rec = run_edit(rt, Submission(image=image_file(picture(64)), instruction="put them together", references=refs,
+                                  steps=2, guidance=1.0, seed=1))
+    assert rec["backend"] == "qwen-image-2.1" and len(rec["references"]) == 6
+    assert rec["params"]["references"] == 6 and Image.open(rec["outputs"][0]).size == (64, 64)
+    seen = []
+    rt.editor.edit(EditRequest(image=picture(), instruction="x", steps=3, seed=0, guidance=1.0),
+                   progress=lambda f, d: seen.append(d))
+    assert seen == ["step 1/3", "step 2/3", "step 3/3"]
+    with pytest.raises(EditFailed) as err:  # masked edits belong to the Qwen-Image-Edit inpaint pipeline
+        run_edit(rt, Submission(image=image_file(picture(64)), instruction="x", steps=2, guidance=1.0,
+                                mask=Image.new("L", (64, 64), 255)))
+    assert err.value.code == "editor.no_mask"
+    with pytest.raises(EditFailed) as err:
+        run_edit(rt, Submission(image=image_file(picture(64)), instruction="x", references=refs * 2))
+    assert err.value.code == "refs.too_many" and err.value.params["n"] == 9
+
+
+def test_qwen_image_21_early_stop(tiny_21):
+    from editor.registry import load_editor
+
+    editor21 = load_editor("qwen-image-2.1", str(tiny_21))
+    previews = []
+    with pytest.raises(UnsafePreview) as err:
+        editor21.edit(EditRequest(image=picture(), instruction="x", steps=4, seed=0, guidance=1.0, preview_every=1,
+                                  preview_check=lambda im: previews.append(im.size) or Verdict(Label.UNSAFE, ("Violent",))))
+    assert err.value.step == 1 and previews == [(64, 64)]

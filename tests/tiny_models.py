@@ -142,3 +142,57 @@ def save_tiny_guard_model(path: Path, answers: dict[str, str], steps: int = 300)
     tok.save_pretrained(path)
     model.save_pretrained(path)
     return path
+
+
+VL_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+               "{% else %}{% for c in m['content'] %}{{ c['text'] }}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+               "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def save_tiny_qwen_image21(path: Path) -> Path:
+    """A tiny Qwen-Image-2.1-style checkpoint: Qwen3-VL text encoder, QwenImage21 transformer and VAE."""
+    from diffusers import (AutoencoderKLQwenImage21, FlowMatchEulerDiscreteScheduler, QwenImage21Pipeline,
+                           QwenImage21Transformer2DModel)
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    from editor.qwen_image_edit import image_only_processor_class
+
+    try:
+        from transformers import Qwen2VLImageProcessorPil as ImageProcessor
+    except ImportError:
+        from transformers import Qwen2VLImageProcessor as ImageProcessor
+    tok = tiny_tokenizer()
+    tok.chat_template = VL_TEMPLATE
+    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
+    image_processor = ImageProcessor(min_pixels=64 * 64, max_pixels=64 * 64, patch_size=16, temporal_patch_size=2,
+                                     merge_size=2)
+    processor = image_only_processor_class("Qwen3VLProcessor")(image_processor=image_processor, tokenizer=tok,
+                                                               chat_template=VL_TEMPLATE)
+    torch.manual_seed(0)
+    text_encoder = Qwen3VLForConditionalGeneration(Qwen3VLConfig(
+        text_config={"vocab_size": len(tok), "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 8,
+                     "rope_parameters": {"rope_type": "default", "mrope_section": [1, 1, 2], "rope_theta": 1e6,
+                                         "mrope_interleaved": True},
+                     "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+                     "pad_token_id": ids["<|endoftext|>"]},
+        vision_config={"depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2, "out_hidden_size": 16,
+                       "patch_size": 16, "temporal_patch_size": 2, "spatial_merge_size": 2,
+                       "num_position_embeddings": 16, "deepstack_visual_indexes": [1]},
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])).eval()
+    torch.manual_seed(0)
+    transformer = QwenImage21Transformer2DModel(patch_size=1, in_channels=8, out_channels=8, num_layers=2,
+                                                attention_head_dim=16, num_attention_heads=2, context_in_dim=16,
+                                                mlp_ratio=2, axes_dims_rope=(4, 6, 6))
+    torch.manual_seed(0)
+    vae = AutoencoderKLQwenImage21(base_dim=8, decoder_base_dim=8, z_dim=8, dim_mult=[1, 2, 4, 4, 4], num_res_blocks=1,
+                                   temperal_downsample=[False, True, True, True], latents_mean=[0.0] * 8,
+                                   latents_std=[1.0] * 8)
+    pipe = QwenImage21Pipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=text_encoder,
+                               processor=processor, transformer=transformer)
+    pipe.save_pretrained(path)
+    index = json.loads((path / "model_index.json").read_text())
+    index["processor"] = ["transformers", "Qwen3VLProcessor"]  # as in the published repository
+    (path / "model_index.json").write_text(json.dumps(index, indent=2))
+    return path
