@@ -263,3 +263,10 @@ def test_qwen_image_21_early_stop(tiny_21):
         editor21.edit(EditRequest(image=picture(), instruction="x", steps=4, seed=0, guidance=1.0, preview_every=1,
                                   preview_check=lambda im: previews.append(im.size) or Verdict(Label.UNSAFE, ("Violent",))))
     assert err.value.step == 1 and previews == [(64, 64)]
+
+
+def test_auto_guard_uses_qwen3guard_when_its_weights_are_local(tiny_guard, tmp_path):
+    from review.guard.registry import load_text_guard
+
+    assert load_text_guard("auto", str(tiny_guard)).name == "qwen3guard"
+    assert load_text_guard("auto", str(tmp_path / "absent")).name == "rules-v1"
