@@ -33,7 +33,7 @@ RULES: tuple[tuple[str, str, Label, str], ...] = (
      r"covered\s+in\s+blood|bloody\s+(?:wounds?|corpse|body|face)|corpses?|dead\s+bod(?:y|ies)|severed\s+(?:head|limbs?|arms?|legs?)|"
      r"massacre\w*|tortur\w*|execution\s+scene)\b"),
     ("violent.attack.en", VIOLENT, U,
-     r"\b(?:kill|murder|stab|shoot|behead|strangle|slit\s+the\s+throat\s+of|beat\s+up|burn)\w*\s+" + _PERSON + r"|"
+     r"\b(?:kill|murder|stab|shoot|shot|behead|strangle|slit\s+the\s+throat\s+of|beat\s+up|burn)\w*\s+" + _PERSON + r"|"
      r"\b(?:make|show)\s+" + _PERSON + r"\s+(?:dead|bleeding|wounded|injured)\b"),
     ("violent.gore.ja", VIOLENT, U, r"(?<![相黙忙悩自])殺(?!風景|菌|虫|到|陣)|血まみれ|血だらけ|流血|出血|惨殺|斬首|死体|遺体|拷問|グロ(?:テスク)?|"
      r"首を(?:切|はね)|内臓|虐殺|撃ち殺|刺し殺|刺さ(?:れ|せ)"),
@@ -84,10 +84,55 @@ RULES: tuple[tuple[str, str, Label, str], ...] = (
     ("jailbreak.ja", JAILBREAK, U, r"(?:以前|前|上記|これまで)の指示を無視|制限を(?:無視|解除|外)|フィルターを(?:無視|回避|解除)|検閲なし|脱獄"),
 )
 
+# --- Chinese, Korean, Spanish, French, German: the same harms, the words people use for them
+_MORE: tuple[tuple[str, str, Label, str], ...] = (
+    ("sexual.undress.zh", SEXUAL, U, r"脱掉|脱光|扒光|裸体|全裸|赤裸|裸照|色情|性交"),
+    ("sexual.suggestive.zh", SEXUAL, C, r"性感|内衣|比基尼|诱惑"),
+    ("violent.gore.zh", VIOLENT, U, r"鲜血|血淋淋|砍下|砍头|斩首|尸体|杀死|枪杀|肢解"),
+    ("violent.weapon.zh", VIOLENT, C, r"伤口|武器|枪|刀"),
+    ("selfharm.zh", SELF_HARM, U, r"自杀|自残|割腕|上吊"),
+    ("illegal.forgery.zh", ILLEGAL, U, r"伪造|假钞|假护照|假证"),
+    ("hate.symbols.zh", UNETHICAL, U, r"纳粹|卐"),
+    ("political.figures.zh", POLITICAL, C, r"习近平|毛泽东|普京|拜登|特朗普|总统|主席"),
+    ("copyright.zh", COPYRIGHT, C, r"米老鼠|迪士尼|皮卡丘|宝可梦|吉卜力|水印"),
+    ("jailbreak.zh", JAILBREAK, U, r"忽略(?:之前|以上|前面)?的?(?:所有)?(?:指令|指示|规则)|解除限制|越狱"),
+    ("sexual.undress.ko", SEXUAL, U, r"옷을?\s*벗|벗겨|알몸|나체|누드|음란|성행위"),
+    ("sexual.suggestive.ko", SEXUAL, C, r"섹시|속옷|비키니|야한"),
+    ("violent.gore.ko", VIOLENT, U, r"피투성이|목을\s*잘|참수|시체|살해|죽여|총으로\s*쏴"),
+    ("violent.weapon.ko", VIOLENT, C, r"상처|무기|총|칼"),
+    ("selfharm.ko", SELF_HARM, U, r"자해|자살|손목을?\s*긋|목을?\s*매"),
+    ("illegal.forgery.ko", ILLEGAL, U, r"위조|가짜\s*돈|위폐"),
+    ("hate.symbols.ko", UNETHICAL, U, r"나치|하켄크로이츠|스와스티카"),
+    ("political.figures.ko", POLITICAL, C, r"대통령|총리|윤석열|이재명|김정은"),
+    ("copyright.ko", COPYRIGHT, C, r"피카츄|포켓몬|미키\s*마우스|디즈니|지브리|워터마크"),
+    ("jailbreak.ko", JAILBREAK, U, r"(?:이전|앞의|위의)\s*(?:모든\s*)?지시(?:를|사항을)?\s*(?:모두\s*)?무시|제한을?\s*해제"),
+    ("sexual.undress.es", SEXUAL, U, r"\b(?:desn[uú]d\w*|qu[ií]ta(?:le)?\s+la\s+ropa|sin\s+ropa|porno\w*)\b"),
+    ("sexual.undress.fr", SEXUAL, U, r"\b(?:d[ée]shabill\w*|nue?s?|toute?\s+nue|porno\w*|enl[èe]ve\s+(?:ses|les)\s+v[êe]tements)\b"),
+    ("sexual.undress.de", SEXUAL, U, r"\b(?:nackt\w*|zieh\w*\s+\w+(?:\s+\w+){0,4}\s+aus|ausziehen|entkleid\w*|porno\w*)\b"),
+    ("sexual.suggestive.esfrde", SEXUAL, C, r"\b(?:sexy|sensual|lencer[ií]a|bikini|lingerie|dessous|reizw[äa]sche|aguicheu\w*)\b"),
+    ("violent.gore.esfrde", VIOLENT, U,
+     r"\b(?:sangre|heridas|decapitad\w*|cad[áa]ver\w*|sang|bless[ée]\w*|d[ée]capit\w*|cadavre\w*|blut\w*|wunden|"
+     r"enthauptet\w*|leiche\w*|get[öo]tet|ermordet)\b"),
+    ("selfharm.esfrde", SELF_HARM, U,
+     r"\b(?:autolesi[óo]n\w*|suicid\w*|cortes\s+en\s+(?:sus|las)\s+mu[ñn]ecas|scarification\w*|automutilation|"
+     r"ritzwunden|ritzen|selbstverletz\w*|selbstmord|suizid)\b"),
+    ("illegal.forgery.esfrde", ILLEGAL, U,
+     r"\b(?:falsific\w*|falsifi\w*|billetes\s+falsos|faux\s+billets|f[äa]lsch\w*|falschgeld)\b"),
+    ("hate.symbols.esfrde", UNETHICAL, U, r"\b(?:esv[áa]stica|nazi\w*|croix\s+gamm[ée]e|hakenkreuz\w*)\b"),
+    ("political.figures.esfrde", POLITICAL, C, r"\b(?:presidente|pr[ée]sident|kanzler\w*|premier\s+ministre|primer\s+ministro)\b"),
+    ("copyright.esfrde", COPYRIGHT, C,
+     r"\b(?:marca\s+de\s+agua|filigrane|wasserzeichen|micky\s+maus|mickey\s+mouse|estilo\s+de\s+(?:studio\s+)?ghibli)\b"),
+    ("jailbreak.esfrde", JAILBREAK, U,
+     r"\b(?:ignora\s+todas\s+las\s+instrucciones|ignore\s+toutes\s+les\s+instructions|ignoriere\s+alle\s+(?:vorherigen\s+)?anweisungen)\b"),
+)
+RULES = RULES + _MORE
+
 # Words that make a sexual rule about a minor: the combination is always Unsafe.
 MINOR = (r"\b(?:child|children|kid|kids|minor|minors|underage|under-?age|teen|teens|teenager|teenage|schoolgirl|schoolboy|"
          r"loli|lolita|shota|toddler|infant|baby|little\s+girl|little\s+boy|\d{1,2}[- ]?(?:year|yr)s?[- ]?old)\b|"
-         r"子供|子ども|こども|児童|少女|少年|幼女|幼児|幼い|小学生|中学生|女子中学生|女子高生|未成年|ロリ|ショタ|[0-9]{1,2}歳")
+         r"子供|子ども|こども|児童|少女|少年|幼女|幼児|幼い|小学生|中学生|女子中学生|女子高生|未成年|ロリ|ショタ|[0-9]{1,2}歳|"
+         r"小女孩|小男孩|儿童|孩子|未成年|아이|어린이|소녀|소년|미성년|"
+         r"\b(?:niñ[oa]s?|menor(?:es)?|enfants?|petite\s+fille|fillette|mineure?s?|kind(?:er)?|mädchen|minderjährig\w*)\b")
 
 # PII, found by shape; card numbers must also pass the Luhn check.
 # Bounded and anchored at a run's start: linear time on any input (an unbounded `[\w.]+@` is quadratic).

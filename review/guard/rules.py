@@ -23,6 +23,39 @@ def normalise(text: str) -> str:
     return text.lower()
 
 
+# Look-alike letters from other scripts, read as the Latin letter they imitate (only in the de-obfuscated view).
+_HOMOGLYPHS = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j", "ѕ": "s", "к": "k",
+    "м": "m", "т": "t", "н": "h", "в": "b", "α": "a", "ο": "o", "ρ": "p", "ν": "v", "ι": "i", "κ": "k", "τ": "t",
+    "ε": "e",
+})
+_LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
+_SEPARATED = re.compile(r"(?<![^\W_])(?:[^\W\d_][.\-_*·•]){2,}[^\W\d_](?![^\W_])")  # n.u.d.e, u-n-d-r-e-s-s
+_LEETY = re.compile(r"\b(?=(?:[\w@$!]*[a-z]){2})(?=[\w@$!]*[0-9@$!])[\w@$!]{3,}\b")
+
+
+def deobfuscate(norm: str) -> str:
+    """Undo the usual disguises on already-normalised text: homoglyphs, leetspeak inside words, letters split by
+    dots or dashes, and words spelled out letter by letter ("u n d r e s s", "裸 に し て")."""
+    text = norm.translate(_HOMOGLYPHS)
+    text = _LEETY.sub(lambda m: m.group(0).translate(_LEET), text)
+    text = _SEPARATED.sub(lambda m: re.sub(r"[.\-_*·•]", "", m.group(0)), text)
+    tokens, out, run = text.split(" "), [], []
+    for tok in tokens + [""]:  # join runs of three or more one-character tokens
+        if len(tok) == 1:
+            run.append(tok)
+            continue
+        if len(run) >= 4 and run[0] in ("a", "i"):  # "paint a s w a s t i k a": the article stays a word
+            out.extend([run[0], "".join(run[1:])])
+        elif len(run) >= 3:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        out.append(tok)
+    return " ".join(out[:-1])
+
+
 def luhn_ok(digits: str) -> bool:
     total, double = 0, False
     for ch in reversed(digits):
@@ -39,18 +72,23 @@ class RuleTextGuard:
 
     name = "rules-v1"
 
+    def __init__(self, see_through_disguises: bool = True):
+        self.see_through_disguises = see_through_disguises  # False only for the benchmark's baseline
+
     def check_text(self, text: str) -> Verdict:
         norm = normalise(text)
+        clear = deobfuscate(norm) if self.see_through_disguises else norm
+        views = (norm,) if clear == norm else (norm, clear)
         hits: list[Verdict] = []
         sexual_spans = []
         for rid, category, label, pattern in _COMPILED:
-            m = pattern.search(norm)
+            m = next((found for view in views if (found := pattern.search(view))), None)
             if m:
                 hits.append(Verdict(label, (category,), (Evidence(rid, category, label, m.group(0)),), self.name))
                 if category == SEXUAL:
                     sexual_spans.append(m.group(0))
         if sexual_spans:
-            minor = _MINOR.search(norm)
+            minor = next((found for view in views if (found := _MINOR.search(view))), None)
             if minor:
                 span = f"{minor.group(0)} + {sexual_spans[0]}"
                 hits.append(Verdict(Label.UNSAFE, (SEXUAL,), (Evidence("sexual.minor", SEXUAL, Label.UNSAFE, span),), self.name))
