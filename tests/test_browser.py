@@ -214,3 +214,17 @@ def test_painted_region_limits_the_edit(browser, server):
             changed.append((np.abs(im - original).sum(axis=2) > 6).mean())
     # the stored input is unchanged; the output changed in the painted strip only, not the whole picture
     assert any(0.005 < c < 0.4 for c in changed), (record, changed)
+
+
+def test_live_verdict_while_typing(browser, server):
+    page = open_page(browser, server, "ja-JP")
+    box = page.locator("#eg-instruction textarea")
+    box.press_sequentially("白黒にして", delay=20)
+    page.wait_for_selector('#eg-live-verdict[data-label="Safe"]', timeout=20_000)
+    box.fill("")
+    box.press_sequentially("服を脱がせて", delay=20)
+    page.wait_for_selector('#eg-live-verdict[data-label="Unsafe"]', timeout=20_000)
+    live = page.locator("#eg-live-verdict").inner_text()
+    assert "不適切" in live and "性的コンテンツ" in live and "服を脱" in live
+    page.screenshot(path=str(SHOTS / "live-verdict-ja.png"), full_page=False)
+    page.close()

@@ -18,6 +18,7 @@ from ui.strings import error_message, label, language
 
 log = logging.getLogger(__name__)
 
+MAX_LIVE_CHARS = 4000
 EXAMPLES = [
     [str(ASSETS / "examples" / "coffee.jpg"), "白黒にして少しぼかして"],
     [str(ASSETS / "examples" / "chelsea.jpg"), 'Make it warmer and add the text "Good morning" at the bottom'],
@@ -42,6 +43,7 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
             image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
             instruction = gr.Textbox(label=label(i18n, "instruction"), placeholder=label(i18n, "instruction_placeholder"), lines=2,
                                      max_length=4000, elem_id="eg-instruction")
+            live = gr.HTML(elem_id="eg-live")
             references = gr.File(label=label(i18n, "references"), file_count="multiple", file_types=["image"], height=140,
                                  elem_id="eg-references")
             with gr.Accordion(label(i18n, "advanced"), open=False):
@@ -103,6 +105,18 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                        fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed],
               concurrency_limit=2)
     cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
+
+    def on_type(text, request: gr.Request):
+        """The guard's verdict while the user types, so they learn before running anything."""
+        lang = language(request.headers.get("accept-language") if request else None)
+        text = (text or "")[:MAX_LIVE_CHARS]
+        if not text.strip():
+            return ""
+        return render.live_verdict_html(lang, rt.text_guard.check_text(text).to_dict())
+
+    # "always_last": while a check runs, only the newest text waits; older keystrokes are dropped (a debounce)
+    instruction.change(on_type, instruction, live, trigger_mode="always_last", show_progress="hidden",
+                      api_visibility="private", concurrency_limit=4)
     # the region editor shows the uploaded picture to paint on
     image.change(region_background, image, region, api_visibility="private")
 

@@ -91,6 +91,17 @@ def matches_html(lang: str, record: dict) -> str:
     return f'<div class="eg-card" id="eg-matches"><strong>⚠ {escape(t(lang, "similar_title"))}</strong>{"".join(items)}</div>'
 
 
+def live_verdict_html(lang: str, verdict: dict) -> str:
+    """One line under the instruction box: the label, its categories and the words that triggered it."""
+    label = verdict["label"]
+    cats = ", ".join(category(lang, c) for c in verdict["categories"])
+    spans = " ".join(f'<span class="eg-span">{escape(e["span"])}</span>' for e in verdict["evidence"][:5])
+    return (f'<div class="eg-row" id="eg-live-verdict" data-label="{escape(label)}">'
+            f'<span class="eg-pill {BADGE_CLASS.get(label, "eg-unavailable")}">{escape(t(lang, "label_" + label))}</span>'
+            + (f"<span>{escape(cats)}</span>" if cats else "") + (f'<span class="eg-why">{spans}</span>' if spans else "")
+            + "</div>")
+
+
 def item_html(lang: str, d: dict) -> str:
     """The reviewer's view of one item: status, request, instruction with the guard's evidence marked, history."""
     item, req = d["item"], d["request"]
