@@ -91,6 +91,7 @@ class _Edit:
     encoded: list[tuple[str, int, Future]]  # (role, position, Future[EncodedImage]): PNG bytes made in the background
     matches: list[Match] = field(default_factory=list)
     output_verdicts: list[Verdict] = field(default_factory=list)
+    input_verdicts: list[Verdict] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     edit_ms: float | None = None
 
@@ -103,13 +104,16 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     # Encoding the inputs and matching them against the library run in the background, beside the guard and editor.
     encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
     input_matches = rt.pool.submit(_matches, rt, inputs)
+    input_checks = [rt.pool.submit(rt.image_guard.check_image, im) for _, _, im in inputs] if rt.image_guard else []
 
     say(0.05, "checking the instruction")
     prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
     edit = _Edit(sub, instruction, negative, params, prompt_verdict, encoded)
-    if decide(rt.settings.policy_mode, prompt_verdict, [], []).decision == Decision.BLOCKED:
+    edit.input_verdicts = [f.result() for f in input_checks]
+    mode = rt.settings.policy_mode
+    if decide(mode, prompt_verdict, [], [], inputs=edit.input_verdicts).decision == Decision.BLOCKED:
         edit.matches = input_matches.result()  # refused before any edit time is spent; the refusal is recorded
-        return _persist(rt, edit, decide(rt.settings.policy_mode, prompt_verdict, [], edit.matches))
+        return _persist(rt, edit, decide(mode, prompt_verdict, [], edit.matches, inputs=edit.input_verdicts))
 
     say(0.1, "editing")
     started = time.perf_counter()
@@ -128,7 +132,8 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         edit.params["stopped_at_step"] = stop.step
         edit.output_verdicts = [combine([stop.verdict], guard=_output_guard_name(rt))]
         edit.matches = input_matches.result()
-        return _persist(rt, edit, decide(rt.settings.policy_mode, prompt_verdict, edit.output_verdicts, edit.matches))
+        return _persist(rt, edit, decide(mode, prompt_verdict, edit.output_verdicts, edit.matches,
+                                         inputs=edit.input_verdicts))
     except Exception:
         log.exception("editor %s failed", rt.editor.name)
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
@@ -142,7 +147,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     edit.output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
                                     guard=_output_guard_name(rt)) for im in output.images]
     edit.matches = input_matches.result() + output_matches.result()
-    result = decide(rt.settings.policy_mode, prompt_verdict, edit.output_verdicts, edit.matches)
+    result = decide(mode, prompt_verdict, edit.output_verdicts, edit.matches, inputs=edit.input_verdicts)
     say(0.95, "saving")
     return _persist(rt, edit, result)
 
@@ -236,9 +241,11 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
         session.flush()
         for role, pos, s in saved:
             session.add(RequestImage(request_id=req.id, role=role, position=pos, image_sha256=s.sha256))
-        for pos, v in [(None, edit.prompt_verdict), *enumerate(edit.output_verdicts)]:
+        judged = [("instruction", None, edit.prompt_verdict), *(("input", i, v) for i, v in enumerate(edit.input_verdicts)),
+                  *(("output", i, v) for i, v in enumerate(edit.output_verdicts))]
+        for target, pos, v in judged:
             d = v.to_dict()
-            session.add(VerdictRow(request_id=req.id, target="instruction" if pos is None else "output", position=pos,
+            session.add(VerdictRow(request_id=req.id, target=target, position=pos,
                                    guard=v.guard, label=v.label.value, categories=d["categories"],
                                    evidence=d["evidence"] + ([{"note": v.note}] if v.note else []),
                                    available=v.available))
@@ -248,8 +255,10 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
                                         level=m.level))
         if result.decision == Decision.PENDING:
             session.add(ReviewItem(request_id=req.id, reasons=list(result.reasons),
-                                   tags=tags_for(list(result.reasons), [edit.prompt_verdict, *edit.output_verdicts]),
-                                   priority=_priority(edit.prompt_verdict, edit.output_verdicts, edit.matches)))
+                                   tags=tags_for(list(result.reasons), [edit.prompt_verdict, *edit.input_verdicts,
+                                                                        *edit.output_verdicts]),
+                                   priority=_priority(edit.prompt_verdict, edit.input_verdicts + edit.output_verdicts,
+                                                      edit.matches)))
         session.add(Event(actor=sub.requester or "anonymous", kind=f"edit.{result.decision.value}",
                           request_id=req.id, payload={"reasons": list(result.reasons)}))
         return req.id
@@ -319,6 +328,7 @@ def load_record(rt, request_id: str) -> dict:
             "edit_ms": req.edit_ms,
             "verdicts": {
                 "instruction": _verdict_dict(instruction_verdict),
+                "inputs": [_verdict_dict(v) for v in req.verdicts if v.target == "input"],
                 "outputs": [_verdict_dict(v) for v in req.verdicts if v.target == "output"],
             },
             "matches": [

@@ -38,9 +38,12 @@ class PolicyResult:
     warnings: tuple[str, ...]  # shown to the user, do not change the decision
 
 
-def decide(mode: Mode, instruction: Verdict, outputs: Iterable[Verdict], matches: Iterable[MatchLike]) -> PolicyResult:
+def decide(mode: Mode, instruction: Verdict, outputs: Iterable[Verdict], matches: Iterable[MatchLike],
+           inputs: Iterable[Verdict] = ()) -> PolicyResult:
+    """`inputs`: the image guard's verdicts on the uploaded pictures, judged like the outputs."""
     block, review, warn = [], [], []
-    for where, verdict in [("instruction", instruction), *(("output", v) for v in outputs)]:
+    judged = [("instruction", instruction), *(("input", v) for v in inputs), *(("output", v) for v in outputs)]
+    for where, verdict in judged:
         if verdict.label == Label.UNSAFE:
             block.append(f"{where}:unsafe")
         elif not verdict.available:

@@ -143,3 +143,29 @@ def test_database_gone_loses_nothing_and_says_so(rt, image_file):
 def test_control_and_zero_width_characters_are_cleaned(rt, image_file):
     rec = run_edit(rt, Submission(image=image_file(photo()), instruction="\u202eセピア\u200bに\x07して\n"))
     assert rec["instruction"] == "セピアにして" and rec["decision"] == "released"
+
+
+class _UnsafeOn:
+    """An image guard that finds one particular picture Unsafe (by size), everything else Safe."""
+
+    name = "test-image-guard"
+
+    def __init__(self, size):
+        self.size, self.seen = size, []
+
+    def check_image(self, image):
+        from review.guard.base import Verdict as V
+        from review.labels import Label
+
+        self.seen.append(image.size)
+        return V(Label.UNSAFE, ("Sexual Content or Sexual Acts",), guard=self.name) if image.size == self.size else V(Label.SAFE)
+
+
+def test_an_unsafe_upload_is_refused_before_editing(rt, image_file):
+    rt.editor = CountingEditor(rt.editor)
+    rt.image_guard = _UnsafeOn((451, 300))
+    rec = run_edit(rt, Submission(image=image_file(photo("chelsea")), instruction="make it sepia"))
+    assert rec["decision"] == "blocked" and rec["reasons"] == ["input:unsafe"]
+    assert rt.editor.calls == 0 and rec["verdicts"]["inputs"][0]["label"] == "Unsafe" and rec["outputs"] == []
+    ok = run_edit(rt, Submission(image=image_file(photo("coffee"), "c.png"), instruction="make it sepia"))
+    assert ok["decision"] == "released" and [v["label"] for v in ok["verdicts"]["inputs"]] == ["Safe"]

@@ -61,3 +61,12 @@ def test_reasons_name_where_and_why():
 def test_no_outputs_means_the_prompt_alone_decides():
     assert decide(Mode.REVIEW, VERDICTS["unsafe"], [], []).decision == B
     assert decide(Mode.REVIEW, VERDICTS["safe"], [], []).decision == R
+
+
+@pytest.mark.parametrize("mode_i,mode", list(enumerate([Mode.STRICT, Mode.REVIEW, Mode.LOOSE])))
+@pytest.mark.parametrize("upload,sim", list(itertools.product(VERDICTS, SIMILARITY)))
+def test_the_uploaded_image_is_judged_like_a_result(mode_i, mode, upload, sim):
+    with_input = decide(mode, VERDICTS["safe"], [VERDICTS["safe"]], SIMILARITY[sim], inputs=[VERDICTS[upload]])
+    assert with_input.decision == TABLE[(upload, sim)][mode_i]
+    if upload != "safe":
+        assert any(r.startswith("input:") for r in with_input.reasons + with_input.warnings)

@@ -51,6 +51,7 @@ def decision_html(lang: str, record: dict) -> str:
 
 def verdicts_html(lang: str, record: dict) -> str:
     rows = [_verdict_row(lang, t(lang, "verdict_instruction"), record["verdicts"]["instruction"])]
+    rows += [_verdict_row(lang, t(lang, "verdict_input"), v) for v in record["verdicts"].get("inputs", [])[:1]]
     rows += [_verdict_row(lang, t(lang, "verdict_output", n=i + 1), v)
              for i, v in enumerate(record["verdicts"]["outputs"])]
     return f'<div class="eg-card" id="eg-verdicts">{"".join(rows)}</div>'
@@ -108,7 +109,8 @@ def item_html(lang: str, d: dict) -> str:
     spans = [e["span"] for v in d["verdicts"] for e in v["evidence"] if e.get("span")]
     verdict_rows = []
     for v in d["verdicts"]:
-        what = t(lang, "verdict_instruction") if v["target"] == "instruction" else t(lang, "verdict_output", n=(v["position"] or 0) + 1)
+        what = {"instruction": t(lang, "verdict_instruction"), "input": t(lang, "verdict_input")}.get(
+            v["target"]) or t(lang, "verdict_output", n=(v["position"] or 0) + 1)
         verdict_rows.append(_verdict_row(lang, what, v))
     lease = ""
     if item["status"] == "claimed" and item["lease_expires_at"]:

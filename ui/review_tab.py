@@ -24,8 +24,8 @@ from ui.strings import category, error_message, label, language, t
 
 log = logging.getLogger(__name__)
 STATUS_CHOICES = ("open", "pending", "claimed", "escalated", "decided")
-REASON_CHOICES = ("instruction:controversial", "output:controversial", "instruction:guard_unavailable",
-                  "output:guard_unavailable", "similarity:input", "similarity:reference", "similarity:output")
+REASON_CHOICES = ("instruction:controversial", "input:controversial", "output:controversial",
+                  "instruction:guard_unavailable", "input:guard_unavailable", "output:guard_unavailable", "similarity:input", "similarity:reference", "similarity:output")
 
 SHORTCUTS_JS = """
 <script>

@@ -140,3 +140,7 @@ EMAIL = r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
 PHONE = r"(?<!\d)(?:\+?\d{1,3}[ -]?)?(?:\(?0\d{1,4}\)?[ -]?)\d{2,4}[ -]\d{3,4}(?!\d)"
 CARD = r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)"
 MY_NUMBER = r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)"
+# A street address: Japanese (prefecture or city + chome/banchi numbers) or Western (number + street word).
+ADDRESS = (r"(?:東京都|北海道|(?:京都|大阪)府|[^\s、。]{2,3}県)[^\s、。]{1,12}?[市区町村][^\s、。]{0,12}?\d{1,4}(?:丁目|番地?|-\d)|"
+           r"〒\s?\d{3}-?\d{4}|"
+           r"\b\d{1,5}\s+(?:[a-z]+\s){1,3}(?:street|st\.|avenue|ave\.|road|rd\.|boulevard|blvd|lane|drive)\b")

@@ -5,14 +5,14 @@ import re
 import unicodedata
 
 from review.guard.base import Evidence, Verdict, combine
-from review.guard.lexicon import CARD, EMAIL, MINOR, MY_NUMBER, PHONE, RULES
+from review.guard.lexicon import ADDRESS, CARD, EMAIL, MINOR, MY_NUMBER, PHONE, RULES
 from review.labels import PII, SEXUAL, Label
 
 MAX_GUARD_CHARS = 100_000  # the guard reads at most this much; the input validator refuses longer text anyway
 
 _COMPILED = tuple((rid, cat, label, re.compile(pat)) for rid, cat, label, pat in RULES)
 _MINOR = re.compile(MINOR)
-_EMAIL, _PHONE, _CARD, _MY_NUMBER = (re.compile(p) for p in (EMAIL, PHONE, CARD, MY_NUMBER))
+_EMAIL, _PHONE, _CARD, _MY_NUMBER, _ADDRESS = (re.compile(p) for p in (EMAIL, PHONE, CARD, MY_NUMBER, ADDRESS))
 
 
 def normalise(text: str) -> str:
@@ -106,5 +106,7 @@ class RuleTextGuard:
             found.append(("pii.my_number", m.group(0)))
         if m := _PHONE.search(norm):
             found.append(("pii.phone", m.group(0)))
+        if m := _ADDRESS.search(norm):
+            found.append(("pii.address", m.group(0)))
         return [Verdict(Label.CONTROVERSIAL, (PII,), (Evidence(rid, PII, Label.CONTROVERSIAL, span),), self.name)
                 for rid, span in found]
