@@ -71,7 +71,7 @@ def test_english_edit_is_released_with_verdicts(browser, server):
     assert decision.get_attribute("data-decision") == "released"
     assert "Released" in decision.inner_text()
     verdicts = page.locator("#eg-verdicts")
-    assert verdicts.locator('[data-label="Safe"]').count() == 2  # the instruction and the one result
+    assert verdicts.locator('[data-label="Safe"]').count() == 3  # the instruction, the upload and the one result
     page.locator("#eg-compare img").first.wait_for(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "edit-en-released.png"), full_page=True)

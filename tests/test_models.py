@@ -198,16 +198,17 @@ def test_guard_backend_selected_by_environment(tiny_guard, make_runtime):
 
 
 class _AlwaysUnsafe:
-    """An image guard that finds every picture Unsafe: drives the early stop through the whole flow."""
+    """An image guard that passes the upload (its first call) and finds every later picture Unsafe: drives the
+    early stop through the whole flow."""
 
-    name = "always-unsafe"
+    name = "unsafe-after-upload"
 
     def __init__(self):
         self.calls = 0
 
     def check_image(self, image):
         self.calls += 1
-        return Verdict(Label.UNSAFE, ("Violent",), guard=self.name)
+        return Verdict(Label.SAFE) if self.calls == 1 else Verdict(Label.UNSAFE, ("Violent",), guard=self.name)
 
 
 def test_flow_records_an_early_stopped_generation_as_blocked(tiny_edit, make_runtime, image_file):
@@ -219,7 +220,7 @@ def test_flow_records_an_early_stopped_generation_as_blocked(tiny_edit, make_run
     rec = run_edit(rt, Submission(image=image_file(picture(64)), instruction="make the sky purple", steps=6,
                                   guidance=1.0))
     assert rec["decision"] == "blocked" and rec["reasons"] == ["output:unsafe"]
-    assert rec["params"]["stopped_at_step"] == 2 and rec["outputs"] == [] and rt.image_guard.calls == 1
+    assert rec["params"]["stopped_at_step"] == 2 and rec["outputs"] == [] and rt.image_guard.calls == 2
     assert rec["model"] == str(tiny_edit[0]) and rec["backend"] == "qwen-image-edit"
 
 
