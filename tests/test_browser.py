@@ -188,7 +188,7 @@ def test_painted_region_limits_the_edit(browser, server):
     page.get_by_text("Change only here (optional)").first.click()
     canvas = page.locator("#eg-region canvas").first
     canvas.wait_for(timeout=30_000)
-    page.wait_for_timeout(2500)  # the editor loads the picture before its brush is ready
+    page.wait_for_timeout(4000)  # the editor loads the picture before its brush is ready
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
