@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -172,6 +173,7 @@ def error_html(lang: str, message: str) -> str:
             f'{escape(t(lang, "error_title"))}</span> {escape(message)}</div>')
 
 
+@lru_cache(maxsize=512)  # stored images are content-addressed: a path's picture never changes
 def thumbnail_data_uri(path: str | None, size: int = 144) -> str:
     if not path or not Path(path).is_file():
         return ""

@@ -14,6 +14,7 @@ from html import escape
 import gradio as gr
 import pandas as pd
 
+from db.engine import StorageUnavailable
 from editor.errors import UserError
 from review.auth import Reviewer
 from review.export import write_csv, write_jsonl
@@ -55,8 +56,10 @@ def _reviewer(rt, token, profile, request) -> Reviewer:
 def _fail(lang: str, exc: Exception) -> str:
     if isinstance(exc, UserError):
         return render.error_html(lang, error_message(lang, exc.code, exc.params))
+    if isinstance(exc, StorageUnavailable):  # busy or gone: its own code says which
+        return render.error_html(lang, error_message(lang, exc.code, {}))
     log.exception("review action failed")
-    return render.error_html(lang, error_message(lang, "db.unavailable" if "database" in str(exc).lower() else "error", {}))
+    return render.error_html(lang, error_message(lang, "error", {}))
 
 
 def both(key: str) -> str:
