@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -100,7 +101,21 @@ class ReferenceWork(Base):
     phash_variants: Mapped[list] = mapped_column(default=list)  # pHash of the 8 rotations/mirrors, hex
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pdq_quality: Mapped[int | None]
+    hash_version: Mapped[int] = mapped_column(default=0)  # review.hashes.HASH_VERSION when the codes were made
+    added_by: Mapped[str] = mapped_column(String(200), default="")
     image: Mapped[StoredImage] = relationship()
+    hashes: Mapped[list["ReferenceHashes"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ReferenceHashes(Base):
+    """All codes of one hash kind for one reference: `codes` is the views' codes back to back, in `views` order."""
+
+    __tablename__ = "reference_hashes"
+    reference_id: Mapped[int] = mapped_column(ForeignKey("reference_works.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    views: Mapped[list] = mapped_column(default=list)
+    codes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SimilarityMatch(Base):
@@ -113,6 +128,8 @@ class SimilarityMatch(Base):
     hash_kind: Mapped[str] = mapped_column(String(20))
     distance: Mapped[int]
     level: Mapped[str] = mapped_column(String(10))  # warn | review
+    score: Mapped[float | None] = mapped_column(Float)  # share of unrelated picture pairs that are further apart (bench.similarity)
+    view: Mapped[str | None] = mapped_column(String(40))  # which views met: "reference view/query view"
     reference: Mapped[ReferenceWork] = relationship()
 
 

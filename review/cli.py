@@ -16,6 +16,8 @@ EPILOG = """environment:
   EDITGUARD_REVIEWERS  Hugging Face users (or org:NAME) who may review on a Space
   EDITGUARD_ADMINS     Hugging Face users (or org:NAME) who may review and decide escalations
   EDITGUARD_DATA_DIR   data directory (database, images); default ./data
+  EDITGUARD_RETENTION_DAYS, EDITGUARD_KEEP_DECIDED, EDITGUARD_C2PA, EDITGUARD_WATERMARK, EDITGUARD_C2PA_CERT,
+  EDITGUARD_C2PA_KEY, EDITGUARD_SIMILARITY_INDEX: see the README
   DATABASE_URL         SQLAlchemy URL; default sqlite:///$EDITGUARD_DATA_DIR/editguard.db
   EDITGUARD_POLICY_MODE strict | review (default) | loose
   EDITOR_BACKEND       auto (default) | classic | qwen-image-edit | qwen-image-2.1 (EDITOR_MODEL)
@@ -49,6 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("images", nargs="+", metavar="IMAGE")
     ls = lib.add_parser("list", help="list registered works")
     ls.add_argument("--json", action="store_true")
+    imp = lib.add_parser("import", help="register every image of a folder, or the rows of a CSV manifest "
+                                        "(columns file,title,owner,license,source)")
+    imp.add_argument("source", metavar="DIR|CSV")
+    imp.add_argument("--owner", default="", help="owner for items that name none")
+    imp.add_argument("--license", default="", help="license for items that name none")
+    imp.add_argument("--source", dest="default_source", default="", help="source for items that name none")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    exp = lib.add_parser("export", help="write the library as CSV (a manifest) or JSON to stdout")
+    exp.add_argument("--format", choices=("csv", "json"), default="csv")
+    for name, what in (("deactivate", "stop matching against works (kept, can be activated again)"),
+                       ("activate", "match against deactivated works again"),
+                       ("remove", "delete works that no past edit was matched against")):
+        cmd = lib.add_parser(name, help=what)
+        cmd.add_argument("ids", nargs="+", type=int, metavar="ID")
 
     e = sub.add_parser("edit", help="run one moderated edit exactly as the page does")
     e.add_argument("--image", required=True)
@@ -74,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     qexp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     qexp.add_argument("--output", "-o", help="file to write (default: standard output)")
 
+    prov = sub.add_parser("provenance", help="read an output's labels back").add_subparsers(
+        dest="provenance_command", required=True)
+    ver = prov.add_parser("verify", help="source type, C2PA manifest and signature, model, record id, watermark")
+    ver.add_argument("--json", action="store_true")
+    ver.add_argument("--trust", metavar="PEM", help="trust this CA certificate too (default: this app's authority)")
+    ver.add_argument("file", metavar="FILE")
+    purge = sub.add_parser("purge", help="remove old edits and their images (what waits for review, what a reviewer "
+                                         "decided and what was blocked stay; see EDITGUARD_KEEP_DECIDED)")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    purge.add_argument("--json", action="store_true")
     sub.add_parser("status", help="show the active backends and settings")
     return p
 
@@ -136,12 +163,15 @@ def cmd_guard(args) -> int:
 
 
 def cmd_library(args) -> int:
+    from pathlib import Path
+
     from db.engine import run_write
     from editor.image_input import BadImage, load_image
-    from review.similarity import DuplicateReference, add_reference
+    from review import library
 
     rt = _runtime(load_models=False)
-    if args.library_command == "add":
+    cmd = args.library_command
+    if cmd == "add":
         images = []
         for path in args.images:
             try:
@@ -151,14 +181,15 @@ def cmd_library(args) -> int:
         failures = 0
         for path, image in images:
             try:
-                ref_id = run_write(rt.session_factory, lambda s: add_reference(
-                    s, rt.store, image, title=args.title, owner=args.owner, license=args.license, source=args.source).id)
+                ref_id = run_write(rt.session_factory, lambda s: library.add_reference(
+                    s, rt.store, image, title=args.title, owner=args.owner, license=args.license, source=args.source,
+                    actor="cli", index=rt.index).id)
                 print(f"registered {path} as reference #{ref_id}")
-            except DuplicateReference as exc:
+            except library.LibraryError as exc:
                 failures += 1
                 print(f"error: {path}: {exc}", file=sys.stderr)
         return 1 if failures else 0
-    if args.library_command == "check":
+    if cmd == "check":
         results = []
         for path in args.images:
             try:
@@ -170,17 +201,52 @@ def cmd_library(args) -> int:
             _print_json(results)
         else:
             for r in results:
-                found = ", ".join(f"#{m['reference_id']} {m['title']} ({m['level']}, distance {m['distance']})"
-                                  for m in r["matches"]) or "no match"
+                found = ", ".join(f"#{m['reference_id']} {m['title']} ({m['level']}, {m['hash_kind']} distance "
+                                  f"{m['distance']}, score {m['score']:.4f})" for m in r["matches"]) or "no match"
                 print(f"{r['image']}: {found}")
         return 0
-    from sqlalchemy import select
+    if cmd == "import":
+        try:
+            items = library.read_manifest(Path(args.source), {"owner": args.owner, "license": args.license,
+                                                              "source": args.default_source})
+        except library.LibraryError as exc:
+            raise CliError(str(exc)) from None
 
-    from db.models import ReferenceWork
+        def progress(n: int, total: int, name: str) -> None:
+            if not args.json:
+                print(f"[{n}/{total}] {name}", file=sys.stderr, flush=True)
 
-    with rt.session_factory() as s:
-        refs = [{"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
-                 "active": r.active} for r in s.scalars(select(ReferenceWork).order_by(ReferenceWork.id))]
+        summary = library.import_library(rt.session_factory, rt.store, items, actor="cli", index=rt.index,
+                                         max_pixels=rt.settings.max_pixels, progress=progress)
+        if args.json:
+            _print_json(summary.to_dict())
+        else:
+            for item, ref_id in summary.added:
+                print(f"added {item} as reference #{ref_id}")
+            for item, message in summary.duplicates:
+                print(f"duplicate {item}: {message}")
+            for item, message in summary.failed:
+                print(f"failed {item}: {message}")
+            print(f"{len(summary.added)} added, {len(summary.duplicates)} duplicate(s), {len(summary.failed)} failed "
+                  f"of {len(items)}.")
+        return 1 if summary.failed else 0
+    if cmd == "export":
+        sys.stdout.write(library.export_library(rt.session_factory, args.format))
+        return 0
+    if cmd in ("deactivate", "activate", "remove"):
+        failures = 0
+        for ref_id in args.ids:
+            try:
+                if cmd == "remove":
+                    library.remove_reference(rt.session_factory, ref_id, actor="cli")
+                else:
+                    library.set_active(rt.session_factory, ref_id, cmd == "activate", actor="cli")
+                print(f"{cmd}d reference #{ref_id}" if cmd != "remove" else f"removed reference #{ref_id}")
+            except library.LibraryError as exc:
+                failures += 1
+                print(f"error: {exc}", file=sys.stderr)
+        return 1 if failures else 0
+    refs = library.list_references(rt.session_factory)
     if args.json:
         _print_json(refs)
     else:
@@ -260,5 +326,69 @@ def cmd_queue(args) -> int:
     return 0
 
 
+def cmd_provenance(args) -> int:
+    from pathlib import Path
+
+    from review.provenance.verify import NotAnImage, verify
+    from review.settings import Settings
+
+    settings = Settings.from_env()
+    anchors = b""
+    if args.trust:
+        anchors += _read(args.trust)
+    if settings.provenance.cert_path:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        chain = x509.load_pem_x509_certificates(_read(settings.provenance.cert_path))
+        anchors += chain[-1].public_bytes(serialization.Encoding.PEM)
+    local_ca = settings.data_dir / "provenance" / "ca.pem"
+    if local_ca.is_file():
+        anchors += local_ca.read_bytes()
+    try:
+        result = verify(_read(args.file), anchors or None)
+    except NotAnImage as exc:
+        raise CliError(f"{Path(args.file).name}: {exc}") from None
+    state = (result["c2pa"] or {}).get("state", "none")
+    if args.json:
+        _print_json({"file": args.file, **result})
+    else:
+        meta, mark = result["metadata"] or {}, result["watermark"]
+        print(f"file:          {args.file} ({result['format']})")
+        print(f"source type:   {result['source_type'] or 'not stated'}")
+        print(f"AI-generated:  {'yes' if result['ai_generated'] else 'not stated'}")
+        print(f"model:         {result['model'] or '-'} ({meta.get('model_license') or 'license not stated'})")
+        print(f"record id:     {result['record_id'] or '-'}")
+        print(f"C2PA:          {state}" + "".join(f"\n               {e}" for e in (result["c2pa"] or {}).get("errors", [])))
+        found = {True: f"present {mark['payload']}", False: "none found"}.get(mark["present"], mark.get("note", "-"))
+        print(f"watermark:     {found}" + (" (matches the record)" if mark.get("matches_record") else ""))
+    return 0 if state == "Trusted" else 1
+
+
+def _read(path: str) -> bytes:
+    from pathlib import Path
+
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"{Path(path).name}: {exc.strerror}.") from None
+
+
+def cmd_purge(args) -> int:
+    from review.retention import purge
+
+    rt = _runtime(load_models=False)
+    report = purge(rt.session_factory, rt.store, args.older_than, keep_decided=rt.settings.keep_decided,
+                   dry_run=args.dry_run)
+    if args.json:
+        _print_json({"dry_run": args.dry_run, **report.to_dict()})
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        print(f"{verb} {len(report.requests)} edit(s) older than {args.older_than} day(s) and "
+              f"{report.images_removed} image file(s) ({report.bytes_freed:,} bytes); kept {report.kept_open} waiting "
+              f"for review and {report.kept_for_audit} for the audit trail.")
+    return 0
+
+
 COMMANDS = {"guard": cmd_guard, "library": cmd_library, "edit": cmd_edit, "status": cmd_status, "users": cmd_users,
-            "queue": cmd_queue}
+            "queue": cmd_queue, "provenance": cmd_provenance, "purge": cmd_purge}

@@ -25,12 +25,12 @@ def write_csv(rows: Iterable[dict], out: IO[str]) -> int:
     writer.writeheader()
     n = 0
     for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in CSV_COLUMNS})
+        writer.writerow({k: safe_cell(row.get(k)) for k in CSV_COLUMNS})
         n += 1
     return n
 
 
-def _cell(value) -> str:
+def safe_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.engine import StorageUnavailable, run_write
 from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
-                       Verdict as VerdictRow)
+                       Verdict as VerdictRow, new_id)
 from editor.base import EditRequest as EditorRequest
 from editor.errors import UserError
 from editor.qwen_image_edit import UnsafePreview
@@ -32,6 +32,8 @@ from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
 from review.policy import Decision, PolicyResult, decide
 from review.queue import tags_for
+from review.provenance.labeller import source_type_for
+from review.provenance.metadata import Facts
 from review.similarity import Match
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ class _Edit:
     input_verdicts: list[Verdict] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     edit_ms: float | None = None
+    request_id: str = field(default_factory=new_id)  # known before saving: outputs carry it in their provenance
 
 
 def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
@@ -139,7 +142,8 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
     edit.edit_ms = (time.perf_counter() - started) * 1000
     edit.applied = output.applied
-    edit.encoded += [("output", i, rt.pool.submit(rt.store.encode, im)) for i, im in enumerate(output.images)]
+    facts = _facts(rt, edit, 1 + len(refs))
+    edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
 
     say(0.87, "checking the result")
     output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
@@ -150,6 +154,13 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     result = decide(mode, prompt_verdict, edit.output_verdicts, edit.matches, inputs=edit.input_verdicts)
     say(0.95, "saving")
     return _persist(rt, edit, result)
+
+
+def _facts(rt, edit: _Edit, input_images: int) -> Facts:
+    card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
+    return Facts(source_type=source_type_for(rt.editor.name, input_images), record_id=edit.request_id,
+                 model_id=rt.editor.model_id, model_revision=str(card.get("revision") or ""),
+                 model_license=rt.editor.model_license, credit=str(card.get("credit") or ""))
 
 
 def _output_guard_name(rt) -> str:
@@ -224,14 +235,17 @@ def _matches(rt, targets: list[tuple[str, int, Image.Image]]) -> list[Match]:
 
 def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
     """Image files first (atomic, content-addressed), then one transaction. Blocked outputs are never written."""
-    saved = [(role, pos, rt.store.write(future.result())) for role, pos, future in edit.encoded
-             if role != "output" or result.decision != Decision.BLOCKED]
+    try:
+        saved = [(role, pos, rt.store.write(future.result())) for role, pos, future in edit.encoded
+                 if role != "output" or result.decision != Decision.BLOCKED]
+    except UserError as exc:  # the output could not be labelled (C2PA): nothing is recorded as released unlabelled
+        raise EditFailed.of(exc) from None
     sub = edit.sub
 
     def work(session: Session) -> str:
         _insert_images(session, [s for _, _, s in saved])
         req = EditRequest(
-            requester=sub.requester, instruction=edit.instruction, negative_prompt=edit.negative, params=edit.params,
+            id=edit.request_id, requester=sub.requester, instruction=edit.instruction, negative_prompt=edit.negative, params=edit.params,
             backend=rt.editor.name, model_id=rt.editor.model_id, model_license=rt.editor.model_license,
             policy_mode=rt.settings.policy_mode.value, decision=result.decision.value,
             decision_reasons=list(result.reasons), warnings=list(result.warnings), applied=list(edit.applied),
@@ -252,7 +266,7 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
         for m in edit.matches:
             session.add(SimilarityMatch(request_id=req.id, target=m.target, position=m.position,
                                         reference_id=m.reference_id, hash_kind=m.hash_kind, distance=m.distance,
-                                        level=m.level))
+                                        level=m.level, score=m.score, view=f"{m.transform}/{m.query_view}"))
         if result.decision == Decision.PENDING:
             session.add(ReviewItem(request_id=req.id, reasons=list(result.reasons),
                                    tags=tags_for(list(result.reasons), [edit.prompt_verdict, *edit.input_verdicts,
@@ -335,8 +349,8 @@ def load_record(rt, request_id: str) -> dict:
                 {"reference_id": m.reference_id, "title": m.reference.title, "owner": m.reference.owner,
                  "license": m.reference.license, "source": m.reference.source,
                  "reference_image": str(rt.store.path(m.reference.image.relpath)),
-                 "level": m.level, "distance": m.distance, "hash_kind": m.hash_kind,
-                 "target": m.target, "position": m.position}
+                 "level": m.level, "distance": m.distance, "hash_kind": m.hash_kind, "score": m.score,
+                 "view": m.view, "target": m.target, "position": m.position}
                 for m in req.matches
             ],
             "inputs": paths["input"],

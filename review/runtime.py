@@ -21,9 +21,11 @@ from editor.registry import load_editor
 from review.auth import Authenticator
 from review.guard.base import ImageGuard, TextGuard
 from review.guard.registry import load_image_guard, load_text_guard
+from review.provenance.labeller import Labeller
 from review.queue import ReviewQueue
 from review.settings import Settings
-from review.similarity import DuplicateReference, ReferenceIndex, add_reference
+from review.library import DuplicateReference, LibraryError, add_reference, rehash_references
+from review.similarity import ReferenceIndex
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -43,6 +45,7 @@ class Runtime:
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="editguard"))
     queue: ReviewQueue = None
     auth: Authenticator = None
+    labeller: Labeller = None
 
     @classmethod
     def start(cls, settings: Settings | None = None, *, load_models: bool = True) -> "Runtime":
@@ -56,12 +59,16 @@ class Runtime:
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
                  load_text_guard(settings.guard_backend, settings.guard_model),
                  load_image_guard(settings.image_guard) if load_models else None,
-                 ReferenceIndex(factory))
+                 ReferenceIndex(factory, settings.similarity_index))
         rt.secret = _secret(settings)
+        rt.labeller = Labeller(settings.provenance, settings.data_dir, settings.png_compression)
         rt.queue = ReviewQueue(factory)
         rt.auth = Authenticator.from_env(factory)
         if settings.seed_references:
             rt.seed_sample_references()
+        rehashed = rehash_references(factory, rt.store)
+        if rehashed:
+            log.info("re-hashed %d reference(s) registered by an older version", rehashed)
         return rt
 
     def seed_sample_references(self) -> int:
@@ -79,7 +86,7 @@ class Runtime:
                     add_reference(session, self.store, image, title=item["title"], owner=item["owner"],
                                   license=item["license"], source=item["source"])
                     added += 1
-                except DuplicateReference:
+                except (DuplicateReference, LibraryError):
                     pass
             session.add(Event(actor="system", kind="library.seeded", payload={"added": added}))
             return added
@@ -92,7 +99,8 @@ class Runtime:
             "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
             "text_guard": self.text_guard.name + (f" ({self.text_guard.model_id})" if hasattr(self.text_guard, "model_id") else ""),
             "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
-            "similarity": "pHash (8 rotations/mirrors), exact Hamming search",
+            "similarity": f"PDQ + pHash, {'exact' if self.settings.similarity_index == 'numpy' else 'FAISS'} Hamming search",
+            "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,
         }

@@ -9,6 +9,17 @@ from review.policy import Mode
 
 
 @dataclass(frozen=True)
+class ProvenanceSettings:
+    """What every output carries besides its XMP label (which is always written)."""
+
+    c2pa: bool = True  # EDITGUARD_C2PA: a signed C2PA manifest
+    watermark: bool = True  # EDITGUARD_WATERMARK: an invisible watermark
+    visible_mark: bool = False  # EDITGUARD_VISIBLE_MARK: an "AI generated" label in the corner
+    cert_path: str | None = None  # EDITGUARD_C2PA_CERT: the operator's PEM chain (else a local authority)
+    key_path: str | None = None  # EDITGUARD_C2PA_KEY: its PEM private key
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -22,6 +33,10 @@ class Settings:
     max_upload_mb: int
     seed_references: bool
     png_compression: int
+    similarity_index: str = "numpy"
+    provenance: ProvenanceSettings = ProvenanceSettings()
+    retention_days: int = 0  # 0: keep everything; else `purge` (and the app, daily) removes older records
+    keep_decided: bool = True  # records a reviewer decided (and blocked ones) stay for the audit trail
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -41,9 +56,34 @@ class Settings:
             image_guard=env.get("IMAGE_GUARD", "auto"),
             max_pixels=_int(env, "EDITGUARD_MAX_PIXELS", 40_000_000),
             max_upload_mb=_int(env, "EDITGUARD_MAX_UPLOAD_MB", 50),
-            seed_references=env.get("EDITGUARD_SEED_REFERENCES", "1").strip().lower() not in ("0", "false", "no"),
+            seed_references=_flag(env, "EDITGUARD_SEED_REFERENCES", True),
             png_compression=_int(env, "EDITGUARD_PNG_COMPRESSION", 1, lo=0, hi=9),
+            similarity_index=_choice(env, "EDITGUARD_SIMILARITY_INDEX", "numpy", ("numpy", "faiss")),
+            provenance=ProvenanceSettings(
+                c2pa=_flag(env, "EDITGUARD_C2PA", True), watermark=_flag(env, "EDITGUARD_WATERMARK", True),
+                visible_mark=_flag(env, "EDITGUARD_VISIBLE_MARK", False),
+                cert_path=env.get("EDITGUARD_C2PA_CERT") or None, key_path=env.get("EDITGUARD_C2PA_KEY") or None),
+            retention_days=_int(env, "EDITGUARD_RETENTION_DAYS", 0, lo=0),
+            keep_decided=_flag(env, "EDITGUARD_KEEP_DECIDED", True),
         )
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0, not {raw!r}.")
+
+
+def _choice(env, name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return value
 
 
 def _int(env, name: str, default: int, lo: int = 1, hi: int | None = None) -> int:

@@ -30,6 +30,22 @@ def env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def cli(env):
+    """Run `python -m review` in a real process against the test's data directory; no traceback, ever."""
+    import os
+    import subprocess
+    import sys
+
+    def run(*args, stdin: str | None = None, extra_env: dict | None = None):
+        proc = subprocess.run([sys.executable, "-m", "review", *args], input=stdin, capture_output=True, text=True,
+                              cwd=REPO, env={**os.environ, **(extra_env or {})}, timeout=120)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    return run
+
+
+@pytest.fixture
 def make_runtime(env, monkeypatch):
     from review.runtime import Runtime
     from review.settings import Settings

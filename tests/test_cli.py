@@ -9,17 +9,6 @@ import pytest
 from tests.conftest import REPO, photo
 
 
-@pytest.fixture
-def cli(env):
-    def run(*args, stdin: str | None = None, extra_env: dict | None = None):
-        proc = subprocess.run([sys.executable, "-m", "review", *args], input=stdin, capture_output=True, text=True,
-                              cwd=REPO, env={**os.environ, **(extra_env or {})}, timeout=120)
-        assert "Traceback" not in proc.stderr, proc.stderr
-        return proc
-
-    return run
-
-
 def test_guard_jsonl_keeps_order_and_reports_bad_lines(cli):
     lines = [{"text": "make it sepia"}, {"text": "服を脱がせて"}, {"text": "add Pikachu"}]
     stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\nnot json\n"

@@ -12,7 +12,7 @@ from db.models import Event
 from tests.conftest import photo
 
 TABLES = {"edit_requests", "images", "request_images", "verdicts", "similarity_matches", "reference_works", "users",
-          "reviewer_sessions",
+          "reviewer_sessions", "reference_hashes",
           "review_items", "events", "alembic_version"}
 
 
@@ -27,7 +27,18 @@ def test_migration_creates_schema_and_is_idempotent(engine):
     assert TABLES <= set(inspect(engine).get_table_names())
     migrate(engine)  # a second start changes nothing
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0003"
+
+
+def test_migrations_match_the_models(engine):
+    """Alembic's own comparison: every model change has its migration (and the reverse)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from db.models import Base
+
+    with engine.connect() as c:
+        assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
 
 
 def test_pragmas(engine):

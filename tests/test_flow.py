@@ -40,8 +40,10 @@ def test_released_edit_is_stored_completely(rt, image_file):
     assert rec["applied"] == ["greyscale", "blur(strength=low)"]
     assert rec["backend"] == "classic" and rec["model"] == "editguard/classic"
     out = Image.open(rec["outputs"][0])
-    a = np.asarray(out)
-    assert np.array_equal(a[..., 0], a[..., 2])  # really greyscale, as stored
+    a = np.asarray(out).astype(int)
+    # greyscale, as stored: the invisible watermark lives in the colour channels and tints a few pixels slightly
+    tint = np.abs(a[..., 0] - a[..., 2])
+    assert tint.mean() < 3 and np.median(tint) <= 2
     assert progress == sorted(progress) and progress[-1] >= 0.95
     with rt.session_factory() as s:
         req = s.get(EditRequest, rec["id"])

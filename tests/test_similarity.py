@@ -1,16 +1,19 @@
-"""Perceptual-hash matching against the reference library."""
+"""Look-alike search: hash kinds, both Hamming indexes, the DB-backed reference index and the library functions."""
+import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from db.engine import run_write
-from review.similarity import (PHASH_REVIEW_DISTANCE, PHASH_WARN_DISTANCE, DuplicateReference, ReferenceIndex,
-                               add_reference, dihedral_hashes, level_for, phash)
+from review import hashes
+from review.hamming_index import FaissHammingIndex, NumpyHammingIndex
+from review.library import DuplicateReference, LibraryError, add_reference, remove_reference, set_active
+from review.similarity import THRESHOLDS, ReferenceIndex, level_for, score_for
 from tests.conftest import photo
 
 
-def register(rt, image, title="Work"):
+def register(rt, image, title="Work", **kw):
     return run_write(rt.session_factory, lambda s: add_reference(
-        s, rt.store, image, title=title, owner="Owner", license="All rights reserved").id)
+        s, rt.store, image, title=title, owner="Owner", license="All rights reserved", **kw).id)
 
 
 @pytest.fixture
@@ -20,9 +23,19 @@ def lib(make_runtime):
     return rt, ids
 
 
-def test_thresholds_are_ordered():
-    assert 0 < PHASH_REVIEW_DISTANCE < PHASH_WARN_DISTANCE < 20
-    assert level_for(0) == "review" and level_for(PHASH_WARN_DISTANCE) == "warn" and level_for(PHASH_WARN_DISTANCE + 1) is None
+def test_thresholds_and_scores_are_ordered():
+    for kind, t in THRESHOLDS.items():
+        assert 0 < t["review"] < t["warn"] < hashes.KINDS[kind].bits // 2
+        assert level_for(kind, 0) == "review" and level_for(kind, t["warn"]) == "warn"
+        assert level_for(kind, t["warn"] + 1) is None
+        scores = [score_for(kind, d) for d in range(0, hashes.KINDS[kind].bits + 1)]
+        assert scores == sorted(scores, reverse=True) and scores[0] == 1.0 and scores[-1] == 0.0
+
+
+def _banner(im):
+    im = im.copy()
+    ImageDraw.Draw(im).rectangle((0, im.height * 0.85, im.width, im.height), fill=(0, 0, 0))
+    return im
 
 
 @pytest.mark.parametrize("change", [
@@ -31,20 +44,33 @@ def test_thresholds_are_ordered():
     lambda im: ImageOps.grayscale(im).convert("RGB"),
     lambda im: ImageOps.mirror(im),
     lambda im: im.rotate(90, expand=True),
-    lambda im: im.rotate(180),
     lambda im: Image.eval(im, lambda v: min(255, int(v * 1.2))),
-])
+    lambda im: im.crop((40, 40, im.width - 40, im.height - 40)),  # 15% crop
+    lambda im: im.crop((0, 0, int(im.width * 0.8), int(im.height * 0.8))),  # cropped from a corner
+    lambda im: ImageOps.expand(im, border=100, fill=(255, 255, 255)),  # padded
+    lambda im: im.rotate(8, expand=True, fillcolor=(255, 255, 255)),  # small rotation
+    _banner,
+], ids=["same", "resized", "grey", "mirror", "rot90", "brighter", "crop", "corner-crop", "pad", "rotate8", "banner"])
 def test_altered_copies_are_found(lib, change):
     rt, ids = lib
     matches = rt.index.search(change(photo("astronaut")))
     assert [m.reference_id for m in matches] == [ids["astronaut"]]
-    assert matches[0].level == "review" and matches[0].title == "astronaut"
+    m = matches[0]
+    assert m.title == "astronaut" and m.level in ("review", "warn") and 0.99 < m.score <= 1.0
+    assert m.distance <= THRESHOLDS[m.hash_kind]["warn"]
 
 
 def test_unrelated_photos_do_not_match(lib):
     rt, _ = lib
-    for name in ("chelsea", "camera", "hubble_deep_field", "coins", "horse"):
+    for name in ("chelsea", "camera", "hubble_deep_field", "coins", "horse", "immunohistochemistry", "moon"):
         assert rt.index.search(photo(name)) == [], name
+
+
+def test_the_view_that_met_is_named(lib):
+    rt, _ = lib
+    assert rt.index.search(ImageOps.mirror(photo("coffee")))[0].transform == "mirror"
+    padded = ImageOps.expand(photo("coffee"), border=120, fill=(0, 0, 0))
+    assert rt.index.search(padded)[0].query_view == "trimmed"
 
 
 def test_duplicate_registration_is_refused(lib):
@@ -52,24 +78,81 @@ def test_duplicate_registration_is_refused(lib):
     with pytest.raises(DuplicateReference) as err:
         register(rt, photo("coffee"), "again")
     assert err.value.existing_id == ids["coffee"]
+    # the same picture re-encoded is a different file but the same work: refused when the index is consulted
+    with pytest.raises(DuplicateReference) as err:
+        register(rt, photo("coffee").resize((300, 200)), "smaller", index=rt.index)
+    assert err.value.existing_id == ids["coffee"] and "looks the same" in str(err.value)
 
 
-def test_index_sees_additions_from_another_process(lib):
+def test_flat_and_tiny_pictures(lib):
     rt, _ = lib
+    flat = Image.new("RGB", (64, 64), (128, 128, 128))
+    assert rt.index.search(flat) == [] and hashes.query_codes(flat) == ([], 0)
+    with pytest.raises(LibraryError, match="single flat colour"):
+        register(rt, flat)
+    tiny = Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    codes, quality = hashes.query_codes(tiny)
+    assert [c.kind for c in codes] == ["phash"] or quality >= hashes.MIN_QUALITY
+    assert rt.index.search(tiny) == []
+
+
+def test_a_soft_picture_with_low_pdq_quality_is_still_registered_and_found(lib):
+    rt, _ = lib
+    logo = photo("clock")  # soft gradients: PDQ quality 35
+    codes, quality = hashes.reference_codes(logo)
+    assert quality < hashes.MIN_QUALITY and {c.kind for c in codes} == {"phash"}
+    ref_id = register(rt, logo, "logo")
+    assert [m.reference_id for m in rt.index.search(logo.resize((200, 200)))] == [ref_id]
+
+
+def test_index_follows_additions_deactivations_and_removals_from_another_process(lib):
+    rt, ids = lib
     other = ReferenceIndex(rt.session_factory)  # as if in another process: its own in-memory copy
     assert other.search(photo("chelsea")) == []
     new_id = register(rt, photo("chelsea"), "cat")
     assert [m.reference_id for m in other.search(photo("chelsea"))] == [new_id]
+    set_active(rt.session_factory, new_id, False, actor="t")
+    assert other.search(photo("chelsea")) == []
+    set_active(rt.session_factory, new_id, True, actor="t")
+    assert [m.reference_id for m in other.search(photo("chelsea"))] == [new_id]
+    remove_reference(rt.session_factory, new_id, actor="t")
+    assert other.search(photo("chelsea")) == [] and rt.index.search(photo("chelsea")) == []
+    assert [m.reference_id for m in other.search(photo("rocket"))] == [ids["rocket"]]
 
 
-def test_dihedral_codes_cover_all_eight_views():
-    im = photo("astronaut")
-    codes = dihedral_hashes(im)
-    assert len(set(codes)) == 8 and codes[0] == phash(im)
-    mirrored = phash(ImageOps.mirror(im))
-    assert min(bin(mirrored ^ c).count("1") for c in codes) <= 2
+def test_dihedral_views_are_the_turned_pictures():
+    im = photo("astronaut").resize((256, 256))
+    pdq = hashes.KINDS["pdq"]
+    codes, quality = pdq.dihedral(im)
+    assert quality == 100 and len(set(codes)) == 8
+    for name, turned in zip(hashes.DIHEDRAL, hashes.dihedral_images(im)):
+        assert hashes.distance(pdq.code(turned)[0], codes[hashes.DIHEDRAL.index(name)]) == 0
 
 
-def test_flat_image_does_not_match_photos(lib):
-    rt, _ = lib
-    assert rt.index.search(Image.new("RGB", (64, 64), (128, 128, 128))) == []
+def test_trim_borders():
+    im = photo("coffee")
+    padded = ImageOps.expand(im, border=(50, 30), fill=(255, 255, 255))
+    assert hashes.trim_borders(padded).size == im.size
+    assert hashes.trim_borders(im) is None  # nothing uniform around it
+
+
+@pytest.mark.parametrize("make", [NumpyHammingIndex, lambda n: FaissHammingIndex(n, ivf_min_codes=1000)],
+                         ids=["numpy", "faiss"])
+def test_hamming_indexes_agree_with_brute_force(make):
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    labels = np.arange(3000, dtype=np.int64) * 7
+    index = make(32)
+    index.add(labels[:1000], codes[:1000])
+    index.add(labels[1000:], codes[1000:])  # the faiss one moves to an inverted file here
+    queries = codes[[5, 1500, 2999]].copy()
+    queries[:, :4] ^= 0xFF  # 32 bits away from their sources
+    bits = np.unpackbits(codes, axis=1)
+    for q, (found, dist) in zip(queries, index.range_search(queries, 40)):
+        true = np.unpackbits(q) != bits
+        expected = set(labels[true.sum(axis=1) <= 40].tolist())
+        assert set(found.tolist()) == expected and len(expected) >= 1
+        assert all(d <= 40 for d in dist)
+    index.remove(labels[[5]])
+    assert labels[5] not in set(index.range_search(queries[:1], 40)[0][0].tolist())
+    assert len(index) == 2999

@@ -71,6 +71,8 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
             compare = gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420, interactive=False,
                                      elem_id="eg-compare")
             outputs = gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain", elem_id="eg-outputs", interactive=False)
+            provenance = gr.HTML(elem_id="eg-provenance-box")
+            download = gr.DownloadButton(label(i18n, "download_labelled"), visible=False, elem_id="eg-download")
             verdicts = gr.HTML(elem_id="eg-verdicts-box")
             matches = gr.HTML(elem_id="eg-matches-box")
     examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))
@@ -90,10 +92,12 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
         try:
             record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
         except EditFailed as exc:
-            return None, [], render.error_html(lang, error_message(lang, exc.code, exc.params)), "", "", seed_value
+            return (None, [], render.error_html(lang, error_message(lang, exc.code, exc.params)), "", "", seed_value,
+                    "", gr.update(visible=False, value=None))
         except Exception:
             log.exception("edit failed")
-            return None, [], render.error_html(lang, error_message(lang, "error", {})), "", "", seed_value
+            return (None, [], render.error_html(lang, error_message(lang, "error", {})), "", "", seed_value, "",
+                    gr.update(visible=False, value=None))
         finally:
             CANCELS.finish(token, stop)
         return _show(rt, lang, record)
@@ -102,7 +106,8 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
         CANCELS.cancel(token)
 
     run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
-                       fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed],
+                       fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed, provenance,
+                                                      download],
               concurrency_limit=2)
     cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
 
@@ -185,12 +190,29 @@ def _path(f) -> str:
 
 def _show(rt, lang: str, record: dict):
     before = rt.store.open(Path(record["inputs"][0]).relative_to(rt.store.root).as_posix())
+    download = gr.update(visible=False, value=None)
     if record["decision"] == "released":
-        shown = [rt.store.open(Path(p).relative_to(rt.store.root).as_posix()) for p in record["outputs"]]
+        # the stored files themselves, so a download keeps their labels (metadata, Content Credentials, watermark)
+        shown = list(record["outputs"])
+        compare = (before, rt.store.open(Path(shown[0]).relative_to(rt.store.root).as_posix())) if shown else None
+        if shown:
+            download = gr.update(visible=True, value=_named_copy(shown[0], record["id"]))
     elif record["decision"] == "pending_review":
         shown = [render.blurred(p) for p in record["outputs"]]
+        compare = (before, shown[0]) if shown else None
     else:
-        shown = []
-    compare = (before, shown[0]) if shown else None
+        shown, compare = [], None
+    card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
+    provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
     return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
-            render.matches_html(lang, record), record["params"]["seed"])
+            render.matches_html(lang, record), record["params"]["seed"], provenance, download)
+
+
+def _named_copy(path: str, record_id: str) -> str:
+    """The labelled file under a name that says what it is (the store names files by their hash)."""
+    import shutil
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="editguard-")) / f"editguard-{record_id}.png"
+    shutil.copyfile(path, target)
+    return str(target)

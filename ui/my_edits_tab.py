@@ -6,6 +6,7 @@ from html import escape
 import gradio as gr
 
 from review.requester import VISIBLE, my_edits
+from review.retention import delete_requester_data
 from ui import render
 from ui.edit_tab import valid_browser_token
 from ui.strings import label, language, t
@@ -17,6 +18,11 @@ def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) ->
     gallery = gr.Gallery(columns=5, height="auto", object_fit="contain", interactive=False, preview=False,
                          show_label=False, elem_id="eg-mine-gallery")
     listing = gr.HTML(elem_id="eg-mine-list")
+    with gr.Accordion(label(i18n, "delete_my_data"), open=False, elem_id="eg-delete-box"):
+        gr.Markdown(label(i18n, "delete_note"))
+        confirm = gr.Checkbox(label=label(i18n, "delete_confirm"), value=False, elem_id="eg-delete-confirm")
+        delete_btn = gr.Button(label(i18n, "delete_my_data"), variant="stop", size="sm", elem_id="eg-delete")
+        deleted = gr.HTML(elem_id="eg-delete-msg")
 
     def on_refresh(token, request: gr.Request):
         lang = language(request.headers.get("accept-language") if request else None)
@@ -27,8 +33,8 @@ def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) ->
         for r in records:
             status_text = t(lang, f"mine_{r['status']}")
             for rel in r["outputs"][:1]:
-                if r["status"] in VISIBLE:
-                    shown.append((rt.store.open(rel), status_text))
+                if r["status"] in VISIBLE:  # the stored file itself: a download keeps its provenance labels
+                    shown.append((str(rt.store.path(rel)), status_text))
                 elif r["status"] == "pending":
                     shown.append((render.blurred(str(rt.store.path(rel))), status_text))
             why = ""
@@ -44,6 +50,19 @@ def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) ->
                 + (f" · {escape(why)}" if why else "") + "</span></div>")
         return shown, f'<div class="eg-card" id="eg-mine">{"".join(rows)}</div>'
 
+    def on_delete(token, sure, request: gr.Request):
+        lang = language(request.headers.get("accept-language") if request else None)
+        if not sure:
+            return gr.skip(), gr.skip(), f'<div class="eg-card">{escape(t(lang, "delete_tick_first"))}</div>', True
+        if not valid_browser_token(token):
+            return [], "", f'<div class="eg-card">{escape(t(lang, "my_edits_empty"))}</div>', False
+        report = delete_requester_data(rt.session_factory, rt.store, f"browser:{token}",
+                                       keep_decided=rt.settings.keep_decided)
+        msg = t(lang, "delete_done", n=len(report.requests), images=report.images_removed, kept=report.kept_for_audit)
+        return (*on_refresh(token, request), f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>', False)
+
+    delete_btn.click(on_delete, [browser_token, confirm], [gallery, listing, deleted, confirm],
+                     api_visibility="private")
     refresh.click(on_refresh, [browser_token], [gallery, listing], api_visibility="private")
     tab.select(on_refresh, [browser_token], [gallery, listing], api_visibility="private")
 

@@ -50,6 +50,18 @@ def decision_html(lang: str, record: dict) -> str:
     )
 
 
+def provenance_html(lang: str, record: dict, card: dict, labels: str) -> str:
+    """Says what made the result and how the file is labelled: AI-generated (model, credit, license) or, for the CPU
+    editor, filters without generative AI."""
+    generative = record["backend"] != "classic"
+    text = t(lang, "prov_ai" if generative else "prov_classic", model=record["model"],
+             credit=card.get("credit") or record["model"], license=record["model_license"])
+    return (f'<div class="eg-card" id="eg-provenance" data-generative="{str(generative).lower()}">'
+            f'<span class="eg-pill {"eg-controversial" if generative else "eg-released"}">'
+            f'{escape(t(lang, "prov_badge_ai" if generative else "prov_badge_classic"))}</span> {escape(text)}'
+            f'<div class="eg-muted">{escape(t(lang, "prov_labels", labels=labels))}</div></div>')
+
+
 def verdicts_html(lang: str, record: dict) -> str:
     rows = [_verdict_row(lang, t(lang, "verdict_instruction"), record["verdicts"]["instruction"])]
     rows += [_verdict_row(lang, t(lang, "verdict_input"), v) for v in record["verdicts"].get("inputs", [])[:1]]
@@ -73,6 +85,9 @@ def _verdict_row(lang: str, what: str, v: dict) -> str:
             + f'<span class="eg-why">{escape(t(lang, "why"))}: {why}</span></div>')
 
 
+BITS = {"pdq": 256, "phash": 64}
+
+
 def matches_html(lang: str, record: dict) -> str:
     if not record["matches"]:
         return ""
@@ -82,12 +97,15 @@ def matches_html(lang: str, record: dict) -> str:
         where = t(lang, f"similar_on_{m['target']}", n=n)
         thumb = thumbnail_data_uri(m.get("reference_image"))
         img = f'<img src="{thumb}" alt="">' if thumb else ""
+        score = "—" if m.get("score") is None else "{:.2f}%".format(m["score"] * 100)
+        detail = t(lang, "similar_detail", where=where, kind=(m.get("hash_kind") or "").upper(), distance=m["distance"],
+                   bits=BITS.get(m.get("hash_kind"), 64), score=score, owner=m["owner"], license=m["license"])
         items.append(
             f'<div class="eg-match" data-level="{escape(m["level"])}" data-target="{escape(m["target"])}">{img}<div>'
             f'<div><strong>{escape(m["title"])}</strong> — '
             f'<span class="eg-pill {"eg-controversial" if m["level"] == "warn" else "eg-unsafe"}">'
             f'{escape(t(lang, "similar_level_" + m["level"]))}</span></div>'
-            f'<div class="eg-muted">{escape(t(lang, "similar_detail", where=where, distance=m["distance"], owner=m["owner"], license=m["license"]))}</div>'
+            f'<div class="eg-muted">{escape(detail)}</div>'
             f"</div></div>"
         )
     return f'<div class="eg-card" id="eg-matches"><strong>⚠ {escape(t(lang, "similar_title"))}</strong>{"".join(items)}</div>'

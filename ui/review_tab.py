@@ -21,6 +21,7 @@ from review.export import write_csv, write_jsonl
 from review.labels import CATEGORIES
 from review.queue import DECISION_REASONS
 from ui import render
+from ui.library_tab import build_library_tab
 from ui.strings import category, error_message, label, language, t
 
 log = logging.getLogger(__name__)
@@ -142,15 +143,17 @@ def build_review_tab(rt, i18n) -> None:
                 with gr.Row():
                     csv_btn = gr.DownloadButton(label(i18n, "export_csv"), elem_id="eg-export-csv")
                     jsonl_btn = gr.DownloadButton(label(i18n, "export_jsonl"), elem_id="eg-export-jsonl")
+            library_tab = build_library_tab(rt, i18n, token)
 
     filters = [f_status, f_reason, f_label, f_category, f_age, f_page]
 
     # ---- sign-in --------------------------------------------------------------------------------------------
     def show_console(who: Reviewer | None, lang: str):
         if who is None:
-            return gr.update(visible=True), gr.update(visible=False), ""
+            return gr.update(visible=True), gr.update(visible=False), "", gr.update(visible=False)
         return (gr.update(visible=False), gr.update(visible=True),
-                f'<div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=who.role))}</div>')
+                f'<div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=who.role))}</div>',
+                gr.update(visible=who.role == "admin"))
 
     def on_load(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
         who = rt.auth.resolve(tok) or rt.auth.from_oauth(profile)
@@ -289,9 +292,10 @@ def build_review_tab(rt, i18n) -> None:
 
     # ---- wiring ---------------------------------------------------------------------------------------------
     private = {"api_visibility": "private"}
-    signin.click(on_signin, [name, password], [token, signin_msg, password, signin_box, console, who_html])
-    password.submit(on_signin, [name, password], [token, signin_msg, password, signin_box, console, who_html])
-    signout.click(on_signout, [token], [token, item_id, signin_box, console, who_html])
+    shown = [signin_box, console, who_html, library_tab]
+    signin.click(on_signin, [name, password], [token, signin_msg, password, *shown])
+    password.submit(on_signin, [name, password], [token, signin_msg, password, *shown])
+    signout.click(on_signout, [token], [token, item_id, *shown])
     refresh.click(on_refresh, [token, *filters], [table, queue_info], api_name="review_list")
     next_btn.click(on_next, [token, *filters], [item_id, item_html, compare, works, action_msg, table, queue_info],
                    api_name="review_next")
@@ -308,4 +312,4 @@ def build_review_tab(rt, i18n) -> None:
     stats_tab.select(on_stats, [token], stats_outputs, **private)
     csv_btn.click(export("csv"), [token], csv_btn, api_name="review_export_csv")
     jsonl_btn.click(export("jsonl"), [token], jsonl_btn, api_name="review_export_jsonl")
-    return token, on_load, [signin_box, console, who_html]
+    return token, on_load, shown

@@ -1,0 +1,257 @@
+"""The reference library: register, deactivate, remove, bulk import and export registered works.
+
+Every change is one write transaction with an audit event. A picture already registered (the same file, or one that
+looks the same at the review level) is reported as a duplicate, not registered twice.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import run_write
+from db.image_store import ImageStore
+from db.models import Event, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
+from editor.errors import UserError
+from editor.image_input import BadImage, load_image
+from review import hashes
+from review.export import safe_cell
+from review.similarity import ReferenceIndex, hash_rows
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
+MANIFEST_FIELDS = ("file", "title", "owner", "license", "source")
+FIELD_LIMITS = {"title": 300, "owner": 300, "license": 200, "source": 500}
+
+
+class LibraryError(UserError):
+    """A library change that cannot be made, in one plain sentence."""
+
+
+class DuplicateReference(LibraryError):
+    def __init__(self, existing_id: int, existing_title: str, same_file: bool = True):
+        how = "already registered" if same_file else "looks the same as a registered work"
+        super().__init__(f"This picture {how}: reference #{existing_id} “{existing_title}”.", "library.duplicate",
+                         id=existing_id, title=existing_title)
+        self.existing_id = existing_id
+        self.existing_title = existing_title
+
+
+def _clean(field_name: str, value: str | None, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise LibraryError(f"A reference work needs a {field_name}.", "library.missing", field=field_name)
+    if len(value) > FIELD_LIMITS[field_name]:
+        raise LibraryError(f"The {field_name} is too long (at most {FIELD_LIMITS[field_name]} characters).",
+                           "library.too_long", field=field_name, limit=FIELD_LIMITS[field_name])
+    return value
+
+
+def reference_codes(image: Image.Image) -> tuple[list[hashes.Code], int]:
+    try:
+        return hashes.reference_codes(image)
+    except hashes.Unhashable as exc:
+        raise LibraryError(str(exc), "library.flat") from None
+
+
+def add_reference(session: Session, store: ImageStore, image: Image.Image, *, title: str, owner: str, license: str,
+                  source: str = "", actor: str = "system", index: ReferenceIndex | None = None,
+                  codes: tuple[list[hashes.Code], int] | None = None) -> ReferenceWork:
+    """Register a work (the caller commits). With `index`, a picture that looks the same as an active reference at
+    the review level is refused as a duplicate too."""
+    title, owner, license = _clean("title", title), _clean("owner", owner), _clean("license", license)
+    source = _clean("source", source, required=False)
+    codes, quality = codes or reference_codes(image)
+    encoded = store.encode(image)
+    existing = session.scalar(select(ReferenceWork).where(ReferenceWork.image_sha256 == encoded.sha256))
+    if existing is not None:
+        raise DuplicateReference(existing.id, existing.title)
+    if index is not None:
+        whole = [c for c in codes if c.view == "identity"]
+        for m in index.search_codes([hashes.Code(c.kind, "identity", c.code) for c in whole]):
+            if m.level == "review":
+                raise DuplicateReference(m.reference_id, m.title, same_file=False)
+    saved = store.write(encoded)
+    if session.get(StoredImage, saved.sha256) is None:
+        session.add(StoredImage(**saved.__dict__))
+    phash = [c.code.hex() for c in codes if c.kind == "phash"]
+    ref = ReferenceWork(title=title, owner=owner, license=license, source=source, image_sha256=saved.sha256,
+                        phash=phash[0], phash_variants=phash, pdq_quality=quality, hash_version=hashes.HASH_VERSION,
+                        added_by=actor, hashes=hash_rows(codes))
+    session.add(ref)
+    session.flush()
+    session.add(Event(actor=actor, kind="library.added", payload={"reference_id": ref.id, "title": title}))
+    return ref
+
+
+def set_active(factory: sessionmaker[Session], ref_id: int, active: bool, actor: str) -> None:
+    def work(s: Session) -> None:
+        ref = s.get(ReferenceWork, ref_id)
+        if ref is None:
+            raise LibraryError(f"There is no reference #{ref_id}.", "library.not_found", id=ref_id)
+        if ref.active != active:
+            ref.active = active
+            s.add(Event(actor=actor, kind="library.activated" if active else "library.deactivated",
+                        payload={"reference_id": ref_id}))
+
+    run_write(factory, work)
+
+
+def remove_reference(factory: sessionmaker[Session], ref_id: int, actor: str) -> None:
+    """Delete a work and its codes. A work that past edits were matched against stays (deactivate it instead)."""
+
+    def work(s: Session) -> None:
+        ref = s.get(ReferenceWork, ref_id)
+        if ref is None:
+            raise LibraryError(f"There is no reference #{ref_id}.", "library.not_found", id=ref_id)
+        cited = s.scalar(select(func.count(SimilarityMatch.id)).where(SimilarityMatch.reference_id == ref_id))
+        if cited:
+            raise LibraryError(f"Reference #{ref_id} is cited by {cited} past match(es) and stays for the audit "
+                               "trail; deactivate it instead.", "library.cited", id=ref_id, count=cited)
+        s.delete(ref)
+        s.add(Event(actor=actor, kind="library.removed", payload={"reference_id": ref_id, "title": ref.title}))
+
+    run_write(factory, work)
+
+
+def rehash_references(factory: sessionmaker[Session], store: ImageStore) -> int:
+    """Give references registered by an older version of the app the current codes (start-up; idempotent)."""
+    with factory() as s:
+        stale = s.execute(select(ReferenceWork.id, StoredImage.relpath)
+                          .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
+                          .where(ReferenceWork.hash_version < hashes.HASH_VERSION)).all()
+    done = 0
+    for ref_id, relpath in stale:
+        try:
+            codes, quality = hashes.reference_codes(store.open(relpath))
+        except (OSError, hashes.Unhashable):
+            continue  # the file is gone or flat: it keeps its old codes and is retried next start
+
+        def work(s: Session, ref_id=ref_id, codes=codes, quality=quality) -> None:
+            ref = s.get(ReferenceWork, ref_id)
+            s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
+            for row in hash_rows(codes):
+                row.reference_id = ref_id
+                s.add(row)
+            ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
+
+        run_write(factory, work)
+        done += 1
+    return done
+
+
+@dataclass
+class ImportSummary:
+    added: list[tuple[str, int]] = field(default_factory=list)  # (item, reference id)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
+
+    def to_dict(self) -> dict:
+        return {"added": len(self.added), "duplicates": len(self.duplicates), "failed": len(self.failed),
+                "items": [{"item": i, "status": "added", "reference_id": r} for i, r in self.added]
+                + [{"item": i, "status": "duplicate", "message": m} for i, m in self.duplicates]
+                + [{"item": i, "status": "failed", "message": m} for i, m in self.failed]}
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    name: str  # what the user calls it in messages: the file name or "row 7 (file)"
+    path: Path | None
+    title: str
+    owner: str
+    license: str
+    source: str
+    error: str = ""
+
+
+def read_manifest(source: Path, defaults: dict[str, str]) -> list[ImportItem]:
+    """The items of a folder (every image file in it; titles from file names) or of a CSV manifest
+    (columns file,title,owner,license,source; file paths relative to the CSV)."""
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        return [ImportItem(p.name, p, defaults.get("title") or p.stem.replace("_", " "), defaults.get("owner", ""),
+                           defaults.get("license", ""), defaults.get("source", "")) for p in files]
+    if not source.is_file():
+        raise LibraryError(f"Nothing to import at {source.name!r}: give a folder of images or a CSV manifest.",
+                           "library.no_source", name=source.name)
+    try:
+        rows = list(csv.DictReader(io.StringIO(source.read_text(encoding="utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LibraryError(f"The manifest {source.name!r} is not a readable UTF-8 CSV file ({exc}).",
+                           "library.bad_manifest", name=source.name) from None
+    if rows and "file" not in rows[0]:
+        raise LibraryError("The manifest needs a header row with at least a 'file' column "
+                           f"(columns: {', '.join(MANIFEST_FIELDS)}).", "library.bad_manifest", name=source.name)
+    items = []
+    for n, row in enumerate(rows, 2):
+        file = (row.get("file") or "").strip()
+        name = f"row {n} ({file or 'no file'})"
+        value = {k: (row.get(k) or "").strip() or defaults.get(k, "") for k in ("title", "owner", "license", "source")}
+        if not file:
+            items.append(ImportItem(name, None, **value, error="the row names no file"))
+            continue
+        path = (source.parent / file)
+        if not path.resolve().is_relative_to(source.parent.resolve()):
+            items.append(ImportItem(name, None, **value, error="the file must be inside the manifest's folder"))
+            continue
+        items.append(ImportItem(name, path, **{**value, "title": value["title"] or path.stem.replace("_", " ")}))
+    return items
+
+
+def import_library(factory: sessionmaker[Session], store: ImageStore, items: Iterable[ImportItem], *, actor: str,
+                   index: ReferenceIndex | None = None, max_pixels: int = 40_000_000,
+                   progress: Callable[[int, int, str], None] | None = None) -> ImportSummary:
+    """Register each item in its own transaction: a bad file is reported and the rest still goes in."""
+    items = list(items)
+    summary = ImportSummary()
+    for n, item in enumerate(items, 1):
+        if progress:
+            progress(n, len(items), item.name)
+        try:
+            if item.error:
+                raise LibraryError(item.error, "library.bad_item")
+            image = load_image(item.path, max_pixels=max_pixels)
+            codes = reference_codes(image)
+            ref_id = run_write(factory, lambda s: add_reference(
+                s, store, image, title=item.title, owner=item.owner, license=item.license, source=item.source,
+                actor=actor, index=index, codes=codes).id)
+            summary.added.append((item.name, ref_id))
+        except DuplicateReference as exc:
+            summary.duplicates.append((item.name, str(exc)))
+        except (BadImage, LibraryError) as exc:
+            summary.failed.append((item.name, str(exc)))
+    if summary.added or summary.failed:
+        run_write(factory, lambda s: s.add(Event(actor=actor, kind="library.imported", payload={
+            "added": len(summary.added), "duplicates": len(summary.duplicates), "failed": len(summary.failed)})))
+    return summary
+
+
+def list_references(factory: sessionmaker[Session], include_inactive: bool = True) -> list[dict]:
+    with factory() as s:
+        q = select(ReferenceWork, StoredImage.relpath).join(StoredImage).order_by(ReferenceWork.id)
+        if not include_inactive:
+            q = q.where(ReferenceWork.active.is_(True))
+        return [{"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
+                 "active": r.active, "pdq_quality": r.pdq_quality, "added_by": r.added_by,
+                 "created_at": r.created_at.isoformat(timespec="seconds"), "image": relpath, "sha256": r.image_sha256}
+                for r, relpath in s.execute(q)]
+
+
+def export_library(factory: sessionmaker[Session], fmt: str) -> str:
+    """The library as CSV (the import manifest's columns plus id, active, sha256) or JSON."""
+    refs = list_references(factory)
+    if fmt == "json":
+        return json.dumps(refs, ensure_ascii=False, indent=2)
+    out = io.StringIO()
+    cols = ("id",) + MANIFEST_FIELDS[1:] + ("active", "sha256", "image")
+    w = csv.writer(out)
+    w.writerow(cols)
+    for r in refs:
+        w.writerow([safe_cell(r[c]) for c in cols])
+    return out.getvalue()

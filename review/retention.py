@@ -1,0 +1,100 @@
+"""Forgetting on purpose: the retention purge and a requester's "delete my data".
+
+What the purge never removes: an edit still waiting for a person (pending, claimed or escalated: its decision must
+not be lost; a requester deleting their own data withdraws theirs), and, while `keep_decided` is on (EDITGUARD_KEEP_DECIDED, the default), edits a reviewer decided and edits
+the policy blocked: they are the moderation audit trail. Everything else of a removed edit goes: its row, its
+verdicts, matches, review item and image links (the database cascades), then every stored image file no row uses
+any more. The append-only event log keeps its lines; they hold ids, kinds and reasons, never instructions or images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import run_write
+from db.image_store import ImageStore
+from db.models import EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, StoredImage
+
+OPEN_STATES = ("pending", "claimed", "escalated")
+DECIDED_STATES = ("approved", "rejected")
+
+
+@dataclass
+class PurgeReport:
+    requests: list[str] = field(default_factory=list)  # ids removed (or that would be, on a dry run)
+    kept_open: int = 0  # waiting for a person
+    kept_for_audit: int = 0  # decided by a reviewer, or blocked
+    images_removed: int = 0
+    bytes_freed: int = 0
+
+    def to_dict(self) -> dict:
+        return {"removed": len(self.requests), "kept_waiting_for_review": self.kept_open,
+                "kept_for_audit": self.kept_for_audit, "images_removed": self.images_removed,
+                "bytes_freed": self.bytes_freed, "ids": self.requests}
+
+
+def _open_item():
+    return exists().where(ReviewItem.request_id == EditRequest.id, ReviewItem.status.in_(OPEN_STATES))
+
+
+def _audit_kept():
+    return or_(EditRequest.decision == "blocked",
+               exists().where(ReviewItem.request_id == EditRequest.id, ReviewItem.status.in_(DECIDED_STATES)))
+
+
+def _remove(factory: sessionmaker[Session], store: ImageStore, scope, keep_open: bool, keep_decided: bool,
+            dry_run: bool, actor: str, kind: str, detail: dict) -> PurgeReport:
+    report = PurgeReport()
+    files: list[str] = []
+
+    def work(s: Session) -> None:
+        files.clear()
+        keep = ([_open_item()] if keep_open else []) + ([_audit_kept()] if keep_decided else [])
+        if keep_open:
+            report.kept_open = s.scalar(select(func.count(EditRequest.id)).where(scope, _open_item())) or 0
+        if keep_decided:
+            report.kept_for_audit = s.scalar(select(func.count(EditRequest.id)).where(
+                scope, ~_open_item(), _audit_kept())) or 0
+        report.requests = list(s.scalars(select(EditRequest.id).where(scope, *(~k for k in keep))))
+        if dry_run or not report.requests:
+            return
+        for start in range(0, len(report.requests), 500):
+            s.execute(delete(EditRequest).where(EditRequest.id.in_(report.requests[start:start + 500])))
+        orphans = s.execute(select(StoredImage.sha256, StoredImage.relpath, StoredImage.size_bytes).where(
+            ~exists().where(RequestImage.image_sha256 == StoredImage.sha256),
+            ~exists().where(ReferenceWork.image_sha256 == StoredImage.sha256))).all()
+        for start in range(0, len(orphans), 500):
+            s.execute(delete(StoredImage).where(StoredImage.sha256.in_([o[0] for o in orphans[start:start + 500]])))
+        report.images_removed = len(orphans)
+        report.bytes_freed = sum(o[2] or 0 for o in orphans)
+        s.add(Event(actor=actor, kind=kind, payload={**detail, "removed": len(report.requests),
+                                                       "images_removed": len(orphans)}))
+        files.extend(o[1] for o in orphans)  # deleted after the commit: a rollback must not lose files
+
+    run_write(factory, work)
+    for relpath in files:
+        store.path(relpath).unlink(missing_ok=True)
+    return report
+
+
+def purge(factory: sessionmaker[Session], store: ImageStore, older_than_days: int, *, keep_decided: bool = True,
+          dry_run: bool = False, actor: str = "cli", now: datetime | None = None) -> PurgeReport:
+    """Remove edits created more than `older_than_days` days ago (see the module docstring for what stays)."""
+    if older_than_days < 0:
+        raise ValueError("--older-than must be 0 or more days.")
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
+    return _remove(factory, store, EditRequest.created_at < cutoff, True, keep_decided, dry_run, actor,
+                   "retention.purged", {"older_than_days": older_than_days})
+
+
+def delete_requester_data(factory: sessionmaker[Session], store: ImageStore, requester: str, *,
+                          keep_decided: bool = True) -> PurgeReport:
+    """A requester's "delete my data": all their edits and pictures, those still waiting for review included (they
+    are withdrawn), except what the audit rule keeps (decided by a reviewer, or blocked)."""
+    if not requester:
+        raise ValueError("No requester given.")
+    return _remove(factory, store, EditRequest.requester == requester, False, keep_decided, False, requester,
+                   "requester.deleted_data", {})

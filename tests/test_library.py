@@ -1,0 +1,136 @@
+"""The reference library as its users meet it: bulk import (folder, CSV), bad items, export, the CLI, re-hashing."""
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from db.models import Event, ReferenceHashes, ReferenceWork
+from review import hashes, library
+from review.runtime import Runtime
+from tests.conftest import photo
+
+
+def _folder(tmp_path):
+    d = tmp_path / "works"
+    d.mkdir()
+    photo("astronaut").save(d / "a_astronaut.png")
+    (d / "b_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    photo("coffee").save(d / "c_coffee.jpg", quality=90)
+    Image.new("RGB", (300, 200), (10, 200, 30)).save(d / "d_flat.png")
+    frames = [photo("rocket", (160, 120)), photo("camera", (160, 120))]
+    frames[0].save(d / "e_animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    photo("coffee").resize((300, 200)).save(d / "f_coffee_small.png")  # the same work again
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(d / "g_tiny.png")
+    (d / "notes.txt").write_text("not an image; ignored")
+    return d
+
+
+def test_folder_import_reports_each_item_and_completes(make_runtime, tmp_path):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    seen = []
+    items = library.read_manifest(_folder(tmp_path), {"owner": "Studio", "license": "All rights reserved"})
+    summary = library.import_library(rt.session_factory, rt.store, items, actor="admin", index=rt.index,
+                                     progress=lambda n, total, name: seen.append((n, total, name)))
+    assert [n for n, _, _ in seen] == list(range(1, 8)) and seen[0][1] == 7
+    assert [i for i, _ in summary.added] == ["a_astronaut.png", "c_coffee.jpg", "e_animated.gif", "g_tiny.png"]
+    failed = dict(summary.failed)
+    assert set(failed) == {"b_broken.jpg", "d_flat.png"}
+    assert "damaged" in failed["b_broken.jpg"] and "flat colour" in failed["d_flat.png"]
+    assert [i for i, _ in summary.duplicates] == ["f_coffee_small.png"]
+    assert "c coffee" in dict(summary.duplicates)["f_coffee_small.png"]
+    # the animated GIF was registered by its first frame: that frame is found, the second is not
+    assert [m.title for m in rt.index.search(photo("rocket", (320, 240)))] == ["e animated"]
+    refs = library.list_references(rt.session_factory)
+    assert {r["owner"] for r in refs} == {"Studio"} and len(refs) == 4
+    with rt.session_factory() as s:
+        ev = s.scalars(select(Event).where(Event.kind == "library.imported")).one()
+        assert ev.payload == {"added": 4, "duplicates": 1, "failed": 2} and ev.actor == "admin"
+
+
+def test_csv_manifest_with_bad_rows(make_runtime, tmp_path):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    photo("astronaut").save(tmp_path / "one.png")
+    photo("chelsea").save(tmp_path / "two.png")
+    (tmp_path / "manifest.csv").write_text(
+        "file,title,owner,license,source\n"
+        "one.png,Astronaut,NASA,Public domain,https://example.org/a\n"
+        "missing.png,Gone,X,Y,\n"
+        ",No file,X,Y,\n"
+        "../escape.png,Outside,X,Y,\n"
+        "two.png,,Cat owner,,\n", encoding="utf-8")
+    items = library.read_manifest(tmp_path / "manifest.csv", {"license": "CC BY 4.0"})
+    summary = library.import_library(rt.session_factory, rt.store, items, actor="cli")
+    assert [i for i, _ in summary.added] == ["row 2 (one.png)", "row 6 (two.png)"]
+    failed = dict(summary.failed)
+    assert "No image file" in failed["row 3 (missing.png)"] and "names no file" in failed["row 4 (no file)"]
+    assert "inside the manifest's folder" in failed["row 5 (../escape.png)"]
+    refs = {r["title"]: r for r in library.list_references(rt.session_factory)}
+    assert refs["two"]["license"] == "CC BY 4.0" and refs["Astronaut"]["source"] == "https://example.org/a"
+
+
+def test_manifest_without_file_column_is_a_clear_error(tmp_path):
+    (tmp_path / "m.csv").write_text("name,title\nx.png,X\n")
+    with pytest.raises(library.LibraryError, match="'file' column"):
+        library.read_manifest(tmp_path / "m.csv", {})
+    with pytest.raises(library.LibraryError, match="Nothing to import"):
+        library.read_manifest(tmp_path / "nowhere", {})
+
+
+def test_export_is_a_manifest_that_defuses_formulas(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    from db.engine import run_write
+
+    run_write(rt.session_factory, lambda s: library.add_reference(
+        s, rt.store, photo("coffee"), title="=HYPERLINK(\"http://evil\")", owner="O", license="L"))
+    rows = list(csv.DictReader(io.StringIO(library.export_library(rt.session_factory, "csv"))))
+    assert rows[0]["title"].startswith("'=") and rows[0]["active"] == "True"
+    data = json.loads(library.export_library(rt.session_factory, "json"))
+    assert data[0]["title"] == "=HYPERLINK(\"http://evil\")" and len(data[0]["sha256"]) == 64
+
+
+def test_references_from_an_older_version_are_rehashed_at_start(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    from db.engine import run_write
+
+    ref_id = run_write(rt.session_factory, lambda s: library.add_reference(
+        s, rt.store, photo("coffee"), title="Coffee", owner="O", license="L").id)
+
+    def age(s):  # as the first version left it: pHash only, no PDQ codes
+        s.query(ReferenceHashes).filter(ReferenceHashes.kind == "pdq").delete()
+        s.get(ReferenceWork, ref_id).hash_version = 0
+
+    run_write(rt.session_factory, age)
+    again = Runtime.start(rt.settings, load_models=False)
+    with again.session_factory() as s:
+        kinds = {h.kind: len(h.views) for h in s.scalars(select(ReferenceHashes))}
+        assert s.get(ReferenceWork, ref_id).hash_version == hashes.HASH_VERSION
+    assert kinds["pdq"] > 8 and kinds["phash"] == 8
+    assert [m.hash_kind for m in again.index.search(photo("coffee").crop((60, 40, 560, 360)))] == ["pdq"]
+
+
+def test_cli_import_check_export_and_lifecycle(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDITGUARD_SEED_REFERENCES", "0")
+    folder = _folder(tmp_path)
+    proc = cli("library", "import", str(folder), "--owner", "Studio", "--license", "ARR", "--json")
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 1 and (out["added"], out["duplicates"], out["failed"]) == (4, 1, 2)
+    photo("astronaut").crop((50, 50, 480, 480)).save(tmp_path / "q.png")
+    checked = json.loads(cli("library", "check", "--json", str(tmp_path / "q.png")).stdout)
+    (m,) = checked[0]["matches"]
+    assert m["title"] == "a astronaut" and m["hash_kind"] in ("pdq", "phash") and m["level"] in ("warn", "review")
+    assert set(m) >= {"reference_id", "owner", "license", "distance", "score", "transform", "query_view"}
+    assert cli("library", "deactivate", str(m["reference_id"])).returncode == 0
+    assert json.loads(cli("library", "check", "--json", str(tmp_path / "q.png")).stdout)[0]["matches"] == []
+    assert cli("library", "remove", str(m["reference_id"])).returncode == 0
+    listed = json.loads(cli("library", "list", "--json").stdout)
+    assert m["reference_id"] not in {r["id"] for r in listed} and len(listed) == 3
+    exported = cli("library", "export").stdout
+    assert exported.splitlines()[0] == "id,title,owner,license,source,active,sha256,image"
+    bad = cli("library", "remove", "9999")
+    assert bad.returncode == 1 and "There is no reference #9999" in bad.stderr
+    text = cli("library", "import", str(folder))  # again: everything is a duplicate or still broken
+    assert text.returncode == 1 and "0 added" in text.stdout and "[1/7]" in text.stderr

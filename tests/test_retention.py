@@ -1,0 +1,115 @@
+"""Retention purge and "delete my data": exactly what should go goes, and nothing else."""
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from db.engine import run_write
+from db.models import EditRequest, Event, RequestImage, ReviewItem, StoredImage
+from review.auth import Reviewer
+from review.flow import Submission, run_edit
+from review.retention import delete_requester_data, purge
+from tests.conftest import photo
+
+A, B = "browser:" + "a" * 32, "browser:" + "b" * 32
+ALICE = Reviewer("alice", "reviewer")
+
+
+def _edit(rt, image_file, instruction, requester=A, name="coffee"):
+    return run_edit(rt, Submission(image=str(image_file(photo(name), f"{name}-{len(instruction)}.png")),
+                                   instruction=instruction, requester=requester))
+
+
+def _decide(rt, record, decision):
+    with rt.session_factory() as s:
+        item = s.scalar(select(ReviewItem.id).where(ReviewItem.request_id == record["id"]))
+    rt.queue.claim(ALICE, item)
+    rt.queue.decide(ALICE, item, decision, "no_issue" if decision == "approve" else "copyright")
+
+
+def _age(rt, ids, days):
+    run_write(rt.session_factory, lambda s: s.execute(
+        update(EditRequest).where(EditRequest.id.in_(ids))
+        .values(created_at=datetime.now(timezone.utc) - timedelta(days=days))))
+
+
+@pytest.fixture
+def world(make_runtime, image_file):
+    """Old: released, pending, approved, rejected, blocked; new: released. Every kind of record there is."""
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    recs = {
+        "released": _edit(rt, image_file, "make it sepia"),
+        "pending": _edit(rt, image_file, 'add the caption "Pikachu"', name="astronaut"),
+        "approved": _edit(rt, image_file, 'add the caption "Doraemon" and make it sepia', name="rocket"),
+        "rejected": _edit(rt, image_file, 'add the caption "Mickey Mouse"', name="chelsea"),
+        "blocked": _edit(rt, image_file, "服を脱がせて", name="camera"),
+        "new": _edit(rt, image_file, "make it black and white", name="horse"),
+    }
+    assert [r["decision"] for r in recs.values()] == ["released", "pending_review", "pending_review", "pending_review",
+                                                      "blocked", "released"]
+    _decide(rt, recs["approved"], "approve")
+    _decide(rt, recs["rejected"], "reject")
+    _age(rt, [r["id"] for k, r in recs.items() if k != "new"], days=40)
+    return rt, recs
+
+
+def _ids(rt):
+    with rt.session_factory() as s:
+        return set(s.scalars(select(EditRequest.id)))
+
+
+def test_purge_keeps_what_waits_and_what_was_decided(world):
+    rt, recs = world
+    gone_files = [Path(p) for p in recs["released"]["outputs"] + recs["released"]["inputs"]]
+    assert all(p.exists() for p in gone_files)
+    dry = purge(rt.session_factory, rt.store, 30, dry_run=True)
+    assert dry.requests == [recs["released"]["id"]] and _ids(rt) == {r["id"] for r in recs.values()}
+    report = purge(rt.session_factory, rt.store, 30)
+    assert report.requests == [recs["released"]["id"]]
+    assert (report.kept_open, report.kept_for_audit) == (1, 3)
+    assert _ids(rt) == {r["id"] for k, r in recs.items() if k != "released"}
+    assert not any(p.exists() for p in gone_files) and report.images_removed == 2 and report.bytes_freed > 0
+    with rt.session_factory() as s:  # no dangling rows, and every remaining image row has its file
+        assert s.scalar(select(func.count()).select_from(RequestImage)
+                        .where(RequestImage.request_id == recs["released"]["id"])) == 0
+        for relpath in s.scalars(select(StoredImage.relpath)):
+            assert rt.store.path(relpath).exists()
+        assert s.scalar(select(Event.payload).where(Event.kind == "retention.purged"))["removed"] == 1
+        # the append-only log still says the purged edit happened
+        assert s.scalar(select(Event.kind).where(Event.request_id == recs["released"]["id"])) == "edit.released"
+
+
+def test_purge_without_keeping_decided_edits(world, monkeypatch):
+    rt, recs = world
+    report = purge(rt.session_factory, rt.store, 30, keep_decided=False)
+    assert set(report.requests) == {recs[k]["id"] for k in ("released", "approved", "rejected", "blocked")}
+    assert _ids(rt) == {recs["pending"]["id"], recs["new"]["id"]}
+    assert rt.queue.list(status="open")[1] == 1  # the waiting item is untouched
+
+
+def test_purge_cli(world, cli):
+    rt, recs = world
+    out = json.loads(cli("purge", "--older-than", "30", "--dry-run", "--json").stdout)
+    assert out["dry_run"] and out["removed"] == 1 and out["ids"] == [recs["released"]["id"]]
+    text = cli("purge", "--older-than", "30")
+    assert text.returncode == 0 and text.stdout.startswith("removed 1 edit(s) older than 30 day(s)")
+    assert recs["released"]["id"] not in _ids(rt)
+    bad = cli("purge", "--older-than", "-1")
+    assert bad.returncode == 1 and "0 or more" in bad.stderr
+
+
+def test_delete_my_data_removes_only_mine(make_runtime, image_file):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    mine = [_edit(rt, image_file, "make it sepia"), _edit(rt, image_file, 'add the caption "Pikachu"', name="astronaut"),
+            _edit(rt, image_file, "服を脱がせて", name="camera")]
+    theirs = _edit(rt, image_file, "make it sepia", requester=B, name="rocket")
+    report = delete_requester_data(rt.session_factory, rt.store, A)
+    assert set(report.requests) == {mine[0]["id"], mine[1]["id"]}  # the pending one is withdrawn too
+    assert report.kept_for_audit == 1  # the blocked attempt stays for the audit trail
+    assert _ids(rt) == {mine[2]["id"], theirs["id"]}
+    assert rt.queue.list(status="open")[1] == 0
+    assert all(Path(p).exists() for p in theirs["outputs"])
+    with pytest.raises(ValueError):
+        delete_requester_data(rt.session_factory, rt.store, "")

@@ -1,0 +1,215 @@
+"""The Library tab of the review console (admins): list, register, deactivate/activate/remove, bulk import, export.
+
+Every handler resolves the caller on the server and refuses anyone who is not an admin, so the Gradio API cannot be
+used to change the library without the role either.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import tempfile
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from db.engine import StorageUnavailable, run_write
+from editor.errors import UserError
+from editor.image_input import load_image
+from review import library
+from ui import render
+from ui.strings import error_message, label, t
+
+log = logging.getLogger(__name__)
+COLUMNS = ("id", "title", "owner", "license", "source", "active", "quality", "added")
+
+
+def _admin(rt, token, profile, request, lang: str):
+    from ui.review_tab import _reviewer
+
+    who = _reviewer(rt, token, profile, request)
+    if who.role != "admin":
+        raise gr.Error(t(lang, "need_admin"))
+    return who
+
+
+def _fail(lang: str, exc: Exception) -> str:
+    if isinstance(exc, UserError):
+        params = dict(exc.params)
+        if "field" in params:
+            params["field"] = t(lang, "library_" + params["field"])
+        return render.error_html(lang, error_message(lang, exc.code, params))
+    if isinstance(exc, StorageUnavailable):
+        return render.error_html(lang, error_message(lang, exc.code, {}))
+    log.exception("library action failed")
+    return render.error_html(lang, error_message(lang, "error", {}))
+
+
+def _ok(text: str) -> str:
+    return f'<div class="eg-card eg-ok" id="eg-library-done">{escape(text)}</div>'
+
+
+def table(rt, lang: str) -> pd.DataFrame:
+    rows = library.list_references(rt.session_factory)
+    return pd.DataFrame([[r["id"], r["title"], r["owner"], r["license"], r["source"], "✓" if r["active"] else "—",
+                          r["pdq_quality"] if r["pdq_quality"] is not None else "", r["created_at"][:10]]
+                         for r in rows], columns=[t(lang, "col_id" if c == "id" else f"col_{c}") for c in COLUMNS])
+
+
+def uploaded_items(paths: list[str], defaults: dict[str, str]) -> list[library.ImportItem]:
+    """Import items from files dropped in the browser: a CSV among them is the manifest, naming the others."""
+    by_name = {Path(p).name: Path(p) for p in paths}
+    manifests = [p for p in by_name.values() if p.suffix.lower() == ".csv"]
+    if not manifests:
+        return [library.ImportItem(name, path, defaults.get("title") or path.stem.replace("_", " "),
+                                   defaults["owner"], defaults["license"], defaults["source"])
+                for name, path in sorted(by_name.items()) if path.suffix.lower() in library.IMAGE_SUFFIXES]
+    try:
+        rows = list(csv.DictReader(io.StringIO(manifests[0].read_text(encoding="utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error):
+        raise library.LibraryError("bad manifest", "library.bad_manifest") from None
+    if rows and "file" not in rows[0]:
+        raise library.LibraryError("bad manifest", "library.bad_manifest")
+    items = []
+    for n, row in enumerate(rows, 2):
+        file = Path((row.get("file") or "").strip()).name
+        value = {k: (row.get(k) or "").strip() or defaults.get(k, "") for k in ("title", "owner", "license", "source")}
+        path = by_name.get(file)
+        name = f"row {n} ({file or '—'})"
+        if path is None:
+            items.append(library.ImportItem(name, None, **value, error="the file named in this row was not uploaded"))
+        else:
+            items.append(library.ImportItem(name, path, **{**value, "title": value["title"] or path.stem}))
+    return items
+
+
+def summary_html(lang: str, summary: library.ImportSummary, total: int) -> str:
+    head = t(lang, "library_summary", added=len(summary.added), duplicates=len(summary.duplicates),
+             failed=len(summary.failed), total=total)
+    rows = [f'<li data-status="added">{escape(i)} — {escape(t(lang, "library_status_added", id=r))}</li>'
+            for i, r in summary.added]
+    rows += [f'<li data-status="duplicate">{escape(i)} — {escape(t(lang, "library_status_duplicate"))}: {escape(m)}</li>'
+             for i, m in summary.duplicates]
+    rows += [f'<li data-status="failed">{escape(i)} — {escape(t(lang, "library_status_failed"))}: {escape(m)}</li>'
+             for i, m in summary.failed]
+    return f'<div class="eg-card" id="eg-import-summary"><strong>{escape(head)}</strong><ul>{"".join(rows)}</ul></div>'
+
+
+def build_library_tab(rt, i18n, token) -> gr.Tab:
+    from ui.review_tab import _lang
+
+    with gr.Tab(label(i18n, "tab_library"), id="library", elem_id="eg-tab-library", visible=False) as tab:
+        gr.Markdown(label(i18n, "library_note"))
+        refresh = gr.Button(label(i18n, "refresh"), size="sm")
+        works = gr.Dataframe(interactive=False, wrap=True, max_height=320, elem_id="eg-library")
+        message = gr.HTML(elem_id="eg-library-msg")
+        with gr.Accordion(label(i18n, "library_add"), open=True):
+            with gr.Row():
+                image = gr.Image(type="filepath", label=label(i18n, "library_image"), height=220, sources=["upload"],
+                                 elem_id="eg-library-image")
+                with gr.Column():
+                    title = gr.Textbox(label=label(i18n, "library_title"), max_length=300, elem_id="eg-lib-title")
+                    owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300, elem_id="eg-lib-owner")
+                    license_ = gr.Textbox(label=label(i18n, "library_license"), max_length=200,
+                                          elem_id="eg-lib-license")
+                    source = gr.Textbox(label=label(i18n, "library_source"), max_length=500, elem_id="eg-lib-source")
+                    register = gr.Button(label(i18n, "library_register"), variant="primary", elem_id="eg-lib-register")
+        with gr.Accordion(label(i18n, "library_manage"), open=True):
+            with gr.Row():
+                ref_id = gr.Number(None, label=label(i18n, "library_id"), precision=0, minimum=1, scale=0,
+                                   elem_id="eg-lib-id")
+                deactivate = gr.Button(label(i18n, "library_deactivate"), elem_id="eg-lib-deactivate")
+                activate = gr.Button(label(i18n, "library_activate"), elem_id="eg-lib-activate")
+                remove = gr.Button(label(i18n, "library_remove"), variant="stop", elem_id="eg-lib-remove")
+        with gr.Accordion(label(i18n, "library_import"), open=False):
+            gr.Markdown(label(i18n, "library_import_note"))
+            files = gr.File(file_count="multiple", label=label(i18n, "library_files"), elem_id="eg-lib-files",
+                            file_types=sorted(library.IMAGE_SUFFIXES) + [".csv"])
+            with gr.Row():
+                imp_owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300)
+                imp_license = gr.Textbox(label=label(i18n, "library_license"), max_length=200)
+                imp_source = gr.Textbox(label=label(i18n, "library_source"), max_length=500)
+            import_btn = gr.Button(label(i18n, "library_import_btn"), variant="primary", elem_id="eg-lib-import")
+            import_summary = gr.HTML(elem_id="eg-lib-summary")
+        with gr.Row():
+            export_csv = gr.DownloadButton(label(i18n, "library_export_csv"), elem_id="eg-lib-export-csv")
+            export_json = gr.DownloadButton(label(i18n, "library_export_json"), elem_id="eg-lib-export-json")
+
+    def on_refresh(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        lang = _lang(request)
+        _admin(rt, tok, profile, request, lang)
+        return table(rt, lang)
+
+    def on_register(tok, path, title_, owner_, license_v, source_, request: gr.Request,
+                    profile: gr.OAuthProfile | None = None):
+        lang = _lang(request)
+        who = _admin(rt, tok, profile, request, lang)
+        try:
+            if not path:
+                raise library.LibraryError("no image", "library.no_image")
+            picture = load_image(path, max_pixels=rt.settings.max_pixels)
+            ref = run_write(rt.session_factory, lambda s: (lambda r: (r.id, r.title))(library.add_reference(
+                s, rt.store, picture, title=title_, owner=owner_, license=license_v, source=source_, actor=who.name,
+                index=rt.index)))
+            return _ok(t(lang, "library_registered", id=ref[0], title=ref[1])), table(rt, lang), None
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a sentence, never a trace
+            return _fail(lang, exc), gr.skip(), gr.skip()
+
+    def change(action: str):
+        def handler(tok, wanted, request: gr.Request, profile: gr.OAuthProfile | None = None):
+            lang = _lang(request)
+            who = _admin(rt, tok, profile, request, lang)
+            try:
+                if not wanted:
+                    raise library.LibraryError("no id", "library.not_found", id="?")
+                wanted = int(wanted)
+                if action == "remove":
+                    library.remove_reference(rt.session_factory, wanted, actor=who.name)
+                else:
+                    library.set_active(rt.session_factory, wanted, action == "activate", actor=who.name)
+                return _ok(t(lang, f"library_done_{action}", id=wanted)), table(rt, lang)
+            except Exception as exc:  # noqa: BLE001
+                return _fail(lang, exc), gr.skip()
+        return handler
+
+    def on_import(tok, paths, owner_, license_v, source_, request: gr.Request, profile: gr.OAuthProfile | None = None,
+                  progress=gr.Progress()):
+        lang = _lang(request)
+        who = _admin(rt, tok, profile, request, lang)
+        try:
+            if not paths:
+                raise library.LibraryError("no files", "library.no_files")
+            items = uploaded_items(list(paths), {"owner": owner_ or "", "license": license_v or "",
+                                                 "source": source_ or ""})
+            summary = library.import_library(
+                rt.session_factory, rt.store, items, actor=who.name, index=rt.index,
+                max_pixels=rt.settings.max_pixels,
+                progress=lambda n, total, name: progress((n - 1, total), desc=name))
+            return summary_html(lang, summary, len(items)), table(rt, lang), None
+        except Exception as exc:  # noqa: BLE001
+            return _fail(lang, exc), gr.skip(), gr.skip()
+
+    def export(fmt: str):
+        def handler(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
+            who = _admin(rt, tok, profile, request, _lang(request))
+            fd, path = tempfile.mkstemp(prefix="editguard-library-", suffix=f".{fmt}")
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                out.write(library.export_library(rt.session_factory, fmt))
+            log.info("%s exported the library as %s", who.name, fmt)
+            return path
+        return handler
+
+    refresh.click(on_refresh, [token], works, api_name="library_list")
+    tab.select(on_refresh, [token], works, api_visibility="private")
+    register.click(on_register, [token, image, title, owner, license_, source], [message, works, image],
+                   api_name="library_add")
+    for button, action in ((deactivate, "deactivate"), (activate, "activate"), (remove, "remove")):
+        button.click(change(action), [token, ref_id], [message, works], api_name=f"library_{action}")
+    import_btn.click(on_import, [token, files, imp_owner, imp_license, imp_source], [import_summary, works, files],
+                     api_name="library_import")
+    export_csv.click(export("csv"), [token], export_csv, api_name="library_export_csv")
+    export_json.click(export("json"), [token], export_json, api_name="library_export_json")
+    return tab
