@@ -4,6 +4,8 @@ Table of contents:
   settings   review/settings.py   environment variables -> Settings
   runtime    review/runtime.py    database (migrated), image store, editor, guards, reference index
   the flow   review/flow.py       validate -> guard -> similarity -> edit -> guard -> similarity -> policy -> persist
+  provenance review/provenance/    XMP, C2PA, watermark on every output
+  retention  review/retention.py  purge by age (daily when EDITGUARD_RETENTION_DAYS is set), delete my data
   the page   ui/page.py           header, status line, tabs (ui/edit_tab.py, ...)
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from review.retention import purge_daily
 from review.runtime import Runtime
 from ui.page import build_page, launch_kwargs
 
@@ -23,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="port (default 7860; GRADIO_SERVER_PORT)")
     args = parser.parse_args(argv)
     rt = Runtime.start()
+    purge_daily(rt)
     page, i18n = build_page(rt)
     page.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port,
                                                    **launch_kwargs(rt, i18n))

@@ -8,7 +8,8 @@ ratio of medians.
     .venv/bin/python -m bench.flow [--runs 30]
 
 It runs the default store (PNG zlib level 1) and, for comparison, level 0 (faster, ~3x bigger files), and both a
-PNG and a JPEG upload (decoding the upload is part of the overhead).
+PNG and a JPEG upload (decoding the upload is part of the overhead). The last configuration turns the provenance
+labels off (no watermark, no C2PA signature; the XMP label stays), so their cost shows beside the default.
 """
 from __future__ import annotations
 
@@ -59,9 +60,10 @@ def main() -> None:
     photo.save(uploads["png"])
     photo.save(uploads["jpeg"], quality=90)
 
-    def measure(level: int, upload: Path) -> dict:
+    def measure(level: int, upload: Path, provenance: bool = True) -> dict:
         os.environ["EDITGUARD_PNG_COMPRESSION"] = str(level)
-        os.environ["EDITGUARD_DATA_DIR"] = str(tmp / f"data-{level}-{upload.suffix[1:]}")
+        os.environ["EDITGUARD_C2PA"] = os.environ["EDITGUARD_WATERMARK"] = "1" if provenance else "0"
+        os.environ["EDITGUARD_DATA_DIR"] = str(tmp / f"data-{level}-{upload.suffix[1:]}-{int(provenance)}")
         rt = Runtime.start()
         rt.image_guard = TimedImageGuard(rt.image_guard) if rt.image_guard else None
 
@@ -90,7 +92,7 @@ def main() -> None:
             overheads.append(total - edit_ms - guard_ms)
             bares.append(bare())
         return {
-            "upload": upload.suffix[1:], "png_compression": level,
+            "upload": upload.suffix[1:], "png_compression": level, "provenance": rt.labeller.status(),
             "overhead_ms_median": round(statistics.median(overheads), 2),
             "overhead_ms_p95": round(pct(overheads, 0.95), 2),
             "classic_edit_ms_median": round(statistics.median(edits), 2),
@@ -102,6 +104,7 @@ def main() -> None:
         }
 
     results = [measure(level, upload) for level in (1, 0) for upload in uploads.values()]
+    results.append(measure(1, uploads["jpeg"], provenance=False))
     print(json.dumps({
         "benchmark": "flow",
         "image": "1024x1024 photo (skimage chelsea, resized), instruction " + INSTRUCTION,

@@ -46,7 +46,8 @@ class DuplicateReference(LibraryError):
 def _clean(field_name: str, value: str | None, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise LibraryError(f"A reference work needs a {field_name}.", "library.missing", field=field_name)
+        article = "an" if field_name[0] in "aeiou" else "a"
+        raise LibraryError(f"A reference work needs {article} {field_name}.", "library.missing", field=field_name)
     if len(value) > FIELD_LIMITS[field_name]:
         raise LibraryError(f"The {field_name} is too long (at most {FIELD_LIMITS[field_name]} characters).",
                            "library.too_long", field=field_name, limit=FIELD_LIMITS[field_name])
@@ -151,6 +152,7 @@ class ImportSummary:
     added: list[tuple[str, int]] = field(default_factory=list)  # (item, reference id)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
+    codes: dict[str, tuple[str, dict]] = field(default_factory=dict)  # item -> (error code, params), for translation
 
     def to_dict(self) -> dict:
         return {"added": len(self.added), "duplicates": len(self.duplicates), "failed": len(self.failed),
@@ -172,35 +174,47 @@ class ImportItem:
 
 def read_manifest(source: Path, defaults: dict[str, str]) -> list[ImportItem]:
     """The items of a folder (every image file in it; titles from file names) or of a CSV manifest
-    (columns file,title,owner,license,source; file paths relative to the CSV)."""
+    (columns file,title,owner,license,source; file paths relative to the CSV, and inside its folder)."""
     if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        return [ImportItem(p.name, p, defaults.get("title") or p.stem.replace("_", " "), defaults.get("owner", ""),
-                           defaults.get("license", ""), defaults.get("source", "")) for p in files]
+        return folder_items(sorted(p for p in source.iterdir() if p.is_file()), defaults)
     if not source.is_file():
         raise LibraryError(f"Nothing to import at {source.name!r}: give a folder of images or a CSV manifest.",
                            "library.no_source", name=source.name)
+    root = source.parent.resolve()
+
+    def resolve(file: str) -> Path | str:
+        path = (root / file).resolve()
+        return path if path.is_relative_to(root) else "the file must be inside the manifest's folder"
+
+    return manifest_items(source, resolve, defaults)
+
+
+def folder_items(paths: list[Path], defaults: dict[str, str]) -> list[ImportItem]:
+    return [ImportItem(p.name, p, defaults.get("title") or p.stem.replace("_", " "), defaults.get("owner", ""),
+                       defaults.get("license", ""), defaults.get("source", ""))
+            for p in paths if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def manifest_items(manifest: Path, resolve: Callable[[str], Path | str], defaults: dict[str, str]) -> list[ImportItem]:
+    """One item per CSV row; `resolve` turns the row's file into a path, or into the reason it cannot be used."""
     try:
-        rows = list(csv.DictReader(io.StringIO(source.read_text(encoding="utf-8-sig"))))
+        rows = list(csv.DictReader(io.StringIO(manifest.read_text(encoding="utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise LibraryError(f"The manifest {source.name!r} is not a readable UTF-8 CSV file ({exc}).",
-                           "library.bad_manifest", name=source.name) from None
+        raise LibraryError(f"The manifest {manifest.name!r} is not a readable UTF-8 CSV file ({exc}).",
+                           "library.bad_manifest", name=manifest.name) from None
     if rows and "file" not in rows[0]:
         raise LibraryError("The manifest needs a header row with at least a 'file' column "
-                           f"(columns: {', '.join(MANIFEST_FIELDS)}).", "library.bad_manifest", name=source.name)
+                           f"(columns: {', '.join(MANIFEST_FIELDS)}).", "library.bad_manifest", name=manifest.name)
     items = []
     for n, row in enumerate(rows, 2):
         file = (row.get("file") or "").strip()
         name = f"row {n} ({file or 'no file'})"
         value = {k: (row.get(k) or "").strip() or defaults.get(k, "") for k in ("title", "owner", "license", "source")}
-        if not file:
-            items.append(ImportItem(name, None, **value, error="the row names no file"))
-            continue
-        path = (source.parent / file)
-        if not path.resolve().is_relative_to(source.parent.resolve()):
-            items.append(ImportItem(name, None, **value, error="the file must be inside the manifest's folder"))
-            continue
-        items.append(ImportItem(name, path, **{**value, "title": value["title"] or path.stem.replace("_", " ")}))
+        found = resolve(file) if file else "the row names no file"
+        if isinstance(found, str):
+            items.append(ImportItem(name, None, **value, error=found))
+        else:
+            items.append(ImportItem(name, found, **{**value, "title": value["title"] or found.stem.replace("_", " ")}))
     return items
 
 
@@ -224,8 +238,10 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
             summary.added.append((item.name, ref_id))
         except DuplicateReference as exc:
             summary.duplicates.append((item.name, str(exc)))
+            summary.codes[item.name] = (exc.code, exc.params)
         except (BadImage, LibraryError) as exc:
             summary.failed.append((item.name, str(exc)))
+            summary.codes[item.name] = (exc.code, exc.params)
     if summary.added or summary.failed:
         run_write(factory, lambda s: s.add(Event(actor=actor, kind="library.imported", payload={
             "added": len(summary.added), "duplicates": len(summary.duplicates), "failed": len(summary.failed)})))

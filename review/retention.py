@@ -8,6 +8,9 @@ any more. The append-only event log keeps its lines; they hold ids, kinds and re
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +21,7 @@ from db.engine import run_write
 from db.image_store import ImageStore
 from db.models import EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, StoredImage
 
+log = logging.getLogger(__name__)
 OPEN_STATES = ("pending", "claimed", "escalated")
 DECIDED_STATES = ("approved", "rejected")
 
@@ -98,3 +102,24 @@ def delete_requester_data(factory: sessionmaker[Session], store: ImageStore, req
         raise ValueError("No requester given.")
     return _remove(factory, store, EditRequest.requester == requester, False, keep_decided, False, requester,
                    "requester.deleted_data", {})
+
+
+def purge_daily(rt) -> threading.Thread | None:
+    """When EDITGUARD_RETENTION_DAYS is set: purge now, then every 24 hours, in a daemon thread of the app."""
+    days = rt.settings.retention_days
+    if not days:
+        return None
+
+    def loop() -> None:
+        while True:
+            try:
+                report = purge(rt.session_factory, rt.store, days, keep_decided=rt.settings.keep_decided,
+                               actor="retention")
+                log.info("retention: removed %d edit(s) older than %d days", len(report.requests), days)
+            except Exception:  # a busy or missing database must not end the loop
+                log.exception("retention purge failed; trying again in 24 hours")
+            time.sleep(24 * 3600)
+
+    thread = threading.Thread(target=loop, name="editguard-retention", daemon=True)
+    thread.start()
+    return thread

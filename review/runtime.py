@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import secrets
+from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from review.guard.registry import load_image_guard, load_text_guard
 from review.provenance.labeller import Labeller
 from review.queue import ReviewQueue
 from review.settings import Settings
-from review.library import DuplicateReference, LibraryError, add_reference, rehash_references
+from review.library import DuplicateReference, LibraryError, add_reference, reference_codes, rehash_references
 from review.similarity import ReferenceIndex
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,14 @@ class Runtime:
             if s.scalar(select(Event.id).where(Event.kind == "library.seeded").limit(1)) is not None:
                 return 0
         manifest = json.loads((ASSETS / "references" / "manifest.json").read_text())
+        samples = [(item, *_sample(item["file"])) for item in manifest]  # hashed outside the write transaction
 
         def work(session: Session) -> int:
             added = 0
-            for item in manifest:
-                image = load_image(ASSETS / "references" / item["file"])
+            for item, image, codes in samples:
                 try:
                     add_reference(session, self.store, image, title=item["title"], owner=item["owner"],
-                                  license=item["license"], source=item["source"])
+                                  license=item["license"], source=item["source"], codes=codes)
                     added += 1
                 except (DuplicateReference, LibraryError):
                     pass
@@ -104,6 +105,13 @@ class Runtime:
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,
         }
+
+
+@lru_cache(maxsize=16)
+def _sample(file: str):
+    """A shipped sample work and its codes; the same files are hashed once per process, however many databases."""
+    image = load_image(ASSETS / "references" / file)
+    return image, reference_codes(image)
 
 
 def _secret(settings: Settings) -> str:

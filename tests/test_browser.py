@@ -3,6 +3,7 @@
 Screenshots land in out/screenshots/ for a person to look at.
 """
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -25,10 +26,11 @@ def server(tmp_path_factory):
         cli_run(env, "library", "add", "--title", XSS_TITLE, "--owner", "<b>Owner</b>", "--license",
                 "All rights reserved", str(work))
         cli_run(env, "users", "add", "alice", "--role", "reviewer", stdin=PASSWORD + "\n")
+        cli_run(env, "users", "add", "root", "--role", "admin", stdin=PASSWORD + "\n")
 
     gen = serve_app(tmp, setup)
-    url, _ = next(gen)
-    yield {"url": url, "tmp": tmp}
+    url, env = next(gen)
+    yield {"url": url, "tmp": tmp, "data_dir": Path(env["EDITGUARD_DATA_DIR"])}
     next(gen, None)
 
 
@@ -73,8 +75,110 @@ def test_english_edit_is_released_with_verdicts(browser, server):
     verdicts = page.locator("#eg-verdicts")
     assert verdicts.locator('[data-label="Safe"]').count() == 3  # the instruction, the upload and the one result
     page.locator("#eg-compare img").first.wait_for(timeout=30_000)
+    provenance = page.locator("#eg-provenance")
+    assert provenance.get_attribute("data-generative") == "false" and "CPU editor" in provenance.inner_text()
+    assert "Apache-2.0" in provenance.inner_text() and "C2PA" in provenance.inner_text()
+    record_id = decision.inner_text().split("Record ")[1].split()[0]
+    with page.expect_download() as download:
+        page.locator("#eg-download").click()
+    saved = server["tmp"] / "downloaded.png"
+    download.value.save_as(saved)
+    from review.provenance.verify import verify
+
+    anchor = (server["data_dir"] / "provenance" / "ca.pem").read_bytes()
+    labels = verify(saved.read_bytes(), anchor)
+    assert download.value.suggested_filename == f"editguard-{record_id}.png"
+    assert labels["c2pa"]["state"] == "Trusted" and labels["record_id"] == record_id and labels["watermark"]["present"]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "edit-en-released.png"), full_page=True)
+    page.close()
+
+
+def wait_for_text(page, selector, text, timeout_ms=20_000):
+    page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)", arg=[selector, text],
+                           timeout=timeout_ms)
+
+
+def sign_in(page, name):
+    page.locator("#eg-tab-review-button").click()
+    page.locator("#eg-user :is(input,textarea)").fill(name)
+    page.locator("#eg-password input").fill(PASSWORD)
+    page.locator("#eg-signin-btn").click()
+    page.wait_for_selector("#eg-signed-in", timeout=20_000)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP"])
+def test_admin_manages_the_library(browser, server, locale):
+    page = open_page(browser, server, locale)
+    sign_in(page, "root")
+    page.locator("#eg-tab-library-button").click()
+    wait_for_text(page, "#eg-library", "Stolen work")  # the title is shown as text, never run as HTML
+    assert page.evaluate("window.__pwned") is None
+    name = "gravel" if locale == "en-US" else "brick"
+    work = server["tmp"] / f"{name}.png"
+    photo(name).save(work)
+    page.locator("#eg-library-image input[type=file]").set_input_files(str(work))
+    page.locator("#eg-library-image img").first.wait_for(timeout=30_000)
+    page.locator("#eg-lib-title :is(input,textarea)").fill(f"Poster {name}")
+    page.locator("#eg-lib-owner :is(input,textarea)").fill("Studio")
+    page.locator("#eg-lib-license :is(input,textarea)").fill("All rights reserved")
+    page.locator("#eg-lib-register").click()
+    page.wait_for_selector("#eg-library-done, #eg-library-msg #eg-error", timeout=30_000)
+    assert page.locator("#eg-library-done").count() == 1
+    wait_for_text(page, "#eg-library", f"Poster {name}")
+    page.locator("#eg-lib-register").click()  # the form was cleared: nothing to register
+    page.wait_for_selector("#eg-library-msg #eg-error", timeout=30_000)
+    page.locator("#eg-library-image input[type=file]").set_input_files(str(work))  # the same picture again
+    page.locator("#eg-library-image img").first.wait_for(timeout=30_000)
+    page.locator("#eg-lib-register").click()  # a duplicate, said plainly
+    page.wait_for_function("!(document.querySelector('#eg-library-msg')?.innerText || '').includes('Choose') && "
+                           "!(document.querySelector('#eg-library-msg')?.innerText || '').includes('選んで')")
+    page.wait_for_selector("#eg-library-msg #eg-error", timeout=30_000)
+    assert ("already registered" if locale == "en-US" else "すでに登録") in page.locator("#eg-library-msg").inner_text()
+    broken = server["tmp"] / f"broken-{name}.jpg"
+    broken.write_bytes(b"\xff\xd8\xff not a jpeg")
+    other = server["tmp"] / f"camera-{name}.png"
+    photo("grass" if locale == "en-US" else "cell").save(other)
+    page.get_by_text("Bulk import" if locale == "en-US" else "一括登録", exact=True).first.click()
+    page.locator("#eg-lib-files input[type=file]").set_input_files([str(other), str(broken)])
+    page.locator("#eg-imp-owner :is(input,textarea)").fill("Archive")
+    page.locator("#eg-imp-license :is(input,textarea)").fill("CC BY 4.0")
+    page.wait_for_timeout(1000)
+    page.locator("#eg-lib-import").click()
+    summary = page.locator("#eg-import-summary")
+    summary.wait_for(timeout=60_000)
+    assert summary.locator('[data-status="added"]').count() == 1 and summary.locator('[data-status="failed"]').count() == 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"library-{locale[:2]}.png"), full_page=True)
+    page.close()
+
+
+def test_a_reviewer_who_is_not_an_admin_has_no_library(browser, server):
+    page = open_page(browser, server, "en-US")
+    sign_in(page, "alice")
+    page.wait_for_timeout(500)
+    assert page.locator("#eg-tab-library-button").count() == 0 or not page.locator("#eg-tab-library-button").is_visible()
+    page.close()
+
+
+def test_requester_deletes_their_data(browser, server):
+    page = open_page(browser, server, "ja-JP")
+    src = server["tmp"] / "mine.png"
+    photo("coins").save(src)
+    run_edit(page, src, "セピアにして")
+    assert page.locator("#eg-decision").get_attribute("data-decision") == "released"
+    page.locator("#eg-tab-mine-button").click()
+    page.locator("#eg-mine [data-status]").first.wait_for(timeout=30_000)
+    page.get_by_text("自分のデータを削除").first.click()
+    page.locator("#eg-delete").click()
+    page.wait_for_timeout(500)
+    assert page.locator("#eg-deleted").count() == 0  # not without ticking the box
+    page.locator("#eg-delete-confirm input").check()
+    page.locator("#eg-delete").click()
+    page.locator("#eg-deleted").wait_for(timeout=30_000)
+    assert "1 件の編集" in page.locator("#eg-deleted").inner_text()
+    page.locator("#eg-mine-empty").wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "my-edits-deleted-ja.png"), full_page=True)
     page.close()
 
 

@@ -134,3 +134,18 @@ def test_cli_import_check_export_and_lifecycle(cli, tmp_path, monkeypatch):
     assert bad.returncode == 1 and "There is no reference #9999" in bad.stderr
     text = cli("library", "import", str(folder))  # again: everything is a duplicate or still broken
     assert text.returncode == 1 and "0 added" in text.stdout and "[1/7]" in text.stderr
+
+
+def test_browser_upload_with_a_manifest_names_files_by_their_names(tmp_path):
+    from ui.library_tab import uploaded_items
+
+    upload = tmp_path / "gradio-tmp-123"
+    upload.mkdir()
+    photo("coffee").save(upload / "cup.png")
+    (upload / "works.csv").write_text("file,title,owner,license\nsome/dir/cup.png,Cup,Me,CC0\ngone.png,Gone,Me,CC0\n")
+    items = uploaded_items([str(upload / "cup.png"), str(upload / "works.csv")], {"source": "upload"})
+    assert [(i.name, i.title, i.path, i.source) for i in items[:1]] == [
+        ("row 2 (some/dir/cup.png)", "Cup", upload / "cup.png", "upload")]
+    assert items[1].path is None and "not uploaded" in items[1].error
+    plain = uploaded_items([str(upload / "cup.png")], {"owner": "O", "license": "L", "source": ""})
+    assert [(i.title, i.owner) for i in plain] == [("cup", "O")]

@@ -1,4 +1,6 @@
 """Server-rendered HTML: every piece of user or library text is escaped; labels read in both languages."""
+import pytest
+
 from ui import render
 from ui.strings import EN, JA, error_message, language
 
@@ -78,3 +80,17 @@ def test_item_view_escapes_notes_and_marks_evidence():
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<i>x</i>" not in html
     assert "<mark>KNIFE</mark>" in html and "&lt;b&gt;<mark>blood</mark>&lt;/b&gt;" in html
     assert "alice&lt;b&gt;" in html
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_provenance_says_how_the_result_was_made(lang):
+    record = {"backend": "qwen-image-edit", "model": "Qwen/Qwen-Image-Edit-2511", "model_license": "Apache-2.0"}
+    card = {"credit": "Qwen team <script>alert(1)</script>"}
+    labels = "XMP (IPTC source type) + C2PA (local authority) + invisible watermark"
+    ai = render.provenance_html(lang, record, card, labels)
+    assert 'data-generative="true"' in ai and "Apache-2.0" in ai and "Qwen/Qwen-Image-Edit-2511" in ai
+    assert "<script>" not in ai and "&lt;script&gt;" in ai
+    assert ("AI-generated" if lang == "en" else "AI 生成") in ai
+    assert ("invisible watermark" if lang == "en" else "不可視透かし") in ai
+    classic = render.provenance_html(lang, {**record, "backend": "classic", "model": "editguard/classic"}, {}, labels)
+    assert 'data-generative="false"' in classic and ("no generative AI" if lang == "en" else "生成 AI は使っていません") in classic

@@ -113,3 +113,19 @@ def test_delete_my_data_removes_only_mine(make_runtime, image_file):
     assert all(Path(p).exists() for p in theirs["outputs"])
     with pytest.raises(ValueError):
         delete_requester_data(rt.session_factory, rt.store, "")
+
+
+def test_the_app_purges_daily_when_retention_is_set(world, monkeypatch):
+    rt, recs = world
+    from review.retention import purge_daily
+
+    assert purge_daily(rt) is None  # EDITGUARD_RETENTION_DAYS unset: the app keeps everything
+    monkeypatch.setattr(rt, "settings", rt.settings.__class__(**{**rt.settings.__dict__, "retention_days": 30}))
+    thread = purge_daily(rt)
+    import time
+
+    for _ in range(100):
+        if recs["released"]["id"] not in _ids(rt):
+            break
+        time.sleep(0.05)
+    assert thread.daemon and _ids(rt) == {r["id"] for k, r in recs.items() if k != "released"}

@@ -5,8 +5,6 @@ used to change the library without the role either.
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import tempfile
@@ -21,9 +19,10 @@ from editor.errors import UserError
 from editor.image_input import load_image
 from review import library
 from ui import render
-from ui.strings import error_message, label, t
+from ui.strings import EN, error_message, label, t
 
 log = logging.getLogger(__name__)
+LIBRARY_ERROR = "library_error_title"
 COLUMNS = ("id", "title", "owner", "license", "source", "active", "quality", "added")
 
 
@@ -41,11 +40,11 @@ def _fail(lang: str, exc: Exception) -> str:
         params = dict(exc.params)
         if "field" in params:
             params["field"] = t(lang, "library_" + params["field"])
-        return render.error_html(lang, error_message(lang, exc.code, params))
+        return render.error_html(lang, error_message(lang, exc.code, params), LIBRARY_ERROR)
     if isinstance(exc, StorageUnavailable):
-        return render.error_html(lang, error_message(lang, exc.code, {}))
+        return render.error_html(lang, error_message(lang, exc.code, {}), LIBRARY_ERROR)
     log.exception("library action failed")
-    return render.error_html(lang, error_message(lang, "error", {}))
+    return render.error_html(lang, error_message(lang, "error", {}), LIBRARY_ERROR)
 
 
 def _ok(text: str) -> str:
@@ -64,26 +63,10 @@ def uploaded_items(paths: list[str], defaults: dict[str, str]) -> list[library.I
     by_name = {Path(p).name: Path(p) for p in paths}
     manifests = [p for p in by_name.values() if p.suffix.lower() == ".csv"]
     if not manifests:
-        return [library.ImportItem(name, path, defaults.get("title") or path.stem.replace("_", " "),
-                                   defaults["owner"], defaults["license"], defaults["source"])
-                for name, path in sorted(by_name.items()) if path.suffix.lower() in library.IMAGE_SUFFIXES]
-    try:
-        rows = list(csv.DictReader(io.StringIO(manifests[0].read_text(encoding="utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error):
-        raise library.LibraryError("bad manifest", "library.bad_manifest") from None
-    if rows and "file" not in rows[0]:
-        raise library.LibraryError("bad manifest", "library.bad_manifest")
-    items = []
-    for n, row in enumerate(rows, 2):
-        file = Path((row.get("file") or "").strip()).name
-        value = {k: (row.get(k) or "").strip() or defaults.get(k, "") for k in ("title", "owner", "license", "source")}
-        path = by_name.get(file)
-        name = f"row {n} ({file or '—'})"
-        if path is None:
-            items.append(library.ImportItem(name, None, **value, error="the file named in this row was not uploaded"))
-        else:
-            items.append(library.ImportItem(name, path, **{**value, "title": value["title"] or path.stem}))
-    return items
+        return library.folder_items(sorted(by_name.values(), key=lambda p: p.name), defaults)
+    return library.manifest_items(
+        manifests[0], lambda file: by_name.get(Path(file).name) or "the file named in this row was not uploaded",
+        defaults)
 
 
 def summary_html(lang: str, summary: library.ImportSummary, total: int) -> str:
@@ -91,10 +74,16 @@ def summary_html(lang: str, summary: library.ImportSummary, total: int) -> str:
              failed=len(summary.failed), total=total)
     rows = [f'<li data-status="added">{escape(i)} — {escape(t(lang, "library_status_added", id=r))}</li>'
             for i, r in summary.added]
-    rows += [f'<li data-status="duplicate">{escape(i)} — {escape(t(lang, "library_status_duplicate"))}: {escape(m)}</li>'
-             for i, m in summary.duplicates]
-    rows += [f'<li data-status="failed">{escape(i)} — {escape(t(lang, "library_status_failed"))}: {escape(m)}</li>'
-             for i, m in summary.failed]
+    def said(item: str, message: str) -> str:
+        code, params = summary.codes.get(item, ("", {}))
+        if "field" in params:
+            params = {**params, "field": t(lang, "library_" + params["field"])}
+        return error_message(lang, code, params) if code and f"err_{code}" in EN else message
+
+    rows += [f'<li data-status="duplicate">{escape(i)} — {escape(t(lang, "library_status_duplicate"))}: '
+             f'{escape(said(i, m))}</li>' for i, m in summary.duplicates]
+    rows += [f'<li data-status="failed">{escape(i)} — {escape(t(lang, "library_status_failed"))}: '
+             f'{escape(said(i, m))}</li>' for i, m in summary.failed]
     return f'<div class="eg-card" id="eg-import-summary"><strong>{escape(head)}</strong><ul>{"".join(rows)}</ul></div>'
 
 
@@ -129,8 +118,9 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
             files = gr.File(file_count="multiple", label=label(i18n, "library_files"), elem_id="eg-lib-files",
                             file_types=sorted(library.IMAGE_SUFFIXES) + [".csv"])
             with gr.Row():
-                imp_owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300)
-                imp_license = gr.Textbox(label=label(i18n, "library_license"), max_length=200)
+                imp_owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300, elem_id="eg-imp-owner")
+                imp_license = gr.Textbox(label=label(i18n, "library_license"), max_length=200,
+                                         elem_id="eg-imp-license")
                 imp_source = gr.Textbox(label=label(i18n, "library_source"), max_length=500)
             import_btn = gr.Button(label(i18n, "library_import_btn"), variant="primary", elem_id="eg-lib-import")
             import_summary = gr.HTML(elem_id="eg-lib-summary")

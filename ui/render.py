@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
-from ui.strings import category, t
+from ui.strings import category, provenance_labels, t
 
 BADGE_CLASS = {"Safe": "eg-safe", "Controversial": "eg-controversial", "Unsafe": "eg-unsafe"}
 PENDING_BLUR_RADIUS = 24  # strong enough that a pending picture cannot be made out
@@ -59,7 +59,7 @@ def provenance_html(lang: str, record: dict, card: dict, labels: str) -> str:
     return (f'<div class="eg-card" id="eg-provenance" data-generative="{str(generative).lower()}">'
             f'<span class="eg-pill {"eg-controversial" if generative else "eg-released"}">'
             f'{escape(t(lang, "prov_badge_ai" if generative else "prov_badge_classic"))}</span> {escape(text)}'
-            f'<div class="eg-muted">{escape(t(lang, "prov_labels", labels=labels))}</div></div>')
+            f'<div class="eg-muted">{escape(t(lang, "prov_labels", labels=provenance_labels(lang, labels)))}</div></div>')
 
 
 def verdicts_html(lang: str, record: dict) -> str:
@@ -180,15 +180,17 @@ def mark_spans(text: str, spans: list[str]) -> str:
 
 
 def status_html(lang: str, status: dict, card: dict | None = None) -> str:
+    if "provenance" in status:
+        status = {**status, "provenance": provenance_labels(lang, status["provenance"])}
     line = escape(t(lang, "status_line", **status))
     if card:
         line += f'<br><span id="eg-model-card">{escape(t(lang, "model_card", **card))}</span>'
     return f'<div class="eg-status" id="eg-status">{line}</div>'
 
 
-def error_html(lang: str, message: str) -> str:
+def error_html(lang: str, message: str, title_key: str = "error_title") -> str:
     return (f'<div class="eg-card" id="eg-error" role="alert"><span class="eg-pill eg-unsafe">'
-            f'{escape(t(lang, "error_title"))}</span> {escape(message)}</div>')
+            f'{escape(t(lang, title_key))}</span> {escape(message)}</div>')
 
 
 @lru_cache(maxsize=512)  # stored images are content-addressed: a path's picture never changes

@@ -205,6 +205,7 @@ EN = {
     "library_image": "Picture of the work",
     "library_title": "Title", "library_owner": "Owner", "library_license": "License", "library_source": "Source (URL or note)",
     "library_register": "Register",
+    "library_error_title": "Not changed",
     "library_manage": "Change a registered work",
     "library_id": "Work #",
     "library_deactivate": "Deactivate", "library_activate": "Activate", "library_remove": "Remove",
@@ -223,7 +224,7 @@ EN = {
     "col_title": "title", "col_owner": "owner", "col_license": "license", "col_source": "source", "col_active": "active",
     "col_quality": "PDQ quality", "col_added": "added",
     "err_library.duplicate": "This picture is already registered (or looks the same): work #{id} “{title}”.",
-    "err_library.missing": "A registered work needs a {field}.",
+    "err_library.missing": "A registered work needs its {field}.",
     "err_library.too_long": "The {field} is too long (at most {limit} characters).",
     "err_library.flat": "The picture is a single flat colour; there is nothing in it to recognise.",
     "err_library.not_found": "There is no work #{id}.",
@@ -420,6 +421,7 @@ JA = {
     "library_image": "作品の画像",
     "library_title": "タイトル", "library_owner": "権利者", "library_license": "ライセンス", "library_source": "出典（URL やメモ）",
     "library_register": "登録する",
+    "library_error_title": "変更されていません",
     "library_manage": "登録作品を変更",
     "library_id": "作品番号",
     "library_deactivate": "照合を停止", "library_activate": "照合を再開", "library_remove": "削除",
@@ -447,6 +449,18 @@ JA = {
     "err_library.no_image": "作品の画像を選んでください。",
     "err_library.bad_manifest": "目録が読み取れる CSV ファイルではないか、file 列がありません。",
 }
+
+PROVENANCE_JA = {"XMP (IPTC source type)": "XMP（IPTC デジタルソース種別）", "C2PA (local authority)": "C2PA（ローカル認証局）",
+                 "C2PA (operator)": "C2PA（運営者の証明書）", "invisible watermark": "不可視透かし",
+                 "visible mark": "可視ラベル"}
+
+
+def provenance_labels(lang: str, labels: str) -> str:
+    """The labeller's status ("XMP ... + C2PA ... + ...") in the reader's language."""
+    if lang != "ja":
+        return labels
+    return "＋".join(PROVENANCE_JA.get(part, part) for part in labels.split(" + "))
+
 
 CATEGORY_JA = {
     VIOLENT: "暴力", ILLEGAL: "違法行為（非暴力）", SEXUAL: "性的コンテンツ", PII: "個人情報", SELF_HARM: "自殺・自傷",
