@@ -149,3 +149,14 @@ def test_browser_upload_with_a_manifest_names_files_by_their_names(tmp_path):
     assert items[1].path is None and "not uploaded" in items[1].error
     plain = uploaded_items([str(upload / "cup.png")], {"owner": "O", "license": "L", "source": ""})
     assert [(i.title, i.owner) for i in plain] == [("cup", "O")]
+
+
+def test_an_oversized_picture_is_refused_by_name_and_the_rest_goes_in(make_runtime, tmp_path):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    photo("coffee", (200, 150)).save(tmp_path / "small.png")
+    photo("astronaut", (400, 400)).save(tmp_path / "big.png")
+    items = library.read_manifest(tmp_path, {"owner": "O", "license": "L"})
+    summary = library.import_library(rt.session_factory, rt.store, items, actor="t", max_pixels=50_000)
+    assert [i for i, _ in summary.added] == ["small.png"]
+    assert summary.failed[0][0] == "big.png" and "too large" in summary.failed[0][1]
+    assert summary.codes["big.png"][0] == "image.too_many_pixels"

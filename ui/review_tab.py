@@ -199,7 +199,8 @@ def build_review_tab(rt, i18n) -> None:
         gallery = [(im, f"reference {pos + 1}") for (role, pos), im in images.items() if role == "reference"]
         seen = {}
         for m in d["matches"]:  # one tile per matched work, naming every place it matched
-            seen.setdefault(m["reference_id"], (m, []))[1].append(f"{m['target']} {m['distance']}")
+            seen.setdefault(m["reference_id"], (m, []))[1].append(
+                f"{m['target']} {m.get('hash_kind') or ''} {m['distance']}" + (f" {m['view']}" if m.get("view") else ""))
         gallery += [(rt.store.open(m["reference_relpath"]), f"{m['title']} ({', '.join(where)})")
                     for m, where in seen.values()]
         return render.item_html(lang, d), compare_value, gallery
