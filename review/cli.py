@@ -16,13 +16,13 @@ EPILOG = """environment:
   EDITGUARD_REVIEWERS  Hugging Face users (or org:NAME) who may review on a Space
   EDITGUARD_ADMINS     Hugging Face users (or org:NAME) who may review and decide escalations
   EDITGUARD_DATA_DIR   data directory (database, images); default ./data
-  EDITGUARD_RETENTION_DAYS, EDITGUARD_KEEP_DECIDED, EDITGUARD_C2PA, EDITGUARD_WATERMARK, EDITGUARD_C2PA_CERT,
-  EDITGUARD_C2PA_KEY, EDITGUARD_SIMILARITY_INDEX: see the README
   DATABASE_URL         SQLAlchemy URL; default sqlite:///$EDITGUARD_DATA_DIR/editguard.db
   EDITGUARD_POLICY_MODE strict | review (default) | loose
   EDITOR_BACKEND       auto (default) | classic | qwen-image-edit | qwen-image-2.1 (EDITOR_MODEL)
   GUARD_BACKEND        auto (default) | rules | qwen3guard         (GUARD_MODEL: hub id or folder)
   IMAGE_GUARD          auto (default) | nudenet | none
+  EDITGUARD_RETENTION_DAYS, EDITGUARD_KEEP_DECIDED, EDITGUARD_C2PA, EDITGUARD_WATERMARK, EDITGUARD_C2PA_CERT,
+  EDITGUARD_C2PA_KEY, EDITGUARD_SIMILARITY_INDEX: see the README
 """
 
 

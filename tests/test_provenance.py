@@ -86,6 +86,9 @@ def test_watermark_is_read_back_from_an_unmodified_output():
     buf = io.BytesIO()
     marked.save(buf, "PNG")
     assert watermark.extract(Image.open(buf)) == payload
+    recompressed = io.BytesIO()
+    marked.save(recompressed, "JPEG", quality=90)  # a shared copy, re-saved: the mark is still there
+    assert watermark.extract(Image.open(recompressed)) == payload
     assert watermark.extract(photo("astronaut")) is None
     with pytest.raises(watermark.WatermarkUnavailable, match="256"):
         watermark.embed(photo("astronaut", (200, 200)), payload)
