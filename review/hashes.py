@@ -6,13 +6,14 @@ counts differing bits, `quality` says whether the code can be trusted. Two kinds
 - `PDQ` (Meta, 256 bits, via `pdqhash`): the main signal; it has a quality score (0-100) for flat pictures.
 - `PHash` (imagehash, 64 bits): the baseline the first version of the app used; the benchmark compares against it.
 
-Whole-picture hashes miss crops, padding and small rotations (bench.similarity measured 33%, 0% and 22% recall for
+Whole-picture hashes miss crops, padding and small rotations (bench.similarity measured 29%, 0% and 24% recall for
 PDQ alone). What fixed it, measured on the same benchmark, is computing the hash on more *views*:
 
-- a registered work is hashed under its 8 rotations/mirrors, with uniform borders trimmed, and on fifteen sub-windows
-  (90%, 80% and 70% of each side, from the centre and from each corner), so a cropped copy meets a window of about its own size;
+- a registered work is hashed under its 8 rotations/mirrors, with uniform borders trimmed, and on twenty
+  sub-windows (92, 84, 76 and 68% of each side, from the centre and from each corner), so a cropped copy meets a
+  window of about its own size;
 - a query is hashed as it is, with uniform borders trimmed (padding, letterboxing, the corners a rotation adds), and
-  turned back by a few small angles and trimmed again (a copy rotated by 3-15 degrees).
+  turned back by a few small angles and cut to the upright picture inside (a copy rotated by 3-15 degrees).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from PIL import Image, ImageChops, ImageOps
 HASH_VERSION = 2  # bump when the codes change: references are re-hashed at start-up (review.library)
 DIHEDRAL = ("identity", "rot90", "rot180", "rot270", "mirror", "mirror_rot90", "mirror_rot180", "mirror_rot270")
 # Sub-windows of a registered work: (name, share of each side kept, anchor). PDQ tolerates a window that is off by
-# a few percent of the side, not more (a copy keeping 80% matched a 75% window at 90 bits), so the scales are 10%
+# a few percent of the side, not more (a copy keeping 80% matched a 75% window at 90 bits), so the scales are 8%
 # apart, from the centre and from each corner.
 REGIONS = tuple((f"{anchor_name}{round(scale * 100)}", scale, anchor)
                 for scale in (0.92, 0.84, 0.76, 0.68)

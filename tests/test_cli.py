@@ -1,12 +1,10 @@
 """`python -m review` as scripts use it: real processes, real SQLite file, JSON on stdout, plain errors."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO, photo
+from tests.conftest import photo
 
 
 def test_guard_jsonl_keeps_order_and_reports_bad_lines(cli):

@@ -129,7 +129,7 @@ class Signer:
                                    ta_url=None)
         try:
             self._signer = c2pa.Signer.from_info(info)
-        except c2pa.C2paError as exc:
+        except c2pa.C2paError:
             raise SigningUnavailable("the signer cannot be made from this certificate and key") from None
         self._context = c2pa.Context(c2pa.Settings.from_dict({"builder": {"thumbnail": {"enabled": False}}}))
 
