@@ -329,22 +329,13 @@ def cmd_queue(args) -> int:
 def cmd_provenance(args) -> int:
     from pathlib import Path
 
+    from review.provenance.signing import trust_anchors
     from review.provenance.verify import NotAnImage, verify
     from review.settings import Settings
 
     settings = Settings.from_env()
-    anchors = b""
-    if args.trust:
-        anchors += _read(args.trust)
-    if settings.provenance.cert_path:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-
-        chain = x509.load_pem_x509_certificates(_read(settings.provenance.cert_path))
-        anchors += chain[-1].public_bytes(serialization.Encoding.PEM)
-    local_ca = settings.data_dir / "provenance" / "ca.pem"
-    if local_ca.is_file():
-        anchors += local_ca.read_bytes()
+    anchors = (_read(args.trust) if args.trust else b"") + (
+        trust_anchors(settings.data_dir / "provenance", settings.provenance.cert_path) or b"")
     try:
         result = verify(_read(args.file), anchors or None)
     except NotAnImage as exc:

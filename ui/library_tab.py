@@ -35,14 +35,18 @@ def _admin(rt, token, profile, request, lang: str):
     return who
 
 
+def _message(lang: str, code: str, params: dict, fallback: str | None = None) -> str:
+    """A library error in the reader's language (field names too); `fallback` where the code has no translation."""
+    if fallback is not None and f"err_{code}" not in EN:
+        return fallback
+    if "field" in params:
+        params = {**params, "field": t(lang, "library_" + params["field"])}
+    return error_message(lang, code, params)
+
+
 def _fail(lang: str, exc: Exception) -> str:
-    if isinstance(exc, UserError):
-        params = dict(exc.params)
-        if "field" in params:
-            params["field"] = t(lang, "library_" + params["field"])
-        return render.error_html(lang, error_message(lang, exc.code, params), LIBRARY_ERROR)
-    if isinstance(exc, StorageUnavailable):
-        return render.error_html(lang, error_message(lang, exc.code, {}), LIBRARY_ERROR)
+    if isinstance(exc, (UserError, StorageUnavailable)):  # StorageUnavailable's own code says busy or gone
+        return render.error_html(lang, _message(lang, exc.code, getattr(exc, "params", {})), LIBRARY_ERROR)
     log.exception("library action failed")
     return render.error_html(lang, error_message(lang, "error", {}), LIBRARY_ERROR)
 
@@ -76,9 +80,7 @@ def summary_html(lang: str, summary: library.ImportSummary, total: int) -> str:
             for i, r in summary.added]
     def said(item: str, message: str) -> str:
         code, params = summary.codes.get(item, ("", {}))
-        if "field" in params:
-            params = {**params, "field": t(lang, "library_" + params["field"])}
-        return error_message(lang, code, params) if code and f"err_{code}" in EN else message
+        return _message(lang, code, params, fallback=message)
 
     rows += [f'<li data-status="duplicate">{escape(i)} — {escape(t(lang, "library_status_duplicate"))}: '
              f'{escape(said(i, m))}</li>' for i, m in summary.duplicates]

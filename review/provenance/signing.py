@@ -96,12 +96,28 @@ def load_credentials(directory: Path, cert_path: str | None = None, key_path: st
             chain, key = Path(cert_path).read_bytes(), Path(key_path).read_bytes()
         except OSError as exc:
             raise ValueError(f"The C2PA certificate or key cannot be read ({exc.strerror}).") from None
-        certs = x509.load_pem_x509_certificates(chain)
-        return Credentials(chain, key, certs[-1].public_bytes(serialization.Encoding.PEM), "operator")
+        return Credentials(chain, key, _last_certificate(chain), "operator")
     if not (directory / "signer.key").exists():
         return make_local_authority(directory)
     return Credentials((directory / "signer-chain.pem").read_bytes(), (directory / "signer.key").read_bytes(),
                        (directory / "ca.pem").read_bytes(), "local authority")
+
+
+def _last_certificate(chain_pem: bytes) -> bytes:
+    return x509.load_pem_x509_certificates(chain_pem)[-1].public_bytes(serialization.Encoding.PEM)
+
+
+def trust_anchors(directory: Path, cert_path: str | None = None) -> bytes | None:
+    """What verification trusts without creating anything: the operator chain's root and the local CA, if present."""
+    anchors = b""
+    if cert_path:
+        try:
+            anchors += _last_certificate(Path(cert_path).read_bytes())
+        except OSError as exc:
+            raise ValueError(f"The C2PA certificate cannot be read ({exc.strerror}).") from None
+    if (directory / "ca.pem").is_file():
+        anchors += (directory / "ca.pem").read_bytes()
+    return anchors or None
 
 
 def manifest_for(facts, fmt: str) -> dict:
