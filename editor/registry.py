@@ -30,7 +30,7 @@ def load_editor(name: str = "auto", model: str | None = None) -> Editor:
             import diffusers  # noqa: F401
         except ImportError as exc:
             raise ValueError(f"EDITOR_BACKEND={name} needs torch and diffusers ({exc}); "
-                             "install requirements-models.txt.") from None
+                             "install requirements.txt (the full set).") from None
         cls = q.QwenImageEditor if name == "qwen-image-edit" else q.QwenImage21Editor
         return cls(q.QwenEditSettings.from_env(model, default=cls.default_model))
     raise ValueError(f"Unknown editor backend {name!r}; choose one of: auto, {', '.join(BACKENDS)}.")

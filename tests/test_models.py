@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("diffusers", reason="the model backends need requirements-models.txt")
+pytest.importorskip("diffusers", reason="the model backends need requirements.txt (the full set)")
 
 from editor.base import EditRequest  # noqa: E402
 from editor.qwen_image_edit import EditCancelled, QwenEditSettings, QwenImageEditor, UnsafePreview  # noqa: E402
