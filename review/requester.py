@@ -1,6 +1,7 @@
 """The requester's side: their own edits and what they may see of each (never anyone else's)."""
 from __future__ import annotations
 
+import re
 from datetime import timezone
 
 from sqlalchemy import select
@@ -8,7 +9,35 @@ from sqlalchemy.orm import selectinload
 
 from db.models import EditRequest, RequestImage
 
-VISIBLE = ("released", "approved")  # full image shown; pending is blurred; rejected and blocked show a reason only
+VISIBLE = ("released", "approved")
+_HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,95}$")  # Hugging Face user names (case-insensitive)  # full image shown; pending is blurred; rejected and blocked show a reason only
+
+
+def requester_for(request=None, profile=None, browser_id: str | None = None) -> str | None:
+    """Who is asking, as stored in `edit_requests.requester`: the one place that decides it.
+
+    Signed in with Hugging Face (a Space with `hf_oauth: true`): `hf:<username>`, so My edits follows the account to
+    any browser or device. Otherwise the per-browser id the page keeps (`browser:<id>`), or None for a caller with
+    neither (an API client): its edits are recorded but belong to nobody's My edits. `request` is unused today; it
+    is here for whoever reads identity from a cookie later.
+    """
+    username = _hub_username(profile)
+    if username:
+        return f"hf:{username}"
+    return f"browser:{browser_id}" if valid_browser_token(browser_id) else None
+
+
+def valid_browser_token(token) -> bool:
+    """Only ids the app made count: a caller of the API cannot pick a short, guessable one."""
+    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
+
+
+def _hub_username(profile) -> str | None:
+    if not profile:
+        return None
+    name = getattr(profile, "username", None) or (profile.get("preferred_username") if hasattr(profile, "get") else None)
+    name = (name or "").strip().lower()
+    return name if _HUB_NAME.match(name) else None
 
 
 def status_of(decision: str, review_status: str | None) -> str:

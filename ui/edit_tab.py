@@ -11,9 +11,11 @@ import numpy as np
 
 from editor.image_input import BadImage, load_image
 from review.flow import EditFailed, Submission, run_edit
+from review.requester import requester_for, valid_browser_token
 from review.runtime import ASSETS
 from ui import render
 from ui.components import upload_image
+from ui.pictures import download_copy, viewable
 from ui.strings import error_message, label, language
 
 log = logging.getLogger(__name__)
@@ -30,11 +32,6 @@ EXAMPLES = [
 def new_browser_token(current: str | None) -> str:
     """A random per-browser id (kept in the browser's storage) so a requester's records are theirs alone."""
     return current if valid_browser_token(current) else secrets.token_hex(16)
-
-
-def valid_browser_token(token) -> bool:
-    """Only ids this app made count: a caller of the API cannot pick a short, guessable one."""
-    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
 
 
 def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
@@ -75,18 +72,20 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
             download = gr.DownloadButton(label(i18n, "download_labelled"), visible=False, elem_id="eg-download")
             verdicts = gr.HTML(elem_id="eg-verdicts-box")
             matches = gr.HTML(elem_id="eg-matches-box")
+            api_result = gr.JSON(visible=False, label="result")  # the /edit endpoint's answer (API callers only)
     examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))
     examples.dataset.headers = []  # the column headers would show untranslated i18n keys
 
     def on_run(image_path, ref_files, text, negative_text, seed_value, randomize_seed, steps_value, guidance_value,
-               variants_value, fast_value, region_value, token, request: gr.Request, progress=gr.Progress()):
+               variants_value, fast_value, region_value, token, request: gr.Request,
+               profile: gr.OAuthProfile | None = None, progress=gr.Progress()):
         lang = language(request.headers.get("accept-language") if request else None)
         stop = CANCELS.start(token)
         sub = Submission(
             image=image_path, instruction=text or "", references=[_path(f) for f in (ref_files or [])],
             negative_prompt=negative_text or "", seed=None if randomize_seed else int(seed_value or 0),
             steps=int(steps_value), guidance=float(guidance_value), num_outputs=int(variants_value),
-            requester=f"browser:{token}" if valid_browser_token(token) else None,
+            requester=requester_for(request, profile, token),
             fast=bool(fast_value), mask=painted_mask(region_value), cancel=stop,
         )
         try:
@@ -108,8 +107,32 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
     run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
                        fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed, provenance,
                                                       download],
-              concurrency_limit=2)
+              concurrency_id="edit", concurrency_limit=2, api_visibility="private")
     cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
+
+    def edit(image, instruction, negative_prompt=None, seed=None, steps=None, guidance=None, variants=None, fast=None,
+             request: gr.Request = None, profile: gr.OAuthProfile | None = None, progress=gr.Progress()):
+        """Edit one picture through the whole gate, as the page does.
+
+        Returns the record (decision, reasons, review status, verdicts, similarity matches, model, parameters) and
+        the pictures the caller may see: the labelled files when released, blurred ones while awaiting review,
+        none when blocked. A problem with the input is raised as a plain sentence.
+        """
+        sub = Submission(image=image, instruction=instruction or "", negative_prompt=negative_prompt or "",
+                         seed=int(seed) if seed is not None else 0, steps=int(steps or 30),
+                         guidance=float(4.0 if guidance is None else guidance), num_outputs=int(variants or 1),
+                         fast=bool(fast), requester=requester_for(request, profile, None))
+        try:
+            record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
+        except EditFailed as exc:
+            raise gr.Error(error_message(_lang(request), exc.code, exc.params), print_exception=False) from None
+        return api_record(record), visible_pictures(rt, record)
+
+    # the documented API: client.predict(handle_file(img), instruction, api_name="/edit"); the rest is optional
+    api_seed = gr.Number(value=0, precision=0, minimum=-1, maximum=2**31 - 1, label="seed (-1: random)", visible=False)
+    gr.Button(visible=False).click(edit, [image, instruction, negative, api_seed, steps, guidance, variants, fast],
+                                   [api_result, outputs], api_name="edit", concurrency_id="edit",
+                                   concurrency_limit=2, show_progress="hidden")
 
     def on_type(text, request: gr.Request):
         """The guard's verdict while the user types, so they learn before running anything."""
@@ -184,6 +207,10 @@ def painted_mask(value):
     return alpha.point(lambda v: 255 if v > 0 else 0)
 
 
+def _lang(request) -> str:
+    return language(request.headers.get("accept-language") if request else None)
+
+
 def _path(f) -> str:
     return f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", "")
 
@@ -191,28 +218,35 @@ def _path(f) -> str:
 def _show(rt, lang: str, record: dict):
     before = rt.store.open(Path(record["inputs"][0]).relative_to(rt.store.root).as_posix())
     download = gr.update(visible=False, value=None)
-    if record["decision"] == "released":
-        # the stored files themselves, so a download keeps their labels (metadata, Content Credentials, watermark)
-        shown = list(record["outputs"])
-        compare = (before, rt.store.open(Path(shown[0]).relative_to(rt.store.root).as_posix())) if shown else None
-        if shown:
-            download = gr.update(visible=True, value=_named_copy(shown[0], record["id"]))
-    elif record["decision"] == "pending_review":
-        shown = [render.blurred(p) for p in record["outputs"]]
-        compare = (before, shown[0]) if shown else None
-    else:
-        shown, compare = [], None
+    shown = visible_pictures(rt, record)
+    compare = None
+    if record["decision"] == "released" and shown:
+        compare = (before, rt.store.open(Path(record["outputs"][0]).relative_to(rt.store.root).as_posix()))
+        download = gr.update(visible=True, value=download_copy(record["outputs"][0], record["id"]))
+    elif shown:
+        compare = (before, shown[0])
     card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
     provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
     return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
             render.matches_html(lang, record), record["params"]["seed"], provenance, download)
 
 
-def _named_copy(path: str, record_id: str) -> str:
-    """The labelled file under a name that says what it is (the store names files by their hash)."""
-    import shutil
-    import tempfile
+def visible_pictures(rt, record: dict) -> list:
+    """What the requester may see of a record's results: released, the labelled files themselves (a download keeps
+    their metadata, Content Credentials and watermark); pending review, blurred on the server; blocked, nothing."""
+    if record["decision"] == "released":
+        return [viewable(p) for p in record["outputs"]]
+    if record["decision"] == "pending_review":
+        return [render.blurred(p) for p in record["outputs"]]
+    return []
 
-    target = Path(tempfile.mkdtemp(prefix="editguard-")) / f"editguard-{record_id}.png"
-    shutil.copyfile(path, target)
-    return str(target)
+
+API_FIELDS = ("id", "created_at", "decision", "reasons", "warnings", "review_status", "params", "backend", "model",
+              "model_license", "policy_mode", "applied", "edit_ms", "verdicts")
+
+
+def api_record(record: dict) -> dict:
+    """The record as an API caller gets it: no server paths, matched works without their pictures."""
+    out = {k: record[k] for k in API_FIELDS}
+    out["matches"] = [{k: v for k, v in m.items() if k != "reference_image"} for m in record["matches"]]
+    return out

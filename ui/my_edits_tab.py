@@ -5,15 +5,19 @@ from html import escape
 
 import gradio as gr
 
-from review.requester import VISIBLE, my_edits
+from review.requester import VISIBLE, my_edits, requester_for
 from review.retention import delete_requester_data
 from ui import render
-from ui.edit_tab import valid_browser_token
+from ui.pictures import viewable
+from ui.review_tab import oauth_enabled
 from ui.strings import label, language, t
 
 
 def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) -> None:
     gr.Markdown(label(i18n, "my_edits_note"))
+    if oauth_enabled():  # on a Space with hf_oauth: the Hub account, not the browser, owns the edits
+        gr.Markdown(label(i18n, "my_edits_hub_note"))
+        gr.LoginButton(elem_id="eg-mine-login")
     refresh = gr.Button(label(i18n, "refresh"), size="sm", elem_id="eg-mine-refresh")
     gallery = gr.Gallery(columns=5, height="auto", object_fit="contain", interactive=False, preview=False,
                          show_label=False, elem_id="eg-mine-gallery")
@@ -24,9 +28,9 @@ def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) ->
         delete_btn = gr.Button(label(i18n, "delete_my_data"), variant="stop", size="sm", elem_id="eg-delete")
         deleted = gr.HTML(elem_id="eg-delete-msg")
 
-    def on_refresh(token, request: gr.Request):
+    def on_refresh(token, request: gr.Request, profile: gr.OAuthProfile | None = None):
         lang = language(request.headers.get("accept-language") if request else None)
-        records = my_edits(rt.session_factory, f"browser:{token}" if valid_browser_token(token) else None)
+        records = my_edits(rt.session_factory, requester_for(request, profile, token))
         if not records:
             return [], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>'
         shown, rows = [], []
@@ -34,7 +38,7 @@ def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) ->
             status_text = t(lang, f"mine_{r['status']}")
             for rel in r["outputs"][:1]:
                 if r["status"] in VISIBLE:  # the stored file itself: a download keeps its provenance labels
-                    shown.append((str(rt.store.path(rel)), status_text))
+                    shown.append((viewable(rt.store.path(rel)), status_text))
                 elif r["status"] == "pending":
                     shown.append((render.blurred(str(rt.store.path(rel))), status_text))
             why = ""
@@ -50,16 +54,17 @@ def build_my_edits_tab(rt, i18n, browser_token: gr.BrowserState, tab: gr.Tab) ->
                 + (f" · {escape(why)}" if why else "") + "</span></div>")
         return shown, f'<div class="eg-card" id="eg-mine">{"".join(rows)}</div>'
 
-    def on_delete(token, sure, request: gr.Request):
+    def on_delete(token, sure, request: gr.Request, profile: gr.OAuthProfile | None = None):
         lang = language(request.headers.get("accept-language") if request else None)
         if not sure:
             return gr.skip(), gr.skip(), f'<div class="eg-card">{escape(t(lang, "delete_tick_first"))}</div>', True
-        if not valid_browser_token(token):
+        requester = requester_for(request, profile, token)
+        if requester is None:
             return [], "", f'<div class="eg-card">{escape(t(lang, "my_edits_empty"))}</div>', False
-        report = delete_requester_data(rt.session_factory, rt.store, f"browser:{token}",
-                                       keep_decided=rt.settings.keep_decided)
+        report = delete_requester_data(rt.session_factory, rt.store, requester, keep_decided=rt.settings.keep_decided)
         msg = t(lang, "delete_done", n=len(report.requests), images=report.images_removed, kept=report.kept_for_audit)
-        return (*on_refresh(token, request), f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>', False)
+        return (*on_refresh(token, request, profile), f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>',
+                False)
 
     delete_btn.click(on_delete, [browser_token, confirm], [gallery, listing, deleted, confirm],
                      api_visibility="private")

@@ -180,6 +180,7 @@ EN = {
     "no_item_open": "Open an item first (Next item).",
     # my edits
     "my_edits_note": "Your edits from this browser. Results awaiting review stay blurred until a reviewer approves them.",
+    "my_edits_hub_note": "Sign in with Hugging Face and your edits belong to your account: you see them from any browser or device. Without signing in they belong to this browser.",
     "my_edits_empty": "No edits from this browser yet.",
     "mine_released": "Released", "mine_pending": "Awaiting review", "mine_approved": "Approved",
     "mine_rejected": "Rejected", "mine_blocked": "Blocked",
@@ -398,6 +399,7 @@ JA = {
     "err_auth.locked": "サインインの失敗が続いたため、数分お待ちください。",
     "no_item_open": "先に項目を開いてください（次の項目）。",
     "my_edits_note": "このブラウザからの編集です。確認待ちの結果は、審査担当が承認するまでぼかして表示されます。",
+    "my_edits_hub_note": "Hugging Face でサインインすると、編集はアカウントに結び付き、どのブラウザや端末からでも見られます。サインインしない場合は、このブラウザに結び付きます。",
     "my_edits_empty": "このブラウザからの編集はまだありません。",
     "mine_released": "公開済み", "mine_pending": "確認待ち", "mine_approved": "承認済み",
     "mine_rejected": "却下", "mine_blocked": "ブロック",
