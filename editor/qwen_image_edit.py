@@ -2,17 +2,24 @@
 
 One to three input images: the main image plus reference photos, for instruction edits and subject-driven
 generation alike. Optional masked region edits go through QwenImageEditInpaintPipeline built from the same
-components. Progress is reported per step through `callback_on_step_end`; the same callback stops the pipeline on
-Cancel, and every `preview_every` steps it decodes the current latents and asks the image guard, stopping an
-Unsafe generation early. A Lightning LoRA ("fast") switches to 4/8 steps with the scheduler its authors publish.
+components. A Lightning LoRA ("fast") switches to 4/8 steps with the scheduler its authors publish.
+
+Shaped for ZeroGPU (the `spaces` package): the loaded pipelines live at module level (`PIPELINES`), where a
+ZeroGPU worker finds them after it forks; the GPU function `run_job` takes one picklable `GpuJob` (ZeroGPU pickles
+the arguments onto a queue) and is a generator, so each step, and every `preview_every` steps a decoded preview,
+comes back to the caller as it happens. The caller reports progress, and closing the generator (Cancel, or the
+image guard finding a preview Unsafe) stops the diffusion at a step boundary: in this process at the very step
+the caller saw; on ZeroGPU at the first step after the stop reaches the worker (spaces checks its stop event
+after each yielded item and the worker does not wait for the caller's verdict, so typically one step later).
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
@@ -139,115 +146,92 @@ class QwenImageEditor:
         try:
             processor = load_processor(settings.model, settings.revision, self.processor_base)
             extra = {"processor": processor} if processor is not None else {}
-            self.pipe = getattr(diffusers, self.pipeline_class).from_pretrained(
+            pipe = getattr(diffusers, self.pipeline_class).from_pretrained(
                 settings.model, revision=settings.revision, dtype=self._dtype, **extra)
         except Exception as exc:  # a named backend that cannot load is an error, never a silent swap
             raise BackendLoadError(self.name, settings.model, exc) from exc
-        self.pipe.set_progress_bar_config(disable=True)
-        if settings.cpu_offload and self.device == "cuda":
-            self.pipe.enable_model_cpu_offload()
-        elif self.device == "cuda":
-            self.pipe.to(self.device)
-        self.inpaint = None
-        if self.supports_mask:
-            self.inpaint = diffusers.QwenImageEditInpaintPipeline.from_pipe(self.pipe)
-            self.inpaint.set_progress_bar_config(disable=True)
-        self._default_scheduler = self.pipe.scheduler
-        self._fast_scheduler = None
+        pipe.set_progress_bar_config(disable=True)
+        fast_scheduler = None
         if settings.lightning_lora:
             from diffusers import FlowMatchEulerDiscreteScheduler
 
-            self.pipe.load_lora_weights(settings.lightning_lora, weight_name=settings.lightning_weight_name,
-                                        adapter_name="lightning")
-            self._fast_scheduler = FlowMatchEulerDiscreteScheduler.from_config(LIGHTNING_SCHEDULER)
-        self._lock = threading.Lock()
+            pipe.load_lora_weights(settings.lightning_lora, weight_name=settings.lightning_weight_name,
+                                   adapter_name="lightning")
+            fast_scheduler = FlowMatchEulerDiscreteScheduler.from_config(LIGHTNING_SCHEDULER)
+        if settings.cpu_offload and self.device == "cuda":
+            pipe.enable_model_cpu_offload()
+        elif self.device == "cuda":
+            pipe.to(self.device)  # on ZeroGPU `spaces` records this and moves the weights in its worker
+        inpaint = None
+        if self.supports_mask:
+            inpaint = diffusers.QwenImageEditInpaintPipeline.from_pipe(pipe)
+            inpaint.set_progress_bar_config(disable=True)
+        self.key = f"{self.name}:{settings.model}@{self.revision}:{len(PIPELINES)}"
+        PIPELINES[self.key] = LoadedPipelines(pipe, inpaint, pipe.scheduler, fast_scheduler)
+
+    @property
+    def pipe(self):
+        return PIPELINES[self.key].pipe
+
+    @property
+    def inpaint(self):
+        return PIPELINES[self.key].inpaint
 
     @property
     def fast_available(self) -> bool:
-        return self._fast_scheduler is not None
+        return PIPELINES[self.key].fast_scheduler is not None
 
     def model_card(self) -> dict:
         return {"id": self.model_id, "revision": self.revision, "license": self.model_license, "credit": self.credit,
                 "device": self.device, "fast": self.fast_available}
 
     def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
-        import torch
-
         images = [request.image, *request.references][:self.max_images]
         fast = bool(request.fast and self.fast_available)
         steps = self.settings.lightning_steps if fast else request.steps
-        state = {"step": 0, "stopped": None}
         preview_every = request.preview_every if request.preview_every is not None else self.settings.preview_every
-
-        def on_step(pipe, i, t, kwargs):
-            state["step"] = i + 1
-            if progress:
-                progress((i + 1) / steps, f"step {i + 1}/{steps}")
-            if request.cancel is not None and request.cancel.is_set():
-                pipe._interrupt = True
-                state["stopped"] = "cancel"
-            elif request.preview_check and preview_every and (i + 1) % preview_every == 0 and i + 1 < steps:
-                verdict = request.preview_check(self._preview(pipe, kwargs["latents"], height, width))
-                if verdict is not None and verdict.label.value == "Unsafe":
-                    pipe._interrupt = True
-                    state["stopped"] = verdict
-            return kwargs
-
+        if request.mask is not None and not self.supports_mask:
+            raise UserError(f"{self.name} cannot limit an edit to a painted region.", "editor.no_mask")
         width, height = _output_size(request.image)
         cfg = 1.0 if fast else request.guidance
-        args = dict(prompt=request.instruction, negative_prompt=(request.negative_prompt or " ") if cfg > 1 else None,
-                    true_cfg_scale=cfg, num_inference_steps=steps,
-                    num_images_per_prompt=request.num_outputs, height=height, width=width,
-                    generator=torch.Generator("cpu").manual_seed(request.seed), callback_on_step_end=on_step,
-                    **self.extra_args(width, height))
-        with self._lock:
-            self._use_fast(fast)
-            try:
-                if request.mask is not None:
-                    if self.inpaint is None:
-                        raise UserError(f"{self.name} cannot limit an edit to a painted region.", "editor.no_mask")
-                    result = run_pipeline(self.inpaint, dict(image=request.image, mask_image=request.mask,
-                                                             strength=1.0, **args))
-                else:
-                    result = run_pipeline(self.pipe, dict(image=images if len(images) > 1 else images[0], **args))
-            finally:
-                self._use_fast(False)
-        if state["stopped"] == "cancel":
-            raise EditCancelled(state["step"])
-        if state["stopped"] is not None:
-            raise UnsafePreview(state["stopped"], state["step"])
+        job = GpuJob(pipeline=self.key, prompt=request.instruction, images=images, mask=request.mask,
+                     negative_prompt=(request.negative_prompt or " ") if cfg > 1 else None, true_cfg_scale=cfg,
+                     steps=steps, num_outputs=request.num_outputs, width=width, height=height, seed=request.seed,
+                     fast=fast, preview_every=preview_every if request.preview_check else 0,
+                     extra=self.extra_args(width, height))
+        step, stopped, result = 0, None, None
+        events = run_job(job)  # looked up at call time: ZeroGPU's wrapper (or a test's) stands in for it
+        try:
+            for kind, *payload in events:
+                if kind == "done":
+                    result = payload[0]
+                    continue
+                step, preview = payload
+                if progress:
+                    progress(step / steps, f"step {step}/{steps}")
+                if request.cancel is not None and request.cancel.is_set():
+                    stopped = "cancel"
+                    break
+                if preview is not None:
+                    verdict = request.preview_check(preview)
+                    if verdict is not None and verdict.label.value == "Unsafe":
+                        stopped = verdict
+                        break
+        finally:
+            events.close()  # stops the diffusion at this step (on ZeroGPU: sets the worker's stop event)
+        if stopped == "cancel":
+            raise EditCancelled(step)
+        if stopped is not None:
+            raise UnsafePreview(stopped, step)
         applied = [f"{self.name}: {steps} steps" + (" (Lightning)" if fast else "")
                    + (", masked region" if request.mask is not None else "")]
         # the inpaint pipeline works at its own size; hand back the size the user will compare with
         images = [im if im.size == (width, height) else im.resize((width, height), Image.Resampling.LANCZOS)
-                  for im in result.images]
+                  for im in result]
         return EditOutput(images=images, applied=applied)
 
     def extra_args(self, width: int, height: int) -> dict:
         return {}
-
-    def _use_fast(self, fast: bool) -> None:
-        if not self.fast_available:
-            return
-        if fast:
-            self.pipe.enable_lora()
-            self.pipe.set_adapters(["lightning"], [1.0])
-            self.pipe.scheduler = self._fast_scheduler
-        else:
-            self.pipe.disable_lora()
-            self.pipe.scheduler = self._default_scheduler
-
-    def _preview(self, pipe, latents, height: int, width: int) -> Image.Image:
-        """Decode the current latents (the same steps the pipeline ends with), small enough for the guard."""
-        import torch
-
-        with torch.no_grad():
-            lat = pipe._unpack_latents(latents[:1], height, width, pipe.vae_scale_factor).to(pipe.vae.dtype)
-            cfg = pipe.vae.config
-            mean = torch.tensor(cfg.latents_mean).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
-            std = torch.tensor(cfg.latents_std).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
-            image = pipe.vae.decode(lat * std + mean, return_dict=False)[0][:, :, 0]
-            return pipe.image_processor.postprocess(image, output_type="pil")[0]
 
 
 class QwenImage21Editor(QwenImageEditor):
@@ -265,20 +249,150 @@ class QwenImage21Editor(QwenImageEditor):
         return {"output_resolution": max(64, round(math.sqrt(width * height) / 16) * 16)}
 
 
+@dataclass
+class LoadedPipelines:
+    """One loaded model: the pipeline, its inpaint twin (same components) and the two schedulers."""
+
+    pipe: object
+    inpaint: object | None
+    default_scheduler: object
+    fast_scheduler: object | None
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one accelerator: calls run one at a time
+
+
+# Module level, where ZeroGPU expects the weights: its worker process forks from this one and finds them here.
+PIPELINES: dict[str, LoadedPipelines] = {}
+
+
+@dataclass(frozen=True)
+class GpuJob:
+    """Everything one GPU call needs, as plain picklable values: ZeroGPU pickles the call's arguments to its worker,
+    so no pipeline, lock, event or callback may travel here (tests/test_zerogpu.py runs it through that round trip).
+    """
+
+    pipeline: str  # key in PIPELINES
+    prompt: str
+    images: list  # PIL images: the main picture, then references
+    mask: object  # PIL mask (white = change) or None
+    negative_prompt: str | None
+    true_cfg_scale: float
+    steps: int
+    num_outputs: int
+    width: int
+    height: int
+    seed: int
+    fast: bool
+    preview_every: int  # 0: no previews
+    extra: dict
+
+
 def gpu_seconds(steps: int, width: int, height: int) -> int:
     """ZeroGPU duration for one call: ~0.6 s per step at 1024² on an H200-class slice, with 1.5x and 20 s slack."""
     return int(min(300, 20 + steps * 0.6 * (width * height) / (1024 * 1024) * 1.5))
 
 
-def run_pipeline(pipe, kwargs: dict):
-    return pipe(**kwargs)
+def job_seconds(job: GpuJob) -> int:
+    """The duration function ZeroGPU calls with the GPU function's own arguments."""
+    return gpu_seconds(job.steps, job.width, job.height)
 
 
-if os.environ.get("SPACES_ZERO_GPU"):  # on ZeroGPU a GPU is attached only inside @spaces.GPU calls
-    import spaces
+def _zerogpu(fn):
+    """`@spaces.GPU(duration=job_seconds)`: a no-op unless the Space runs on ZeroGPU (SPACES_ZERO_GPU)."""
+    try:
+        import spaces
+    except ImportError:  # the light local install (requirements-cpu.txt) has no spaces
+        return fn
+    return spaces.GPU(duration=job_seconds)(fn)
 
-    run_pipeline = spaces.GPU(duration=lambda pipe, kwargs: gpu_seconds(
-        kwargs["num_inference_steps"], kwargs["width"], kwargs["height"]))(run_pipeline)
+
+@_zerogpu
+def run_job(job: GpuJob):
+    """Run one edit on the accelerator, yielding ("step", n, preview or None) per step and finally ("done", images).
+
+    The pipeline runs in a thread so that this generator can hand each step out as it happens. Each step waits
+    until the consumer has taken its event (in this process: lockstep, so a stop lands on the step the consumer
+    saw; on ZeroGPU the worker takes events at once, so the diffusion runs on meanwhile). Closing the generator
+    interrupts the pipeline at its next step boundary.
+    """
+    loaded = PIPELINES[job.pipeline]
+    events: queue.Queue = queue.Queue()
+    taken = threading.Semaphore(0)
+    stop = threading.Event()
+
+    def on_step(pipe, i, t, kwargs):
+        step = i + 1
+        preview = None
+        if job.preview_every and step % job.preview_every == 0 and step < job.steps:
+            preview = _preview(pipe, kwargs["latents"], job.height, job.width)
+        events.put(("step", step, preview))
+        taken.acquire()
+        if stop.is_set():
+            pipe._interrupt = True
+        return kwargs
+
+    def work():
+        import torch
+
+        args = dict(prompt=job.prompt, negative_prompt=job.negative_prompt, true_cfg_scale=job.true_cfg_scale,
+                    num_inference_steps=job.steps, num_images_per_prompt=job.num_outputs, height=job.height,
+                    width=job.width, generator=torch.Generator("cpu").manual_seed(job.seed),
+                    callback_on_step_end=on_step, **job.extra)
+        try:
+            with loaded.lock:
+                _use_fast(loaded, job.fast)
+                try:
+                    if job.mask is not None:
+                        result = loaded.inpaint(image=job.images[0], mask_image=job.mask, strength=1.0, **args)
+                    else:
+                        result = loaded.pipe(image=job.images if len(job.images) > 1 else job.images[0], **args)
+                finally:
+                    _use_fast(loaded, False)
+            events.put(("done", result.images))
+        except BaseException as exc:  # handed to the consumer, raised there
+            events.put(("error", exc))
+
+    thread = threading.Thread(target=work, name="editguard-pipeline", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, *payload = events.get()
+            if kind == "error":
+                raise payload[0]
+            yield (kind, *payload)
+            if kind == "done":
+                return
+            taken.release()
+    finally:
+        stop.set()
+        taken.release()  # wake a step that waits for us; it sees `stop` and interrupts the pipeline
+        thread.join()
+
+
+def _use_fast(loaded: LoadedPipelines, fast: bool) -> None:
+    """Switch the Lightning LoRA and its scheduler on or off (inside the GPU call: a ZeroGPU worker has its own
+    copy of the pipeline, so a switch made in the main process would not reach it)."""
+    if loaded.fast_scheduler is None:
+        return
+    if fast:
+        loaded.pipe.enable_lora()
+        loaded.pipe.set_adapters(["lightning"], [1.0])
+        loaded.pipe.scheduler = loaded.fast_scheduler
+    else:
+        loaded.pipe.disable_lora()
+        loaded.pipe.scheduler = loaded.default_scheduler
+
+
+def _preview(pipe, latents, height: int, width: int) -> Image.Image:
+    """Decode the current latents (the same steps the pipeline ends with), small enough for the guard."""
+    import torch
+
+    with torch.no_grad():
+        lat = pipe._unpack_latents(latents[:1], height, width, pipe.vae_scale_factor).to(pipe.vae.dtype)
+        cfg = pipe.vae.config
+        mean = torch.tensor(cfg.latents_mean).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
+        std = torch.tensor(cfg.latents_std).view(1, cfg.z_dim, 1, 1, 1).to(lat.device, lat.dtype)
+        image = pipe.vae.decode(lat * std + mean, return_dict=False)[0][:, :, 0]
+        return pipe.image_processor.postprocess(image, output_type="pil")[0]
 
 
 def _output_size(image: Image.Image) -> tuple[int, int]:

@@ -1,0 +1,158 @@
+"""The GPU function called the way ZeroGPU calls it: in a worker process forked after the pipeline was loaded, its
+arguments pickled onto a queue, each yielded value pickled back, and a stop event the worker checks after each
+item when the caller closes the generator (spaces/zero/wrappers.py, generator_function_wrapper). A closure, lock,
+event or pipeline sneaking into the arguments or the results fails here with a pickling error."""
+import multiprocessing
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("diffusers", reason="the model backends need requirements.txt (the full set)")
+spaces_utils = pytest.importorskip("spaces.utils", reason="ZeroGPU's package (spaces) is in requirements.txt")
+
+import editor.qwen_image_edit as q  # noqa: E402
+from editor.base import EditRequest  # noqa: E402
+from review.guard.base import Verdict  # noqa: E402
+from review.labels import Label  # noqa: E402
+from tests.test_models import picture, tiny_edit  # noqa: E402,F401
+
+
+def _worker(task, arg_queue, res_queue, stop_event):
+    """The worker side of spaces' generator wrapper, reduced to what crosses the process boundary."""
+    args, kwargs = arg_queue.get()
+    stop_event.clear()
+    gen = task(*args, **kwargs)
+    while True:
+        try:
+            res = next(gen)
+        except StopIteration:
+            break
+        except Exception as exc:  # spaces sends the traceback text and the class name
+            res_queue.put(("error", f"{type(exc).__name__}: {exc}"))
+            break
+        if stop_event.is_set():
+            gen.close()
+            break
+        try:
+            res_queue.put(("ok", res))  # pickles the result: a picture is fine, a pipeline or a lambda is not
+        except Exception as exc:
+            res_queue.put(("error", f"{type(exc).__name__}: {exc}"))
+            break
+    res_queue.put(("end", None))
+
+
+class ZeroGPUEmulator:
+    """Stands in for `spaces.GPU` around a generator function; `produced` counts what the worker sent, including
+    items that arrived after the caller had stopped listening."""
+
+    def __init__(self, task):
+        self.task, self.produced = task, []
+
+    def __call__(self, *args, **kwargs):
+        ctx = multiprocessing.get_context("fork")  # spaces forks its worker too
+        arg_queue, res_queue = spaces_utils.SimpleQueue(), spaces_utils.SimpleQueue()
+        stop_event = ctx.Event()
+        proc = ctx.Process(target=_worker, args=(self.task, arg_queue, res_queue, stop_event), daemon=True)
+        proc.start()
+        try:
+            arg_queue.put((args, kwargs))  # pickles the arguments: PicklingError for a closure, a lock, a pipeline
+        except Exception:
+            proc.kill()
+            raise
+        return self._results(proc, res_queue, stop_event)
+
+    def _results(self, proc, res_queue, stop_event):
+        ended = False
+        try:
+            while True:
+                kind, value = res_queue.get()
+                if kind == "end":
+                    ended = True
+                    return
+                if kind == "error":
+                    raise RuntimeError(f"ZeroGPU worker error: {value}")
+                self.produced.append(value)
+                try:
+                    yield value
+                except GeneratorExit:
+                    stop_event.set()
+                    raise
+        finally:
+            while not ended:  # like spaces: wait for the worker to finish its current item and stop
+                kind, value = res_queue.get()
+                ended = kind == "end"
+                if kind == "ok":
+                    self.produced.append(value)
+            proc.join(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def editor(tiny_edit):  # noqa: F811
+    model, lora = tiny_edit
+    return q.QwenImageEditor(q.QwenEditSettings(model=str(model), lightning_lora=str(lora),
+                                                lightning_weight_name="tiny-lightning.safetensors", lightning_steps=2))
+
+
+@pytest.fixture
+def zerogpu(monkeypatch):
+    emulator = ZeroGPUEmulator(q.run_job)
+    monkeypatch.setattr(q, "run_job", emulator)
+    return emulator
+
+
+def steps_of(events):
+    return [e[1] for e in events if e[0] == "step"]
+
+
+def test_the_gpu_job_is_plain_picklable_data(editor):
+    job = q.GpuJob(pipeline=editor.key, prompt="x", images=[picture()], mask=None, negative_prompt=None,
+                   true_cfg_scale=1.0, steps=4, num_outputs=1, width=64, height=64, seed=0, fast=False,
+                   preview_every=0, extra={})
+    assert pickle.loads(pickle.dumps(job)) == job
+    assert q.job_seconds(job) == q.gpu_seconds(4, 64, 64) >= 20  # the duration function takes the same argument
+
+
+def test_an_edit_across_the_process_boundary_matches_the_local_one(editor, monkeypatch):
+    request = dict(image=picture(), instruction="make it purple", steps=3, seed=5, guidance=1.0,
+                   references=[picture(shift=60)])
+    local = editor.edit(EditRequest(**request))
+    emulator = ZeroGPUEmulator(q.run_job)
+    monkeypatch.setattr(q, "run_job", emulator)
+    seen = []
+    remote = editor.edit(EditRequest(**request), progress=lambda f, d: seen.append(d))
+    assert seen == ["step 1/3", "step 2/3", "step 3/3"]  # per-step progress crossed the boundary
+    assert np.array_equal(np.asarray(local.images[0]), np.asarray(remote.images[0]))
+    fast = editor.edit(EditRequest(image=picture(), instruction="x", steps=9, seed=0, fast=True))
+    assert fast.applied == ["qwen-image-edit: 2 steps (Lightning)"]  # the LoRA switch happens inside the worker
+    assert steps_of(emulator.produced) == [1, 2, 3, 1, 2]
+
+
+def test_cancel_reaches_the_worker(editor, zerogpu):
+    import threading
+
+    cancel = threading.Event()
+    with pytest.raises(q.EditCancelled) as err:
+        editor.edit(EditRequest(image=picture(), instruction="x", steps=30, seed=0, guidance=1.0, cancel=cancel),
+                    progress=lambda f, d: cancel.set())  # Cancel pressed during the first step
+    assert err.value.params["step"] == 1
+    assert len(steps_of(zerogpu.produced)) < 30  # the worker stopped soon after, not at the end
+
+
+def test_an_unsafe_preview_stops_the_worker(editor, zerogpu):
+    judged = []
+
+    def guard(image):
+        judged.append(image.size)
+        return Verdict(Label.UNSAFE, ("Violent",), guard="test")
+
+    with pytest.raises(q.UnsafePreview) as err:
+        editor.edit(EditRequest(image=picture(), instruction="x", steps=30, seed=0, guidance=1.0,
+                                preview_check=guard, preview_every=2))
+    assert err.value.step == 2 and judged == [(64, 64)]  # the decoded preview crossed the boundary as a picture
+    assert len(steps_of(zerogpu.produced)) < 30
+
+
+def test_a_closure_in_the_arguments_fails_like_on_zerogpu(editor, zerogpu):
+    with pytest.raises(pickle.PicklingError):
+        zerogpu(lambda: None)
