@@ -121,10 +121,9 @@ def install(work: Path, report: dict) -> str:
     if proc.returncode != 0:
         raise Failure("pip install -r requirements.txt failed: " + proc.stderr.strip()[-1500:])
     report["install_s"] = round(time.perf_counter() - started, 1)
-    report["installed"] = subprocess.run([python, "-c", "import torch, diffusers, transformers, spaces, gradio; "
-                                          "print(torch.__version__, diffusers.__version__, transformers.__version__, "
-                                          "spaces.__version__, gradio.__version__)"],
-                                         capture_output=True, text=True).stdout.strip()
+    report["installed"] = subprocess.run([python, "-c", "from importlib.metadata import version as v; print(', '.join("
+                                          "f'{p} {v(p)}' for p in ('torch', 'diffusers', 'transformers', 'spaces', "
+                                          "'gradio')))"], capture_output=True, text=True).stdout.strip()
     return python
 
 

@@ -172,6 +172,19 @@ def test_my_edits_follow_a_signed_in_person_to_another_browser(rt, image_file):
     assert my_edits(rt.session_factory, requester_for(None, None, laptop)) == []  # the account owns it, not the laptop
 
 
+# ---- the Space rehearsal, the part that fits CI's time (no fresh install) ----------------------------------------
+def test_space_rehearsal_without_the_install():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "scripts/space_rehearsal.py", "--python", sys.executable], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"], report
+    assert report["edit"]["decision"] == "released" and report["review"] == "approved"
+    assert report["verify"]["c2pa"] == "Trusted" and report["packages_txt"]
+
+
 # ---- what a Space installs ---------------------------------------------------------------------------------------
 def requirement_lines(name: str) -> list[str]:
     return [line.strip() for line in (REPO / name).read_text().splitlines() if line.strip() and not line.startswith("#")]
