@@ -320,6 +320,9 @@ def run_job(job: GpuJob):
     stop = threading.Event()
 
     def on_step(pipe, i, t, kwargs):
+        if stop.is_set():  # nobody listens any more: never wait again
+            pipe._interrupt = True
+            return kwargs
         step = i + 1
         preview = None
         if job.preview_every and step % job.preview_every == 0 and step < job.steps:

@@ -72,6 +72,17 @@ def test_edit_endpoint_returns_the_labelled_picture_from_a_volume(space):
     assert labels["watermark"]["present"]
 
 
+def test_the_volume_itself_is_not_served(space):
+    """Pictures leave as copies of what a caller may see; the data directory is not an allowed path."""
+    import urllib.error
+    import urllib.request
+
+    stored = next((space["data_dir"] / "images").rglob("*.png"))
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(space["url"] + "gradio_api/file=" + str(stored), timeout=10)
+    assert err.value.code in (403, 404)
+
+
 def test_edit_endpoint_options_and_a_pending_result_is_blurred(space):
     src = space["tmp"] / "astronaut.png"
     photo("astronaut").save(src)  # a registered sample work: the edit waits for a person
