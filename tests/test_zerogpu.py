@@ -15,7 +15,7 @@ import editor.qwen_image_edit as q  # noqa: E402
 from editor.base import EditRequest  # noqa: E402
 from review.guard.base import Verdict  # noqa: E402
 from review.labels import Label  # noqa: E402
-from tests.test_models import picture, tiny_edit  # noqa: E402,F401
+from tests.test_models import picture, tiny_edit, tiny_guard  # noqa: E402,F401
 
 
 def _worker(task, arg_queue, res_queue, stop_event):
@@ -156,3 +156,14 @@ def test_an_unsafe_preview_stops_the_worker(editor, zerogpu):
 def test_a_closure_in_the_arguments_fails_like_on_zerogpu(editor, zerogpu):
     with pytest.raises(pickle.PicklingError):
         zerogpu(lambda: None)
+
+
+def test_on_zerogpu_the_text_guard_stays_on_the_cpu(tiny_guard, monkeypatch):  # noqa: F811
+    """It judges every keystroke; outside @spaces.GPU there is no GPU on ZeroGPU (spaces fakes is_available)."""
+    import torch
+
+    from review.guard.qwen3guard import Qwen3Guard
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert Qwen3Guard(str(tiny_guard)).device == "cpu"

@@ -10,6 +10,7 @@ Anything else (or a model that fails) becomes a "guard unavailable" verdict, whi
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 
@@ -61,7 +62,9 @@ class Qwen3Guard:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_id = model
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        # On ZeroGPU a GPU exists only inside @spaces.GPU calls; the guard runs on every keystroke, so it stays on the CPU
+        zero_gpu = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+        self.device = "cuda" if torch.cuda.is_available() and not zero_gpu else "cpu"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
             self.model = AutoModelForCausalLM.from_pretrained(
