@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import threading
 from pathlib import Path
 
@@ -11,9 +11,11 @@ import numpy as np
 
 from editor.image_input import BadImage, load_image
 from review.flow import EditFailed, Submission, run_edit
+from review.requester import REQUESTER_COOKIE, cookie_id, requester_for
 from review.runtime import ASSETS
 from ui import render
 from ui.components import upload_image
+from ui.pictures import LEDGER, requester_url, serve_urls
 from ui.strings import error_message, label, language
 
 log = logging.getLogger(__name__)
@@ -25,19 +27,30 @@ EXAMPLES = [
     [str(ASSETS / "references" / "astronaut.jpg"), "Make it sepia and rotate it 90 degrees"],
     [str(ASSETS / "examples" / "coffee.jpg"), "ビンテージ風にして、上に「朝のコーヒー」と文字を入れて"],
 ]
+EXAMPLE_FILES = {Path(e[0]).name for e in EXAMPLES}
 
 
-def new_browser_token(current: str | None) -> str:
-    """A random per-browser id (kept in the browser's storage) so a requester's records are theirs alone."""
-    return current if valid_browser_token(current) else secrets.token_hex(16)
+def browser_key(rt, request) -> str | None:
+    """This browser's id from its server-signed requester cookie (for Cancel and the cache ledger); None without."""
+    return cookie_id(rt.secret, (getattr(request, "cookies", None) or {}).get(REQUESTER_COOKIE)) if request else None
 
 
-def valid_browser_token(token) -> bool:
-    """Only ids this app made count: a caller of the API cannot pick a short, guessable one."""
-    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
+def scrub_upload(rt, request, path) -> None:
+    """Rewrite an uploaded file in Gradio's cache as the normalised picture the edit sees, without its metadata
+    (EXIF, GPS, XMP), and remember it for Delete my data; shipped examples are left alone."""
+    if not path or Path(path).name in EXAMPLE_FILES:
+        return
+    LEDGER.remember(browser_key(rt, request), path)
+    try:
+        picture = load_image(path)
+    except (BadImage, OSError):
+        return  # the Run button explains what is wrong with the file
+    tmp = f"{path}.scrub"
+    picture.save(tmp, format="PNG", compress_level=1)
+    os.replace(tmp, path)
 
 
-def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
+def build_edit_tab(rt, i18n: gr.I18n) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
             image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
@@ -68,25 +81,31 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                 cancel = gr.Button(label(i18n, "cancel"), variant="stop", elem_id="eg-cancel", scale=1)
         with gr.Column(scale=6):
             decision = gr.HTML(elem_id="eg-decision-box")
-            compare = gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420, interactive=False,
-                                     elem_id="eg-compare")
-            outputs = gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain", elem_id="eg-outputs", interactive=False)
+            compare = serve_urls(gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420,
+                                                interactive=False, elem_id="eg-compare"))
+            outputs = serve_urls(gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain",
+                                            elem_id="eg-outputs", interactive=False))
             provenance = gr.HTML(elem_id="eg-provenance-box")
-            download = gr.DownloadButton(label(i18n, "download_labelled"), visible=False, elem_id="eg-download")
+            download = serve_urls(gr.DownloadButton(label(i18n, "download_labelled"), visible=False,
+                                                    elem_id="eg-download"))
             verdicts = gr.HTML(elem_id="eg-verdicts-box")
             matches = gr.HTML(elem_id="eg-matches-box")
     examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))
     examples.dataset.headers = []  # the column headers would show untranslated i18n keys
 
     def on_run(image_path, ref_files, text, negative_text, seed_value, randomize_seed, steps_value, guidance_value,
-               variants_value, fast_value, region_value, token, request: gr.Request, progress=gr.Progress()):
+               variants_value, fast_value, region_value, request: gr.Request, progress=gr.Progress()):
         lang = language(request.headers.get("accept-language") if request else None)
+        token = browser_key(rt, request)
+        for path in [image_path, *[_path(f) for f in (ref_files or [])]]:
+            scrub_upload(rt, request, path)
+        requester = requester_for(rt, request, create=True)
         stop = CANCELS.start(token)
         sub = Submission(
             image=image_path, instruction=text or "", references=[_path(f) for f in (ref_files or [])],
             negative_prompt=negative_text or "", seed=None if randomize_seed else int(seed_value or 0),
             steps=int(steps_value), guidance=float(guidance_value), num_outputs=int(variants_value),
-            requester=f"browser:{token}" if valid_browser_token(token) else None,
+            requester=requester,
             fast=bool(fast_value), mask=painted_mask(region_value), cancel=stop,
         )
         try:
@@ -100,16 +119,15 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                     gr.update(visible=False, value=None))
         finally:
             CANCELS.finish(token, stop)
-        return _show(rt, lang, record)
+        return _show(rt, lang, record, request, requester)
 
-    def on_cancel(token):
-        CANCELS.cancel(token)
+    def on_cancel(request: gr.Request):
+        CANCELS.cancel(browser_key(rt, request))
 
     run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
-                       fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed, provenance,
-                                                      download],
+                       fast, region], [compare, outputs, decision, verdicts, matches, seed, provenance, download],
               concurrency_limit=2)
-    cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
+    cancel.click(on_cancel, None, None, api_visibility="private", queue=False)
 
     def on_type(text, request: gr.Request):
         """The guard's verdict while the user types, so they learn before running anything."""
@@ -123,17 +141,29 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
     instruction.change(on_type, instruction, live, trigger_mode="always_last", show_progress="hidden",
                       api_visibility="private", concurrency_limit=4)
     # the region editor shows the uploaded picture to paint on
-    image.change(region_background, image, region, api_visibility="private")
+    def on_upload(path, request: gr.Request):
+        scrub_upload(rt, request, path)  # the original with its metadata does not stay in the cache
+        return region_background(path, region, browser_key(rt, request))
+
+    image.change(on_upload, image, region, api_visibility="private")
 
 
-def region_background(path):
-    """The uploaded picture, normalised as the edit will see it, to paint on; nothing for an unreadable upload."""
+def region_background(path, region=None, key: str | None = None):
+    """The uploaded picture, normalised as the edit will see it, to paint on; nothing for an unreadable upload.
+
+    With the editor component given, the picture goes into Gradio's cache here, under a name the cache ledger
+    remembers, so Delete my data can remove it."""
     if not path:
         return None
     try:
         picture = load_image(path)
-    except BadImage:
+    except (BadImage, OSError):
         return None  # the Run button explains what is wrong with the file
+    if region is not None:
+        from gradio import processing_utils
+
+        picture = processing_utils.save_pil_to_cache(picture, cache_dir=region.GRADIO_CACHE, format="png")
+        LEDGER.remember(key, picture)
     return {"background": picture, "layers": [], "composite": picture}
 
 
@@ -146,7 +176,7 @@ class _Cancels:
 
     def start(self, token) -> threading.Event:
         event = threading.Event()
-        if valid_browser_token(token):
+        if token:
             with self._lock:
                 self._events[token] = event
         return event
@@ -158,7 +188,7 @@ class _Cancels:
 
     def cancel(self, token) -> bool:
         with self._lock:
-            event = self._events.get(token) if valid_browser_token(token) else None
+            event = self._events.get(token) if token else None
         if event is not None:
             event.set()
         return event is not None
@@ -188,17 +218,22 @@ def _path(f) -> str:
     return f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", "")
 
 
-def _show(rt, lang: str, record: dict):
-    before = rt.store.open(Path(record["inputs"][0]).relative_to(rt.store.root).as_posix())
+def _show(rt, lang: str, record: dict, request=None, requester: str | None = None):
+    """Pictures go to the browser as URLs for this requester only (ui/pictures.py), never as cache copies."""
+    def url(path, **kw):
+        rel = Path(path).relative_to(rt.store.root).as_posix()
+        return requester_url(rt, request, rel, pseudonym=requester, **kw)
+
+    before = url(record["inputs"][0])
     download = gr.update(visible=False, value=None)
     if record["decision"] == "released":
         # the stored files themselves, so a download keeps their labels (metadata, Content Credentials, watermark)
-        shown = list(record["outputs"])
-        compare = (before, rt.store.open(Path(shown[0]).relative_to(rt.store.root).as_posix())) if shown else None
+        shown = [url(p) for p in record["outputs"]]
+        compare = (before, shown[0]) if shown else None
         if shown:
-            download = gr.update(visible=True, value=_named_copy(shown[0], record["id"]))
+            download = gr.update(visible=True, value=url(record["outputs"][0], download=f"editguard-{record['id']}.png"))
     elif record["decision"] == "pending_review":
-        shown = [render.blurred(p) for p in record["outputs"]]
+        shown = [url(p, blur=True) for p in record["outputs"]]
         compare = (before, shown[0]) if shown else None
     else:
         shown, compare = [], None
@@ -208,11 +243,3 @@ def _show(rt, lang: str, record: dict):
             render.matches_html(lang, record), record["params"]["seed"], provenance, download)
 
 
-def _named_copy(path: str, record_id: str) -> str:
-    """The labelled file under a name that says what it is (the store names files by their hash)."""
-    import shutil
-    import tempfile
-
-    target = Path(tempfile.mkdtemp(prefix="editguard-")) / f"editguard-{record_id}.png"
-    shutil.copyfile(path, target)
-    return str(target)
