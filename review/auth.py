@@ -99,7 +99,7 @@ def _change(factory, actor: str, name: str, kind: str, payload: dict, apply, rev
     def work(s: Session):
         user = s.scalar(select(User).where(User.name == name))
         if user is None:
-            raise AuthError(f"There is no account called {name!r}.", "auth.no_user", {"name": name})
+            raise AuthError(f"There is no account called {name!r}.", "auth.no_user", name=name)
         apply(s, user)
         if revoke:
             s.execute(delete(ReviewerSession).where(ReviewerSession.name == name))

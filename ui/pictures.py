@@ -104,16 +104,30 @@ class _Cookies:
 
 def serve_urls(component):
     """Make `component` pass http(s) URL values to the browser as links, instead of downloading them into Gradio's
-    cache (which would serve a copy to anyone holding its URL)."""
-    default = component.postprocess
-
-    def postprocess(value):
-        out = default(value)
-        _link(out)
-        return out
-
-    component.postprocess = postprocess
+    cache (which would serve a copy to anyone holding its URL). A subclass, not a patched instance: Gradio rebuilds
+    a component from its class when a handler updates its properties."""
+    component.__class__ = _linked(type(component))
     return component
+
+
+_LINKED: dict[type, type] = {}
+
+
+def _linked(base: type) -> type:
+    if getattr(base, "_links_urls", False):
+        return base
+    if base not in _LINKED:
+        def postprocess(self, value):
+            out = base.postprocess(self, value)
+            _link(out)
+            return out
+
+        # is_template: Gradio then draws it with its parent's front-end component. Made by the metaclass's parent:
+        # Gradio's own metaclass would look for this class's source to write a stub file.
+        meta = type(base)
+        _LINKED[base] = super(meta, meta).__new__(meta, base.__name__, (base,), {
+            "is_template": True, "_links_urls": True, "postprocess": postprocess, "__module__": __name__})
+    return _LINKED[base]
 
 
 def _link(obj) -> None:
