@@ -12,7 +12,8 @@ from PIL import Image, ImageFilter
 from ui.strings import category, provenance_labels, t
 
 BADGE_CLASS = {"Safe": "eg-safe", "Controversial": "eg-controversial", "Unsafe": "eg-unsafe"}
-PENDING_BLUR_RADIUS = 24  # strong enough that a pending picture cannot be made out
+PENDING_BLUR_CELLS = 12  # a pending picture keeps 12 averaged cells across its long side, at any size
+BLURRED_MAX_SIDE = 512  # the blurred preview's long side in pixels (it has no detail to show at more)
 
 
 CSS = """
@@ -206,8 +207,16 @@ def thumbnail_data_uri(path: str | None, size: int = 144) -> str:
 
 
 def blurred(path: str) -> Image.Image:
-    """What a requester sees of a pending result: the pixels never leave the server unblurred."""
+    """What a requester sees of a pending result: the pixels never leave the server unblurred.
+
+    The picture is averaged down to PENDING_BLUR_CELLS cells on its long side, whatever its size (a fixed share of
+    the picture, not a fixed number of pixels: a 4000-pixel photo keeps no more than a 400-pixel one), softened, and
+    drawn at most BLURRED_MAX_SIDE pixels wide: colours and layout remain, nothing recognisable does."""
     with Image.open(path) as im:
         im = im.convert("RGB")
-        small = im.resize((max(8, im.width // 8), max(8, im.height // 8)), Image.Resampling.BILINEAR)
-        return small.filter(ImageFilter.GaussianBlur(PENDING_BLUR_RADIUS // 8)).resize(im.size, Image.Resampling.BILINEAR)
+        scale = PENDING_BLUR_CELLS / max(im.size)
+        small = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BOX)
+        small = small.filter(ImageFilter.GaussianBlur(0.8))
+        shown = min(1.0, BLURRED_MAX_SIDE / max(im.size))
+        return small.resize((max(1, round(im.width * shown)), max(1, round(im.height * shown))),
+                            Image.Resampling.BICUBIC)
