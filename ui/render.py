@@ -147,7 +147,7 @@ def item_html(lang: str, d: dict) -> str:
     reasons = ", ".join(escape(t(lang, "reason_" + r)) for r in item["reasons"])
     params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in req["params"].items())
     request_line = t(lang, "item_request", id=req["id"], created=req["created_at"].strftime("%Y-%m-%d %H:%M UTC"),
-                     requester=(req["requester"] or "anonymous").split(":")[0])
+                     requester=req["requester"] or "anonymous")  # a pseudonym (review/requester.py), never a credential
     return (
         f'<div class="eg-card" id="eg-item-view" data-item="{item["id"]}" data-status="{escape(item["status"])}">'
         f'<h3>{escape(t(lang, "item_title", id=item["id"], status=t(lang, "status_" + item["status"])))}</h3>'
