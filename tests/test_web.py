@@ -76,3 +76,13 @@ def test_every_browser_gets_a_signed_http_only_requester_cookie(rt, client):
     assert "HttpOnly" in r.headers["set-cookie"] and cookie_id(rt.secret, r.cookies[REQUESTER_COOKIE])
     assert REQUESTER_COOKIE not in client.get("/", cookies={REQUESTER_COOKIE: r.cookies[REQUESTER_COOKIE]}) \
         .headers.get("set-cookie", "")
+
+
+def test_a_forwarded_address_is_believed_only_behind_the_spaces_proxy(client):
+    def guess(address: str):
+        return client.post("/auth/signin", data={"name": "alice", "password": "guess"}, follow_redirects=False,
+                           headers={"x-forwarded-for": address})
+
+    for n in range(5):
+        assert guess(f"198.51.100.{n}").headers["location"].endswith("signin=failed")
+    assert guess("198.51.100.99").headers["location"].endswith("signin=locked")  # one caller, whatever it claims

@@ -30,9 +30,13 @@ def _secure(request: Request) -> bool:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address for throttling; behind a proxy (a Space) its X-Forwarded-For's first hop."""
+    """The caller's address for throttling. X-Forwarded-For is believed only on a Space (SPACE_ID set), where Hugging
+    Face's proxy writes it; elsewhere any caller could write it and pick a fresh address for every guess (they would
+    still meet the per-account slow-down)."""
+    import os
+
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
+    if forwarded and os.environ.get("SPACE_ID"):
         return forwarded.split(",")[0].strip()
     return request.client.host if request.client else ""
 
