@@ -109,6 +109,9 @@ def status(context, url: str) -> int:
 
 def test_no_secret_in_browser_storage_after_sign_in_reload_and_sign_out(browser, server):
     page = open_page(browser, server)
+    secret = server["env"]["EDITGUARD_SECRET"]
+    for path in ("", "config", "gradio_api/info"):  # the page, its configuration and the API description
+        assert secret not in page.context.request.get(server["url"] + path).text()
     sign_in(page, "alice")
     cookie = session_cookie(page)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
