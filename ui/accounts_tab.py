@@ -35,7 +35,7 @@ def _admin(rt, request):
 def accounts_frame(rt, lang: str) -> pd.DataFrame:
     cols = [t(lang, k) for k in ("acct_col_name", "acct_col_role", "acct_col_active", "acct_col_via",
                                  "acct_col_sessions", "acct_col_created")]
-    return pd.DataFrame([[u["name"], t(lang, "role_" + u["role"]), t(lang, "yes" if u["active"] else "no"), u["via"],
+    return pd.DataFrame([[u["name"], t(lang, "role_" + u["role"]), t(lang, "yes" if u["active"] else "no"), t(lang, "via_" + u["via"]),
                           u["open_sessions"], u["created_at"].strftime("%Y-%m-%d %H:%M")]
                          for u in auth.list_users(rt.session_factory)], columns=cols)
 

@@ -32,6 +32,15 @@ CSS = """
 .eg-status {color:var(--body-text-color-subdued); font-size:.85em;}
 .eg-note {white-space:pre-wrap; max-height:12em; overflow:auto; border-left:3px solid var(--border-color-primary); padding-left:8px;}
 #eg-item-view mark {background:#ffe08a; color:#000; border-radius:3px; padding:0 2px;}
+.eg-form {display:flex; gap:12px; align-items:flex-end; flex-wrap:wrap; margin:6px 0;}
+.eg-form label {display:flex; flex-direction:column; gap:4px; margin:0; font-size:var(--block-label-text-size); color:var(--body-text-color);}
+.eg-form input {margin:0; border:1px solid var(--border-color-primary); background:var(--input-background-fill); color:var(--body-text-color);
+  border-radius:var(--input-radius); padding:8px 10px; min-width:220px; font-size:var(--input-text-size);}
+.eg-form button, .eg-form a.eg-hf {border-radius:var(--button-large-radius); padding:8px 18px; font-weight:600; cursor:pointer; text-decoration:none;}
+.eg-form .primary {background:var(--button-primary-background-fill); color:var(--button-primary-text-color); border:none;}
+.eg-form .secondary {background:var(--button-secondary-background-fill); color:var(--button-secondary-text-color);
+  border:1px solid var(--button-secondary-border-color);}
+.eg-signout {margin:0 0 0 auto;}
 .eg-mine {display:grid; grid-template-columns:repeat(auto-fill,minmax(220px,1fr)); gap:10px;}
 """
 

@@ -187,7 +187,7 @@ def build_review_tab(rt, i18n) -> None:
                    f'<button type="submit" id="eg-signout" class="sm secondary">{escape(t(lang, "signout"))}</button>'
                    f'</form>')
         return (gr.update(visible=False), gr.update(visible=True),
-                f'<div class="eg-row"><div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=who.role))}'
+                f'<div class="eg-row"><div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=t(lang, "role_" + who.role)))}'
                 f'</div>{signout}</div>',
                 gr.update(visible=who.role == "admin"), gr.update(visible=who.role == "admin"), "")
 

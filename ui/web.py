@@ -90,6 +90,8 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
         await run_in_threadpool(rt.auth.sign_out, request.cookies.get(SESSION_COOKIE))
         response = _back(request, "out")
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+        if request.cookies.get("session"):  # Gradio's Hugging Face login (it holds the Hub access token)
+            response.delete_cookie("session", path="/", httponly=True, samesite="none", secure=True)
         return response
 
     @app.get("/auth/hf")
