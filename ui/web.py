@@ -46,8 +46,10 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return origin is None
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or ""
-    return origin.split("://", 1)[-1] == host
+    import os
+
+    hosts = {request.headers.get("x-forwarded-host"), request.headers.get("host"), os.environ.get("SPACE_HOST")}
+    return origin.split("://", 1)[-1] in hosts - {None, ""}
 
 
 def _back(request: Request, outcome: str) -> RedirectResponse:
