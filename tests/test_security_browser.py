@@ -173,9 +173,15 @@ def test_reviewer_pictures_are_refused_without_the_session(browser, server):
 
 
 def test_every_picture_a_requester_saw_is_gone_after_delete_my_data(browser, server):
+    from PIL import Image
+
     page = open_page(browser, server)
-    cat = server["tmp"] / "cat.png"
-    photo("chelsea").save(cat)
+    cat = server["tmp"] / "cat.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x8825] = {1: "N", 2: (35.0, 39.0, 31.0)}  # GPS: where the photo was taken
+    photo("chelsea").save(cat, exif=exif)
+    assert Image.open(cat).getexif()[0x010F] == "SecretCam"
     run_edit(page, cat, "Make it warmer")
     assert page.locator("#eg-decision").get_attribute("data-decision") == "released"
     page.locator("#eg-compare img").first.wait_for(timeout=30_000)
@@ -190,6 +196,13 @@ def test_every_picture_a_requester_saw_is_gone_after_delete_my_data(browser, ser
     seen = personal(page.pictures)
     assert any("/pictures/" in u for u in seen) and any("/gradio_api/file=" in u for u in seen)
     assert all(status(page.context, u) == 200 for u in seen)
+    import io
+
+    uploads = [u for u in seen if u.endswith("/cat.jpg")]
+    assert uploads  # the browser showed the upload from Gradio's cache: that copy has lost its metadata
+    for u in uploads:
+        kept = Image.open(io.BytesIO(page.context.request.get(u).body()))
+        assert not kept.getexif() and b"SecretCam" not in page.context.request.get(u).body()
     page.locator("#eg-delete-box").click()
     page.locator("#eg-delete-confirm input").check()
     page.locator("#eg-delete").click()

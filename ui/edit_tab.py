@@ -73,7 +73,7 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
                                    interactive=bool(getattr(rt.editor, "fast_available", False)))
             with gr.Accordion(label(i18n, "region"), open=False):
                 gr.Markdown(label(i18n, "region_note"))
-                region = gr.ImageEditor(type="pil", label=label(i18n, "region"), height=360, sources=(),
+                region = gr.ImageEditor(type="filepath", label=label(i18n, "region"), height=360, sources=(),
                                         layers=False, elem_id="eg-region",
                                         brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=24))
             with gr.Row():
@@ -99,6 +99,8 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
         token = browser_key(rt, request)
         for path in [image_path, *[_path(f) for f in (ref_files or [])]]:
             scrub_upload(rt, request, path)
+        for path in _editor_files(region_value):  # what the region editor sent back: gone with Delete my data too
+            LEDGER.remember(token, path)
         requester = requester_for(rt, request, create=True)
         stop = CANCELS.start(token)
         sub = Submission(
@@ -197,8 +199,16 @@ class _Cancels:
 CANCELS = _Cancels()
 
 
+def _editor_files(value) -> list[str]:
+    if not isinstance(value, dict):
+        return []
+    return [p for p in [value.get("background"), value.get("composite"), *(value.get("layers") or [])]
+            if isinstance(p, str)]
+
+
 def painted_mask(value):
-    """The painted strokes of the region editor as a mask (white = change); None when nothing was painted."""
+    """The painted strokes of the region editor as a mask (white = change); None when nothing was painted.
+    Layers come as files in Gradio's cache (so they can be removed with the rest of the browser's uploads)."""
     if not value or not value.get("layers"):
         return None
     from PIL import Image
@@ -207,6 +217,9 @@ def painted_mask(value):
     for layer in value["layers"]:
         if layer is None:
             continue
+        if isinstance(layer, (str, Path)):
+            with Image.open(layer) as im:
+                layer = im.convert("RGBA")
         a = layer.convert("RGBA").getchannel("A")
         alpha = a if alpha is None else Image.fromarray(np.maximum(np.asarray(alpha), np.asarray(a)))
     if alpha is None or alpha.getextrema()[1] == 0:
