@@ -75,7 +75,7 @@ def add_user(factory: sessionmaker[Session], name: str, role: str, password: str
 
     def work(s: Session):
         if s.scalar(select(User.id).where(User.name == name)) is not None:
-            raise AuthError(f"A user called {name!r} already exists.", "auth.exists")
+            raise AuthError(f"A user called {name!r} already exists.", "auth.exists", name=name)
         s.add(User(name=name, role=role, password_hash=_hasher.hash(password)))
         s.add(Event(actor=actor, kind="user.added", payload={"name": name, "role": role}))
 

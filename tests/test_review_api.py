@@ -127,3 +127,14 @@ def test_a_role_change_applies_to_an_open_session(client):
     assert "alice" in message
     assert len(alice.predict(api_name="/library_list")["data"]) == 3  # same session, new role
     admin.predict("alice", "reviewer", api_name="/accounts_set_role")
+
+
+def test_an_admin_adds_an_account_with_a_password_shown_once(client):
+    admin = api(client, sign_in(client, "root", PW))
+    message, table = admin.predict("carol", "reviewer", api_name="/accounts_add")
+    password = message.split('id="eg-acct-password">', 1)[1].split("<", 1)[0]
+    assert len(password) >= 10 and "carol" in [row[0] for row in table["data"]]
+    assert sign_in(client, "carol", password)
+    again, _ = admin.predict("carol", "reviewer", api_name="/accounts_add")
+    assert "already exists" in again
+    admin.predict("carol", "reviewer", api_name="/accounts_remove")

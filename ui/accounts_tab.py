@@ -1,4 +1,4 @@
-"""The Accounts tab of the review console (admins): list accounts; disable, enable, change role, reset, remove.
+"""The Accounts tab of the review console (admins): list accounts; add, disable, enable, change role, reset, remove.
 
 A Space has no shell, so this page does what `python -m review users ...` does; every change goes to the event log
 (review/auth.py). A new password is made on the server and shown once: no password is ever an event's input.
@@ -6,6 +6,7 @@ A Space has no shell, so this page does what `python -m review users ...` does; 
 from __future__ import annotations
 
 import logging
+import secrets
 from html import escape
 
 import gradio as gr
@@ -50,6 +51,7 @@ def build_accounts_tab(rt, i18n) -> gr.Tab:
             role = gr.Dropdown([(label(i18n, "role_reviewer"), "reviewer"), (label(i18n, "role_admin"), "admin")],
                                value="reviewer", label=label(i18n, "acct_role"), elem_id="eg-acct-role")
         with gr.Row():
+            add = gr.Button(label(i18n, "acct_add"), variant="primary", size="sm", elem_id="eg-acct-add")
             disable = gr.Button(label(i18n, "acct_disable"), variant="stop", size="sm", elem_id="eg-acct-disable")
             enable = gr.Button(label(i18n, "acct_enable"), size="sm", elem_id="eg-acct-enable")
             set_role = gr.Button(label(i18n, "acct_set_role"), size="sm", elem_id="eg-acct-set-role")
@@ -76,8 +78,12 @@ def build_accounts_tab(rt, i18n) -> gr.Tab:
                 elif kind == "remove":
                     auth.remove_user(rt.session_factory, admin.name, who_name)
                 else:
-                    password = auth.reset_password(rt.session_factory, admin.name, who_name)
-                    return (f'<div class="eg-card" id="eg-acct-done" data-action="reset">'
+                    if kind == "add":
+                        password = secrets.token_urlsafe(12)
+                        auth.add_user(rt.session_factory, who_name, new_role, password, actor=admin.name)
+                    else:
+                        password = auth.reset_password(rt.session_factory, admin.name, who_name)
+                    return (f'<div class="eg-card" id="eg-acct-done" data-action="{kind}">'
                             f'{escape(t(lang, "acct_new_password", name=who_name))} '
                             f'<code id="eg-acct-password">{escape(password)}</code></div>',
                             accounts_frame(rt, lang))
@@ -90,7 +96,7 @@ def build_accounts_tab(rt, i18n) -> gr.Tab:
 
     refresh.click(on_refresh, None, table, api_name="accounts_list")
     tab.select(on_refresh, None, table, api_visibility="private")
-    for button, kind in ((disable, "disable"), (enable, "enable"), (set_role, "set_role"), (reset, "reset"),
+    for button, kind in ((add, "add"), (disable, "disable"), (enable, "enable"), (set_role, "set_role"), (reset, "reset"),
                          (remove, "remove")):
         button.click(action(kind), [name, role], [message, table], api_name=f"accounts_{kind}")
     return tab
