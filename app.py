@@ -7,15 +7,19 @@ Table of contents:
   provenance review/provenance/    XMP, C2PA, watermark on every output
   retention  review/retention.py  purge by age (daily when EDITGUARD_RETENTION_DAYS is set), delete my data
   the page   ui/page.py           header, status line, tabs (ui/edit_tab.py, ...)
+  the server ui/web.py            the page on FastAPI, with sign-in routes, session cookies and picture URLs
 """
 from __future__ import annotations
 
 import argparse
 import os
 
+import uvicorn
+
 from review.retention import purge_daily
 from review.runtime import Runtime
 from ui.page import build_page, launch_kwargs
+from ui.web import build_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,8 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     rt = Runtime.start()
     purge_daily(rt)
     page, i18n = build_page(rt)
-    page.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port,
-                                                   **launch_kwargs(rt, i18n))
+    app = build_app(rt, page.queue(default_concurrency_limit=2), server_name=args.host, server_port=args.port,
+                    **launch_kwargs(rt, i18n))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

@@ -176,7 +176,9 @@ class User(Base):
 
 
 class ReviewerSession(Base):
-    """A signed-in console session; the browser holds the token, the database only its hash."""
+    """A signed-in console session; the browser holds the token in an HttpOnly cookie, the database only its hash.
+
+    `role` is what it was at sign-in, for the record only: every call re-reads the account (review.auth)."""
 
     __tablename__ = "reviewer_sessions"
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -184,6 +186,26 @@ class ReviewerSession(Base):
     role: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInFailure(Base):
+    """One failed sign-in: throttling counts these per account and per (account, source), in every process alike."""
+
+    __tablename__ = "signin_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(64))  # a keyed hash of the client address, never the address
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class RequesterKey(Base):
+    """Links a requester's credential (cookie id or Hub account), by keyed hash only, to the pseudonym the records
+    and the event log carry. Deleting the row severs the person from that pseudonym for good."""
+
+    __tablename__ = "requester_keys"
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Event(Base):

@@ -22,7 +22,7 @@ EPILOG = """environment:
   GUARD_BACKEND        auto (default) | rules | qwen3guard         (GUARD_MODEL: hub id or folder)
   IMAGE_GUARD          auto (default) | nudenet | none
   EDITGUARD_RETENTION_DAYS, EDITGUARD_KEEP_DECIDED, EDITGUARD_C2PA, EDITGUARD_WATERMARK, EDITGUARD_C2PA_CERT,
-  EDITGUARD_C2PA_KEY, EDITGUARD_SIMILARITY_INDEX: see the README
+  EDITGUARD_C2PA_KEY, EDITGUARD_SIMILARITY_INDEX, EDITGUARD_BLOCKED_PICTURE_DAYS, EDITGUARD_SECRET: see the README
 """
 
 
@@ -82,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     uadd = users.add_parser("add", help="create an account (password from a prompt, or from stdin when piped)")
     uadd.add_argument("name")
     uadd.add_argument("--role", choices=["reviewer", "admin"], required=True)
+    ulist = users.add_parser("list", help="every account: role, enabled, open sessions")
+    ulist.add_argument("--json", action="store_true")
+    for name, text in (("disable", "disable an account (its open sessions end at once)"),
+                       ("enable", "let a disabled account sign in again"),
+                       ("remove", "remove an account (its open sessions end at once)")):
+        users.add_parser(name, help=text).add_argument("name")
+    ureset = users.add_parser("reset-password", help="set a new password (from a prompt or stdin; with --generate, "
+                                                     "a random one is printed once); open sessions end")
+    ureset.add_argument("name")
+    ureset.add_argument("--generate", action="store_true")
+    urole = users.add_parser("set-role", help="change an account's role (applies at its next click)")
+    urole.add_argument("name")
+    urole.add_argument("role", choices=["reviewer", "admin"])
 
     queue = sub.add_parser("queue", help="the human review queue").add_subparsers(dest="queue_command", required=True)
     qlist = queue.add_parser("list", help="pending and claimed items")
@@ -283,23 +296,53 @@ def cmd_status(args) -> int:
 
 
 def cmd_users(args) -> int:
-    import getpass
-
-    from review.auth import AuthError, add_user
+    """Accounts; every change is written to the event log with the actor `cli`."""
+    from review import auth
 
     rt = _runtime(load_models=False)
+    try:
+        if args.users_command == "list":
+            rows = auth.list_users(rt.session_factory)
+            if args.json:
+                _print_json([{**r, "created_at": r["created_at"].isoformat()} for r in rows])
+            for r in rows if not args.json else []:
+                print(f"{r['name']:<30} {r['role']:<9} {'enabled' if r['active'] else 'disabled':<9} "
+                      f"{r['via']:<12} {r['open_sessions']} open session(s)")
+            return 0
+        if args.users_command in ("disable", "enable"):
+            auth.set_active(rt.session_factory, "cli", args.name, args.users_command == "enable")
+        elif args.users_command == "remove":
+            auth.remove_user(rt.session_factory, "cli", args.name)
+        elif args.users_command == "set-role":
+            auth.set_role(rt.session_factory, "cli", args.name, args.role)
+        elif args.users_command == "reset-password":
+            new = auth.reset_password(rt.session_factory, "cli", args.name,
+                                      None if args.generate else _read_password())
+            if args.generate:
+                print(f"new password for {args.name}: {new}")
+        else:
+            auth.add_user(rt.session_factory, args.name, args.role, _read_password())
+    except auth.AuthError as exc:
+        raise CliError(str(exc)) from None
+    if args.users_command == "add":
+        print(f"added {args.role} {args.name}")
+        return 0
+    verb = {"disable": "disabled", "enable": "enabled", "remove": "removed",
+            "set-role": "changed the role of", "reset-password": "reset the password of"}[args.users_command]
+    print(f"{verb} {args.name}")
+    return 0
+
+
+def _read_password() -> str:
+    import getpass
+
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             raise CliError("the passwords differ.")
     else:
         password = sys.stdin.readline().rstrip("\n")
-    try:
-        add_user(rt.session_factory, args.name, args.role, password)
-    except AuthError as exc:
-        raise CliError(str(exc)) from None
-    print(f"added {args.role} {args.name}")
-    return 0
+    return password
 
 
 def cmd_queue(args) -> int:

@@ -1,35 +1,62 @@
-"""The requester's side: their own edits and what they may see of each (never anyone else's)."""
+"""The requester's side: who they are (a pseudonym), their own edits and what they may see of each.
+
+A requester is known by a random id in a server-signed HttpOnly cookie (set by ui/web.py), or by their Hugging Face
+account. Neither is ever stored: the records and the event log carry a random pseudonym, found again through a keyed
+hash of the credential (RequesterKey). "Delete my data" deletes that link, so the pseudonym left in the append-only
+log can no longer be tied to the person.
+"""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from datetime import timezone
 
-from sqlalchemy import select
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from db.models import EditRequest, RequestImage
+from db.engine import run_write
+from db.models import EditRequest, RequesterKey, RequestImage
 
-VISIBLE = ("released", "approved")
-_HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,95}$")  # Hugging Face user names (case-insensitive)  # full image shown; pending is blurred; rejected and blocked show a reason only
+REQUESTER_COOKIE = "editguard_requester"
+
+VISIBLE = ("released", "approved")  # full image shown; pending is blurred; rejected and blocked show a reason only
 
 
-def requester_for(request=None, profile=None, browser_id: str | None = None) -> str | None:
-    """Who is asking, as stored in `edit_requests.requester`: the one place that decides it.
+def _signer(secret: str) -> Signer:
+    return Signer(secret or "editguard", salt="editguard-requester")
 
-    Signed in with Hugging Face (a Space with `hf_oauth: true`): `hf:<username>`, so My edits follows the account to
-    any browser or device. Otherwise the per-browser id the page keeps (`browser:<id>`), or None for a caller with
-    neither (an API client): its edits are recorded but belong to nobody's My edits. `request` is unused today; it
-    is here for whoever reads identity from a cookie later.
-    """
+
+def new_requester_cookie(secret: str) -> str:
+    """A fresh random id, signed by the server, for the requester cookie."""
+    return _signer(secret).sign(secrets.token_hex(16)).decode()
+
+
+def cookie_id(secret: str, value: str | None) -> str | None:
+    """The id inside a requester cookie this server signed; None for a missing, forged or mangled one."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        return _signer(secret).unsign(value).decode()
+    except BadSignature:
+        return None
+
+
+def credential_of(secret: str, request=None, profile=None) -> str | None:
+    """The caller's requester credential: their Hub account when signed in with one (so My edits follows them to any
+    browser or device), else their signed per-browser cookie; None for a caller with neither (an API client)."""
     username = _hub_username(profile)
     if username:
         return f"hf:{username}"
-    return f"browser:{browser_id}" if valid_browser_token(browser_id) else None
+    cookies = getattr(request, "cookies", None) or {}
+    cid = cookie_id(secret, cookies.get(REQUESTER_COOKIE))
+    return f"cookie:{cid}" if cid else None
 
 
-def valid_browser_token(token) -> bool:
-    """Only ids the app made count: a caller of the API cannot pick a short, guessable one."""
-    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
+_HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,95}$")  # Hugging Face user names (case-insensitive)
 
 
 def _hub_username(profile) -> str | None:
@@ -38,6 +65,55 @@ def _hub_username(profile) -> str | None:
     name = getattr(profile, "username", None) or (profile.get("preferred_username") if hasattr(profile, "get") else None)
     name = (name or "").strip().lower()
     return name if _HUB_NAME.match(name) else None
+
+
+def _lookup(secret: str, credential: str) -> str:
+    return hmac.new((secret or "editguard").encode(), b"requester:" + credential.encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym_for(factory, secret: str, credential: str | None, create: bool = False) -> str | None:
+    """The pseudonym this credential's records carry (made on first use when `create`)."""
+    if not credential:
+        return None
+    key = _lookup(secret, credential)
+    with factory() as s:
+        found = s.scalar(select(RequesterKey.pseudonym).where(RequesterKey.lookup == key))
+    if found or not create:
+        return found
+
+    def work(s):
+        s.add(RequesterKey(lookup=key, pseudonym="p:" + secrets.token_hex(12)))
+    try:
+        run_write(factory, work)
+    except IntegrityError:  # another request of the same person made it first
+        pass
+    with factory() as s:
+        return s.scalar(select(RequesterKey.pseudonym).where(RequesterKey.lookup == key))
+
+
+def requester_for(rt, request=None, profile=None, create: bool = False) -> str | None:
+    """Who the caller is as a requester, as the pseudonym their records carry; None for a caller with no cookie and
+    no Hub account (their edits are anonymous: nobody can list or delete them later)."""
+    return pseudonym_for(rt.session_factory, rt.secret, credential_of(rt.secret, request, profile), create)
+
+
+def forget_requester(factory, secret: str, credential: str | None) -> None:
+    """Sever the person from their pseudonym (after their records went): their next edit starts a new one."""
+    if credential:
+        run_write(factory, lambda s: s.execute(delete(RequesterKey).where(
+            RequesterKey.lookup == _lookup(secret, credential))))
+
+
+def owns_picture(factory, pseudonym: str | None, relpath: str) -> bool:
+    """Whether one of this requester's edits uses the stored picture at `relpath` (input, reference or output)."""
+    if not pseudonym:
+        return False
+    from db.models import StoredImage
+
+    with factory() as s:
+        return s.scalar(select(RequestImage.id).join(EditRequest, EditRequest.id == RequestImage.request_id)
+                        .join(StoredImage, StoredImage.sha256 == RequestImage.image_sha256)
+                        .where(EditRequest.requester == pseudonym, StoredImage.relpath == relpath).limit(1)) is not None
 
 
 def status_of(decision: str, review_status: str | None) -> str:

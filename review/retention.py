@@ -104,18 +104,52 @@ def delete_requester_data(factory: sessionmaker[Session], store: ImageStore, req
                    "requester.deleted_data", {})
 
 
+def drop_blocked_pictures(factory: sessionmaker[Session], store: ImageStore, older_than_days: int, *,
+                          now: datetime | None = None) -> int:
+    """Uploads of edits the gate blocked (Unsafe), once `older_than_days` old: the pictures go, the record stays for
+    the audit (its verdicts and reasons, no pixels). Returns how many picture files were removed."""
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
+    files: list[str] = []
+
+    def work(s: Session) -> None:
+        files.clear()
+        blocked = select(EditRequest.id).where(EditRequest.decision == "blocked", EditRequest.created_at < cutoff)
+        links = s.execute(delete(RequestImage).where(RequestImage.request_id.in_(blocked)))
+        if not links.rowcount:
+            return
+        orphans = s.execute(select(StoredImage.sha256, StoredImage.relpath).where(
+            ~exists().where(RequestImage.image_sha256 == StoredImage.sha256),
+            ~exists().where(ReferenceWork.image_sha256 == StoredImage.sha256))).all()
+        for start in range(0, len(orphans), 500):
+            s.execute(delete(StoredImage).where(StoredImage.sha256.in_([o[0] for o in orphans[start:start + 500]])))
+        s.add(Event(actor="retention", kind="retention.blocked_pictures_removed",
+                    payload={"older_than_days": older_than_days, "images_removed": len(orphans)}))
+        files.extend(o[1] for o in orphans)
+
+    run_write(factory, work)
+    for relpath in files:
+        store.path(relpath).unlink(missing_ok=True)
+    return len(files)
+
+
 def purge_daily(rt) -> threading.Thread | None:
-    """When EDITGUARD_RETENTION_DAYS is set: purge now, then every 24 hours, in a daemon thread of the app."""
+    """Every 24 hours (first at start), in a daemon thread of the app: the pictures of blocked edits older than
+    EDITGUARD_BLOCKED_PICTURE_DAYS, and, when EDITGUARD_RETENTION_DAYS is set, the purge."""
     days = rt.settings.retention_days
-    if not days:
+    blocked_days = getattr(rt.settings, "blocked_picture_days", 0)
+    if not days and not blocked_days:
         return None
 
     def loop() -> None:
         while True:
             try:
-                report = purge(rt.session_factory, rt.store, days, keep_decided=rt.settings.keep_decided,
-                               actor="retention")
-                log.info("retention: removed %d edit(s) older than %d days", len(report.requests), days)
+                if blocked_days:
+                    n = drop_blocked_pictures(rt.session_factory, rt.store, blocked_days)
+                    log.info("retention: removed %d picture(s) of blocked edits older than %d days", n, blocked_days)
+                if days:
+                    report = purge(rt.session_factory, rt.store, days, keep_decided=rt.settings.keep_decided,
+                                   actor="retention")
+                    log.info("retention: removed %d edit(s) older than %d days", len(report.requests), days)
             except Exception:  # a busy or missing database must not end the loop
                 log.exception("retention purge failed; trying again in 24 hours")
             time.sleep(24 * 3600)

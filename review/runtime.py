@@ -42,7 +42,7 @@ class Runtime:
     text_guard: TextGuard
     image_guard: ImageGuard | None
     index: ReferenceIndex
-    secret: str = ""  # signs per-browser state; from EDITGUARD_SECRET or a file in the data directory
+    secret: str = ""  # server-side only: signs cookies and picture URLs, keys pseudonyms; EDITGUARD_SECRET or a file in the data directory
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="editguard"))
     queue: ReviewQueue = None
     auth: Authenticator = None
@@ -64,7 +64,7 @@ class Runtime:
         rt.secret = _secret(settings)
         rt.labeller = Labeller(settings.provenance, settings.data_dir, settings.png_compression)
         rt.queue = ReviewQueue(factory)
-        rt.auth = Authenticator.from_env(factory)
+        rt.auth = Authenticator.from_env(factory, rt.secret)
         if settings.seed_references:
             rt.seed_sample_references()
         rehashed = rehash_references(factory, rt.store)

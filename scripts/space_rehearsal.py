@@ -209,10 +209,22 @@ out["edit"] = {"decision": record["decision"], "backend": record["backend"], "mo
 out["download"] = pictures[0]["image"] if pictures else None
 pending, _ = client.predict(handle_file(registered), "make it sepia", api_name="/edit")
 out["pending"] = {"decision": pending["decision"], "review_status": pending["review_status"]}
-token = client.predict("rehearsal", pw, api_name="/on_signin")[0]
+# sign-in is a form post to /auth/signin (never a Gradio event); the session lives in an HttpOnly cookie
+import urllib.error, urllib.parse, urllib.request
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+try:
+    urllib.request.build_opener(NoRedirect).open(
+        url + "auth/signin", urllib.parse.urlencode({"name": "rehearsal", "password": pw}).encode())
+    cookie = ""
+except urllib.error.HTTPError as exc:
+    cookie = exc.headers.get("set-cookie") or ""
+session = cookie.split("editguard_session=", 1)[1].split(";")[0] if "editguard_session=" in cookie else ""
+reviewer = Client(url, verbose=False, headers={"Cookie": "editguard_session=" + session}, download_files=False)
 filters = ("open", "", "", "", 0, 1)
-client.predict(token, *filters, api_name="/review_next")
-answer = client.predict(token, "no_issue", "", *filters, api_name="/review_approve")
+reviewer.predict(*filters, api_name="/review_next")
+answer = reviewer.predict("no_issue", "", *filters, api_name="/review_approve")
 out["review"] = "approved" if 'data-status="approved"' in str(answer) else str(answer)[:300]
 print(json.dumps(out))
 """

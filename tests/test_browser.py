@@ -101,8 +101,8 @@ def wait_for_text(page, selector, text, timeout_ms=20_000):
 
 def sign_in(page, name):
     page.locator("#eg-tab-review-button").click()
-    page.locator("#eg-user :is(input,textarea)").fill(name)
-    page.locator("#eg-password input").fill(PASSWORD)
+    page.locator("#eg-user").fill(name)
+    page.locator("#eg-password").fill(PASSWORD)
     page.locator("#eg-signin-btn").click()
     page.wait_for_selector("#eg-signed-in", timeout=20_000)
 
@@ -249,11 +249,12 @@ def test_reviewer_approves_with_the_keyboard_and_the_requester_sees_the_image(br
     reviewer.locator("#eg-tab-review-button").click()
     with pytest.raises(Exception):  # the console stays hidden until sign-in
         reviewer.locator("#eg-next").click(timeout=1000)
-    reviewer.locator("#eg-user :is(input,textarea)").fill("alice")
-    reviewer.locator("#eg-password input").fill("wrong password")
+    reviewer.locator("#eg-user").fill("alice")
+    reviewer.locator("#eg-password").fill("wrong password")
     reviewer.locator("#eg-signin-btn").click()
-    reviewer.wait_for_selector("#eg-error", timeout=20_000)
-    reviewer.locator("#eg-password input").fill(PASSWORD)
+    reviewer.wait_for_selector("#eg-signin-msg[data-outcome=failed]", timeout=20_000)
+    reviewer.locator("#eg-user").fill("alice")
+    reviewer.locator("#eg-password").fill(PASSWORD)
     reviewer.locator("#eg-signin-btn").click()
     reviewer.wait_for_selector("#eg-signed-in", timeout=20_000)
     approved = []

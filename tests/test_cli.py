@@ -124,3 +124,27 @@ def test_csv_export_defuses_spreadsheet_formulas():
     write_csv([{"id": "x", "decision_note": "=HYPERLINK(\"http://evil\")", "reasons": ["a", "b"]}], buf)
     text = buf.getvalue()
     assert "'=HYPERLINK" in text and "a;b" in text
+
+
+def test_accounts_administration_from_the_command_line(cli, env):
+    pw = "correct horse battery staple\n"
+    assert cli("users", "add", "alice", "--role", "reviewer", stdin=pw).returncode == 0
+    listed = json.loads(cli("users", "list", "--json").stdout)
+    assert [(u["name"], u["role"], u["active"]) for u in listed] == [("alice", "reviewer", True)]
+    assert "disabled alice" in cli("users", "disable", "alice").stdout
+    assert "disabled" in cli("users", "list").stdout
+    assert cli("users", "enable", "alice").returncode == 0
+    assert cli("users", "set-role", "alice", "admin").returncode == 0
+    generated = cli("users", "reset-password", "alice", "--generate").stdout
+    assert "new password for alice: " in generated and len(generated.split(": ", 1)[1].split()[0]) >= 10
+    assert cli("users", "reset-password", "alice", stdin="another long password\n").returncode == 0
+    missing = cli("users", "disable", "nobody")
+    assert missing.returncode == 1 and "no account called 'nobody'" in missing.stderr
+    assert cli("users", "remove", "alice").returncode == 0
+    assert json.loads(cli("users", "list", "--json").stdout) == []
+    from sqlalchemy import create_engine, text
+
+    with create_engine(f"sqlite:///{env / 'data' / 'editguard.db'}").connect() as c:
+        kinds = [r[0] for r in c.execute(text("select kind from events where kind like 'user.%' order by id"))]
+    assert kinds == ["user.added", "user.disabled", "user.enabled", "user.role_set", "user.password_reset",
+                     "user.password_reset", "user.removed"]

@@ -27,7 +27,48 @@ def test_migration_creates_schema_and_is_idempotent(engine):
     assert TABLES <= set(inspect(engine).get_table_names())
     migrate(engine)  # a second start changes nothing
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0003"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == _head()
+
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from db.engine import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_upgrade_renames_bearer_tokens_in_records_and_the_log(tmp_path):
+    """Before 0005 a requester was stored as `browser:<the token that browser used as its credential>`."""
+    from alembic import command
+    from alembic.config import Config
+
+    from db.engine import MIGRATIONS_DIR
+
+    e = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with e.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    token = "0123456789abcdef0123456789abcdef"
+    with e.begin() as c:
+        c.execute(text("insert into edit_requests (id, created_at, requester, instruction, negative_prompt, params, "
+                       "backend, model_id, model_license, policy_mode, decision, decision_reasons, warnings, applied) "
+                       "values ('r1', '2026-01-01', :r, 'x', '', '{}', 'classic', 'm', 'l', 'review', 'released', "
+                       "'[]', '[]', '[]')"), {"r": f"browser:{token}"})
+        c.execute(text("insert into events (at, actor, kind, payload) values ('2026-01-01', :a, 'edit.released', "
+                       "'{}')"), {"a": f"browser:{token}"})
+    migrate(e)
+    with e.connect() as c:
+        requester = c.execute(text("select requester from edit_requests")).scalar()
+        actor = c.execute(text("select actor from events")).scalar()
+    assert requester == actor and requester.startswith("legacy:") and token not in requester
+    with pytest.raises(Exception, match="append-only"), e.begin() as c:  # the log is append-only again
+        c.execute(text("update events set actor = 'x'"))
 
 
 def test_migrations_match_the_models(engine):

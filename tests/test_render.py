@@ -46,17 +46,31 @@ def test_error_messages_are_translated_with_parameters():
     assert error_message("en", "no.such.code", {}) == EN["err_error"]
 
 
-def test_pending_output_is_blurred_on_the_server(tmp_path):
+@pytest.mark.parametrize("size", [(256, 256), (1024, 768), (4000, 3000)])
+def test_pending_output_is_blurred_beyond_recognition_at_any_size(tmp_path, size):
+    """Nothing local survives: no ORB keypoint (the original has thousands), and no detail finer than
+    PENDING_BLUR_CELLS across, whatever the picture's size (the old 1/8 downscale left 615 keypoints at 4000 px)."""
+    import cv2
     import numpy as np
+    from PIL import Image
 
     from tests.conftest import photo
 
     path = tmp_path / "o.png"
-    photo("astronaut").save(path)
-    blurred = np.asarray(render.blurred(str(path)), dtype=np.float64)
-    detail = np.abs(np.diff(blurred.mean(axis=2), axis=1)).mean()
-    original = np.abs(np.diff(np.asarray(photo("astronaut"), dtype=np.float64).mean(axis=2), axis=1)).mean()
-    assert blurred.shape[:2] == (512, 512) and detail < original / 5
+    photo("astronaut", size).save(path)
+    shown = render.blurred(str(path))
+    assert max(shown.size) == min(max(size), render.BLURRED_MAX_SIDE)
+    orb = cv2.ORB_create(5000)
+
+    def keypoints(im) -> int:
+        grey = cv2.cvtColor(np.asarray(im.convert("RGB").resize((512, 384), Image.Resampling.BOX)), cv2.COLOR_RGB2GRAY)
+        return len(orb.detect(grey, None))
+
+    assert keypoints(Image.open(path)) > 1000 and keypoints(shown) == 0
+    cells = render.PENDING_BLUR_CELLS
+    coarse = shown.resize((cells, max(1, round(cells * shown.height / shown.width))), Image.Resampling.BOX)
+    again = np.asarray(coarse.resize(shown.size, Image.Resampling.BICUBIC), dtype=np.float64)
+    assert np.abs(again - np.asarray(shown, dtype=np.float64)).mean() < 4  # all it holds is those few cells
 
 
 def test_item_view_escapes_notes_and_marks_evidence():

@@ -1,4 +1,11 @@
-"""Role checks on the server, through the Gradio API itself (not the page): no session, no reviewer functions."""
+"""Role checks on the server, through the Gradio API itself (not the page): no session, no reviewer functions.
+
+The session is the HttpOnly cookie the /auth/signin route sets; an API caller sends it like a browser would.
+"""
+import urllib.error
+import urllib.parse
+import urllib.request
+
 import pytest
 from gradio_client import Client
 
@@ -21,8 +28,32 @@ def client(tmp_path_factory):
 
     gen = serve_app(tmp, setup)
     url, _ = next(gen)
-    yield Client(url, verbose=False)
+    yield url
     next(gen, None)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def sign_in(url: str, name: str, password: str) -> str | None:
+    """POST the sign-in form; the session token from the Set-Cookie header, or None."""
+    body = urllib.parse.urlencode({"name": name, "password": password}).encode()
+    try:
+        urllib.request.build_opener(_NoRedirect).open(url + "auth/signin", body)
+    except urllib.error.HTTPError as exc:
+        cookie = exc.headers.get("set-cookie") or ""
+        assert exc.code == 303
+        if "editguard_session=" not in cookie:
+            return None
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        return cookie.split("editguard_session=", 1)[1].split(";")[0]
+    raise AssertionError("the sign-in route should answer with a redirect")
+
+
+def api(url: str, session: str | None = None) -> Client:
+    return Client(url, verbose=False, headers={"Cookie": f"editguard_session={session}"} if session else None)
 
 
 @pytest.mark.parametrize("api_name,args", [
@@ -32,25 +63,34 @@ def client(tmp_path_factory):
     ("/review_approve", ("no_issue", "", *FILTERS)),
     ("/review_stats", ()),
     ("/review_export_csv", ()),
+    ("/accounts_list", ()),
+    ("/accounts_disable", ("alice", "reviewer")),
 ])
-@pytest.mark.parametrize("token", ["", "forged-token"])
-def test_reviewer_endpoints_refuse_callers_without_a_session(client, api_name, args, token):
+@pytest.mark.parametrize("session", [None, "forged-token"])
+def test_reviewer_endpoints_refuse_callers_without_a_session(client, api_name, args, session):
     with pytest.raises(Exception, match="sign in as a reviewer"):
-        client.predict(token, *args, api_name=api_name)
+        api(client, session).predict(*args, api_name=api_name)
+
+
+def test_no_endpoint_takes_a_password_or_a_token(client):
+    info = api(client).view_api(return_format="dict", print_info=False)
+    names = " ".join(info["named_endpoints"]) + " ".join(info["unnamed_endpoints"])
+    assert "signin" not in names
+    params = [p["parameter_name"] for e in info["named_endpoints"].values() for p in e["parameters"]]
+    assert not [p for p in params if p in ("tok", "token", "pw", "password")]
 
 
 def test_a_signed_in_reviewer_can_use_them(client):
-    token = client.predict("alice", PW, api_name="/on_signin")[0]
-    assert isinstance(token, str) and len(token) > 20
-    table, info = client.predict(token, *FILTERS, api_name="/review_list")
+    session = sign_in(client, "alice", PW)
+    assert isinstance(session, str) and len(session) > 20
+    table, info = api(client, session).predict(*FILTERS, api_name="/review_list")
     assert len(table["data"]) == 1 and 'data-total="1"' in info
     with pytest.raises(Exception, match="sign in"):
-        client.predict(token[:-1] + "x", *FILTERS, api_name="/review_list")
+        api(client, session[:-1] + "x").predict(*FILTERS, api_name="/review_list")
 
 
-def test_wrong_password_gets_no_token(client):
-    token, message, *_ = client.predict("alice", "not the password", api_name="/on_signin")
-    assert token is None and "wrong" in message
+def test_wrong_password_gets_no_session(client):
+    assert sign_in(client, "alice", "not the password") is None
 
 
 @pytest.mark.parametrize("api_name,args", [
@@ -58,20 +98,43 @@ def test_wrong_password_gets_no_token(client):
     ("/library_deactivate", (1,)),
     ("/library_remove", (1,)),
     ("/library_export_csv", ()),
+    ("/accounts_list", ()),
 ])
-def test_library_endpoints_are_for_admins_only(client, api_name, args):
+def test_library_and_account_endpoints_are_for_admins_only(client, api_name, args):
     with pytest.raises(Exception, match="sign in as a reviewer"):
-        client.predict("", *args, api_name=api_name)
-    reviewer = client.predict("alice", PW, api_name="/on_signin")[0]
+        api(client).predict(*args, api_name=api_name)
+    reviewer = sign_in(client, "alice", PW)
     with pytest.raises(Exception, match="Only an admin"):
-        client.predict(reviewer, *args, api_name=api_name)
+        api(client, reviewer).predict(*args, api_name=api_name)
 
 
 def test_an_admin_can_list_and_deactivate(client):
-    admin = client.predict("root", PW, api_name="/on_signin")[0]
-    table = client.predict(admin, api_name="/library_list")
+    admin = api(client, sign_in(client, "root", PW))
+    table = admin.predict(api_name="/library_list")
     assert len(table["data"]) == 3 and table["data"][0][1].startswith("Eileen Collins")
-    message, table = client.predict(admin, 3, api_name="/library_deactivate")
+    message, table = admin.predict(3, api_name="/library_deactivate")
     assert "no longer matches" in message and table["data"][2][5] == "—"
-    message, _ = client.predict(admin, 3, api_name="/library_activate")
+    message, _ = admin.predict(3, api_name="/library_activate")
     assert "matches again" in message
+
+
+def test_a_role_change_applies_to_an_open_session(client):
+    alice = api(client, sign_in(client, "alice", PW))
+    admin = api(client, sign_in(client, "root", PW))
+    with pytest.raises(Exception, match="Only an admin"):
+        alice.predict(api_name="/library_list")
+    message, _ = admin.predict("alice", "admin", api_name="/accounts_set_role")
+    assert "alice" in message
+    assert len(alice.predict(api_name="/library_list")["data"]) == 3  # same session, new role
+    admin.predict("alice", "reviewer", api_name="/accounts_set_role")
+
+
+def test_an_admin_adds_an_account_with_a_password_shown_once(client):
+    admin = api(client, sign_in(client, "root", PW))
+    message, table = admin.predict("carol", "reviewer", api_name="/accounts_add")
+    password = message.split('id="eg-acct-password">', 1)[1].split("<", 1)[0]
+    assert len(password) >= 10 and "carol" in [row[0] for row in table["data"]]
+    assert sign_in(client, "carol", password)
+    again, _ = admin.predict("carol", "reviewer", api_name="/accounts_add")
+    assert "already exists" in again
+    admin.predict("carol", "reviewer", api_name="/accounts_remove")

@@ -108,16 +108,37 @@ def test_edit_endpoint_explains_bad_input_in_words(space):
     assert record["decision"] == "blocked" and pictures == []
 
 
+def _urls(value) -> list[str]:
+    if isinstance(value, dict):
+        return [value["url"]] if isinstance(value.get("url"), str) else [u for v in value.values() for u in _urls(v)]
+    if isinstance(value, (list, tuple)):
+        return [u for v in value for u in _urls(v)]
+    return []
+
+
 def test_a_reviewer_decides_through_the_api(space):
     src = space["tmp"] / "astro2.png"
     photo("astronaut").save(src)
-    client = Client(space["url"], verbose=False)
-    record, _ = client.predict(handle_file(str(src)), "make it darker", api_name="/edit")
-    token = client.predict("alice", PW, api_name="/on_signin")[0]
-    assert client.predict(token, *FILTERS, api_name="/review_next")[0] is not None
-    answer = client.predict(token, "no_issue", "", *FILTERS, api_name="/review_approve")
+    record, _ = space["client"].predict(handle_file(str(src)), "make it darker", api_name="/edit")
+    from tests.test_review_api import sign_in
+
+    session = sign_in(space["url"], "alice", PW)  # the session cookie from the /auth route
+    # pictures come back as links bound to the session (not /gradio_api/file= copies): take them as links
+    client = Client(space["url"], verbose=False, headers={"Cookie": f"editguard_session={session}"},
+                    download_files=False)
+    item = client.predict(*FILTERS, api_name="/review_next")
+    links = [u for u in _urls(item) if "/pictures/" in u]
+    assert links, item
+    import urllib.error
+    import urllib.request
+
+    with_session = urllib.request.Request(links[0], headers={"Cookie": f"editguard_session={session}"})
+    assert urllib.request.urlopen(with_session, timeout=10).status == 200
+    with pytest.raises(urllib.error.HTTPError):  # the same link without the session
+        urllib.request.urlopen(links[0], timeout=10)
+    answer = client.predict("no_issue", "", *FILTERS, api_name="/review_approve")
     assert 'data-status="approved"' in str(answer)
-    table, _ = client.predict(token, "decided", "", "", "", 0, 1, api_name="/review_list")
+    table, _ = client.predict("decided", "", "", "", 0, 1, api_name="/review_list")
     assert len(table["data"]) == 1
 
 
@@ -159,15 +180,26 @@ def hub_profile(username: str):
                             "profile": f"https://huggingface.co/{username}", "picture": ""})
 
 
-def test_requester_is_the_hub_account_when_signed_in_else_the_browser():
-    from review.requester import requester_for
+class _Browser:
+    """What a handler's gr.Request offers of one browser: its cookies (the server-signed requester cookie)."""
 
-    browser_a, browser_b = "a" * 32, "b" * 32
+    def __init__(self, secret: str):
+        from review.requester import REQUESTER_COOKIE, new_requester_cookie
+
+        self.cookies = {REQUESTER_COOKIE: new_requester_cookie(secret)}
+
+
+def test_requester_is_the_hub_account_when_signed_in_else_the_browser(rt):
+    from review.requester import credential_of
+
+    browser_a, browser_b = _Browser(rt.secret), _Browser(rt.secret)
     profile = hub_profile("Alice-Dev")
-    assert requester_for(None, profile, browser_a) == requester_for(None, profile, browser_b) == "hf:alice-dev"
-    assert requester_for(None, None, browser_a) == f"browser:{browser_a}"
-    assert requester_for(None, None, "short") is None and requester_for(None, None, None) is None
-    assert requester_for(None, {"preferred_username": "../x"}, browser_a) == f"browser:{browser_a}"
+    assert credential_of(rt.secret, browser_a, profile) == credential_of(rt.secret, browser_b, profile) == "hf:alice-dev"
+    assert credential_of(rt.secret, browser_a).startswith("cookie:")
+    assert credential_of(rt.secret, browser_a) != credential_of(rt.secret, browser_b)
+    forged = type("R", (), {"cookies": {"editguard_requester": "abc.def"}})()
+    assert credential_of(rt.secret, forged) is None and credential_of(rt.secret, None) is None
+    assert credential_of(rt.secret, browser_a, {"preferred_username": "../x"}) == credential_of(rt.secret, browser_a)
 
 
 def test_my_edits_follow_a_signed_in_person_to_another_browser(rt, image_file):
@@ -175,12 +207,13 @@ def test_my_edits_follow_a_signed_in_person_to_another_browser(rt, image_file):
     from review.requester import my_edits, requester_for
 
     profile = hub_profile("bo")
-    laptop, phone = "1" * 32, "2" * 32
-    rec = run_edit(rt, Submission(image=image_file(photo("coffee")), instruction="sepia",
-                                  requester=requester_for(None, profile, laptop)))
-    assert [r["id"] for r in my_edits(rt.session_factory, requester_for(None, profile, phone))] == [rec["id"]]
-    assert my_edits(rt.session_factory, requester_for(None, None, phone)) == []  # anonymous elsewhere: not theirs
-    assert my_edits(rt.session_factory, requester_for(None, None, laptop)) == []  # the account owns it, not the laptop
+    laptop, phone = _Browser(rt.secret), _Browser(rt.secret)
+    who = requester_for(rt, laptop, profile, create=True)
+    assert who.startswith("p:") and "bo" not in who  # records and the log carry a pseudonym, never the account
+    rec = run_edit(rt, Submission(image=image_file(photo("coffee")), instruction="sepia", requester=who))
+    assert [r["id"] for r in my_edits(rt.session_factory, requester_for(rt, phone, profile))] == [rec["id"]]
+    assert my_edits(rt.session_factory, requester_for(rt, phone)) == []  # anonymous elsewhere: not theirs
+    assert my_edits(rt.session_factory, requester_for(rt, laptop)) == []  # the account owns it, not the laptop
 
 
 # ---- the Space rehearsal, the part that fits CI's time (no fresh install) ----------------------------------------

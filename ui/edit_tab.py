@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import threading
 from pathlib import Path
 
@@ -11,11 +11,11 @@ import numpy as np
 
 from editor.image_input import BadImage, load_image
 from review.flow import EditFailed, Submission, run_edit
-from review.requester import requester_for, valid_browser_token
+from review.requester import REQUESTER_COOKIE, cookie_id, requester_for
 from review.runtime import ASSETS
 from ui import render
 from ui.components import upload_image
-from ui.pictures import download_copy, viewable
+from ui.pictures import LEDGER, api_copy, requester_url, serve_urls
 from ui.strings import error_message, label, language
 
 log = logging.getLogger(__name__)
@@ -27,14 +27,30 @@ EXAMPLES = [
     [str(ASSETS / "references" / "astronaut.jpg"), "Make it sepia and rotate it 90 degrees"],
     [str(ASSETS / "examples" / "coffee.jpg"), "ビンテージ風にして、上に「朝のコーヒー」と文字を入れて"],
 ]
+EXAMPLE_FILES = {Path(e[0]).name for e in EXAMPLES}
 
 
-def new_browser_token(current: str | None) -> str:
-    """A random per-browser id (kept in the browser's storage) so a requester's records are theirs alone."""
-    return current if valid_browser_token(current) else secrets.token_hex(16)
+def browser_key(rt, request) -> str | None:
+    """This browser's id from its server-signed requester cookie (for Cancel and the cache ledger); None without."""
+    return cookie_id(rt.secret, (getattr(request, "cookies", None) or {}).get(REQUESTER_COOKIE)) if request else None
 
 
-def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
+def scrub_upload(rt, request, path) -> None:
+    """Rewrite an uploaded file in Gradio's cache as the normalised picture the edit sees, without its metadata
+    (EXIF, GPS, XMP), and remember it for Delete my data; shipped examples are left alone."""
+    if not path or Path(path).name in EXAMPLE_FILES:
+        return
+    LEDGER.remember(browser_key(rt, request), path)
+    try:
+        picture = load_image(path)
+    except (BadImage, OSError):
+        return  # the Run button explains what is wrong with the file
+    tmp = f"{path}.scrub"
+    picture.save(tmp, format="PNG", compress_level=1)
+    os.replace(tmp, path)
+
+
+def build_edit_tab(rt, i18n: gr.I18n) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
             image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
@@ -57,7 +73,7 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                                    interactive=bool(getattr(rt.editor, "fast_available", False)))
             with gr.Accordion(label(i18n, "region"), open=False):
                 gr.Markdown(label(i18n, "region_note"))
-                region = gr.ImageEditor(type="pil", label=label(i18n, "region"), height=360, sources=(),
+                region = gr.ImageEditor(type="filepath", label=label(i18n, "region"), height=360, sources=(),
                                         layers=False, elem_id="eg-region",
                                         brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=24))
             with gr.Row():
@@ -65,27 +81,36 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                 cancel = gr.Button(label(i18n, "cancel"), variant="stop", elem_id="eg-cancel", scale=1)
         with gr.Column(scale=6):
             decision = gr.HTML(elem_id="eg-decision-box")
-            compare = gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420, interactive=False,
-                                     elem_id="eg-compare")
-            outputs = gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain", elem_id="eg-outputs", interactive=False)
+            compare = serve_urls(gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420,
+                                                interactive=False, elem_id="eg-compare"))
+            outputs = serve_urls(gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain",
+                                            elem_id="eg-outputs", interactive=False))
             provenance = gr.HTML(elem_id="eg-provenance-box")
-            download = gr.DownloadButton(label(i18n, "download_labelled"), visible=False, elem_id="eg-download")
+            download = serve_urls(gr.DownloadButton(label(i18n, "download_labelled"), visible=False,
+                                                    elem_id="eg-download"))
             verdicts = gr.HTML(elem_id="eg-verdicts-box")
             matches = gr.HTML(elem_id="eg-matches-box")
             api_result = gr.JSON(visible=False, label="result")  # the /edit endpoint's answer (API callers only)
+            api_pictures = gr.Gallery(visible=False, label="pictures", format="png")  # ... and what it may see
     examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))
     examples.dataset.headers = []  # the column headers would show untranslated i18n keys
 
     def on_run(image_path, ref_files, text, negative_text, seed_value, randomize_seed, steps_value, guidance_value,
-               variants_value, fast_value, region_value, token, request: gr.Request,
+               variants_value, fast_value, region_value, request: gr.Request,
                profile: gr.OAuthProfile | None = None, progress=gr.Progress()):
         lang = language(request.headers.get("accept-language") if request else None)
+        token = browser_key(rt, request)
+        for path in [image_path, *[_path(f) for f in (ref_files or [])]]:
+            scrub_upload(rt, request, path)
+        for path in _editor_files(region_value):  # what the region editor sent back: gone with Delete my data too
+            LEDGER.remember(token, path)
+        requester = requester_for(rt, request, profile, create=True)
         stop = CANCELS.start(token)
         sub = Submission(
             image=image_path, instruction=text or "", references=[_path(f) for f in (ref_files or [])],
             negative_prompt=negative_text or "", seed=None if randomize_seed else int(seed_value or 0),
             steps=int(steps_value), guidance=float(guidance_value), num_outputs=int(variants_value),
-            requester=requester_for(request, profile, token),
+            requester=requester,
             fast=bool(fast_value), mask=painted_mask(region_value), cancel=stop,
         )
         try:
@@ -99,16 +124,15 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
                     gr.update(visible=False, value=None))
         finally:
             CANCELS.finish(token, stop)
-        return _show(rt, lang, record)
+        return _show(rt, lang, record, request, requester)
 
-    def on_cancel(token):
-        CANCELS.cancel(token)
+    def on_cancel(request: gr.Request):
+        CANCELS.cancel(browser_key(rt, request))
 
     run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
-                       fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed, provenance,
-                                                      download],
+                       fast, region], [compare, outputs, decision, verdicts, matches, seed, provenance, download],
               concurrency_id="edit", concurrency_limit=2, api_visibility="private")
-    cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
+    cancel.click(on_cancel, None, None, api_visibility="private", queue=False)
 
     def edit(image, instruction, negative_prompt=None, seed=None, steps=None, guidance=None, variants=None, fast=None,
              request: gr.Request = None, profile: gr.OAuthProfile | None = None, progress=gr.Progress()):
@@ -118,20 +142,22 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
         the pictures the caller may see: the labelled files when released, blurred ones while awaiting review,
         none when blocked. A problem with the input is raised as a plain sentence.
         """
+        requester = requester_for(rt, request, profile, create=True)
         sub = Submission(image=image, instruction=instruction or "", negative_prompt=negative_prompt or "",
                          seed=int(seed) if seed is not None else 0, steps=int(steps or 30),
                          guidance=float(4.0 if guidance is None else guidance), num_outputs=int(variants or 1),
-                         fast=bool(fast), requester=requester_for(request, profile, None))
+                         fast=bool(fast), requester=requester)
+        lang = language(request.headers.get("accept-language") if request else None)
         try:
             record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
         except EditFailed as exc:
-            raise gr.Error(error_message(_lang(request), exc.code, exc.params), print_exception=False) from None
-        return api_record(record), visible_pictures(rt, record)
+            raise gr.Error(error_message(lang, exc.code, exc.params), print_exception=False) from None
+        return api_record(record), api_pictures_for(rt, record)
 
     # the documented API: client.predict(handle_file(img), instruction, api_name="/edit"); the rest is optional
     api_seed = gr.Number(value=0, precision=0, minimum=-1, maximum=2**31 - 1, label="seed (-1: random)", visible=False)
     gr.Button(visible=False).click(edit, [image, instruction, negative, api_seed, steps, guidance, variants, fast],
-                                   [api_result, outputs], api_name="edit", concurrency_id="edit",
+                                   [api_result, api_pictures], api_name="edit", concurrency_id="edit",
                                    concurrency_limit=2, show_progress="hidden")
 
     def on_type(text, request: gr.Request):
@@ -146,17 +172,29 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
     instruction.change(on_type, instruction, live, trigger_mode="always_last", show_progress="hidden",
                       api_visibility="private", concurrency_limit=4)
     # the region editor shows the uploaded picture to paint on
-    image.change(region_background, image, region, api_visibility="private")
+    def on_upload(path, request: gr.Request):
+        scrub_upload(rt, request, path)  # the original with its metadata does not stay in the cache
+        return region_background(path, region, browser_key(rt, request))
+
+    image.change(on_upload, image, region, api_visibility="private")
 
 
-def region_background(path):
-    """The uploaded picture, normalised as the edit will see it, to paint on; nothing for an unreadable upload."""
+def region_background(path, region=None, key: str | None = None):
+    """The uploaded picture, normalised as the edit will see it, to paint on; nothing for an unreadable upload.
+
+    With the editor component given, the picture goes into Gradio's cache here, under a name the cache ledger
+    remembers, so Delete my data can remove it."""
     if not path:
         return None
     try:
         picture = load_image(path)
-    except BadImage:
+    except (BadImage, OSError):
         return None  # the Run button explains what is wrong with the file
+    if region is not None:
+        from gradio import processing_utils
+
+        picture = processing_utils.save_pil_to_cache(picture, cache_dir=region.GRADIO_CACHE, format="png")
+        LEDGER.remember(key, picture)
     return {"background": picture, "layers": [], "composite": picture}
 
 
@@ -169,7 +207,7 @@ class _Cancels:
 
     def start(self, token) -> threading.Event:
         event = threading.Event()
-        if valid_browser_token(token):
+        if token:
             with self._lock:
                 self._events[token] = event
         return event
@@ -181,7 +219,7 @@ class _Cancels:
 
     def cancel(self, token) -> bool:
         with self._lock:
-            event = self._events.get(token) if valid_browser_token(token) else None
+            event = self._events.get(token) if token else None
         if event is not None:
             event.set()
         return event is not None
@@ -190,8 +228,16 @@ class _Cancels:
 CANCELS = _Cancels()
 
 
+def _editor_files(value) -> list[str]:
+    if not isinstance(value, dict):
+        return []
+    return [p for p in [value.get("background"), value.get("composite"), *(value.get("layers") or [])]
+            if isinstance(p, str)]
+
+
 def painted_mask(value):
-    """The painted strokes of the region editor as a mask (white = change); None when nothing was painted."""
+    """The painted strokes of the region editor as a mask (white = change); None when nothing was painted.
+    Layers come as files in Gradio's cache (so they can be removed with the rest of the browser's uploads)."""
     if not value or not value.get("layers"):
         return None
     from PIL import Image
@@ -200,6 +246,9 @@ def painted_mask(value):
     for layer in value["layers"]:
         if layer is None:
             continue
+        if isinstance(layer, (str, Path)):
+            with Image.open(layer) as im:
+                layer = im.convert("RGBA")
         a = layer.convert("RGBA").getchannel("A")
         alpha = a if alpha is None else Image.fromarray(np.maximum(np.asarray(alpha), np.asarray(a)))
     if alpha is None or alpha.getextrema()[1] == 0:
@@ -207,35 +256,35 @@ def painted_mask(value):
     return alpha.point(lambda v: 255 if v > 0 else 0)
 
 
-def _lang(request) -> str:
-    return language(request.headers.get("accept-language") if request else None)
-
-
 def _path(f) -> str:
     return f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", "")
 
 
-def _show(rt, lang: str, record: dict):
-    before = rt.store.open(Path(record["inputs"][0]).relative_to(rt.store.root).as_posix())
-    download = gr.update(visible=False, value=None)
-    shown = visible_pictures(rt, record)
-    compare = None
-    if record["decision"] == "released" and shown:
-        compare = (before, rt.store.open(Path(record["outputs"][0]).relative_to(rt.store.root).as_posix()))
-        download = gr.update(visible=True, value=download_copy(record["outputs"][0], record["id"]))
-    elif shown:
-        compare = (before, shown[0])
-    card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
-    provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
-    return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
-            render.matches_html(lang, record), record["params"]["seed"], provenance, download)
+def picture_urls(rt, record: dict, request=None, requester: str | None = None):
+    """(before, shown, download) as URLs for this requester only (ui/pictures.py), never as cache copies: released,
+    the labelled files themselves (a download keeps their metadata, Content Credentials and watermark); pending
+    review, blurred on the server; blocked, nothing."""
+    def url(path, **kw):
+        rel = Path(path).relative_to(rt.store.root).as_posix()
+        return requester_url(rt, request, rel, pseudonym=requester, **kw)
 
-
-def visible_pictures(rt, record: dict) -> list:
-    """What the requester may see of a record's results: released, the labelled files themselves (a download keeps
-    their metadata, Content Credentials and watermark); pending review, blurred on the server; blocked, nothing."""
+    before, download = url(record["inputs"][0]), None
     if record["decision"] == "released":
-        return [viewable(p) for p in record["outputs"]]
+        shown = [url(p) for p in record["outputs"]]
+        if shown:
+            download = url(record["outputs"][0], download=f"editguard-{record['id']}.png")
+    elif record["decision"] == "pending_review":
+        shown = [url(p, blur=True) for p in record["outputs"]]
+    else:
+        shown = []
+    return before, shown, download
+
+
+def api_pictures_for(rt, record: dict) -> list:
+    """What an API caller may see, as files gradio_client can fetch: released, the labelled files byte for byte;
+    pending review, blurred on the server; blocked, nothing."""
+    if record["decision"] == "released":
+        return [api_copy(p, f"editguard-{record['id']}-{i + 1}.png") for i, p in enumerate(record["outputs"])]
     if record["decision"] == "pending_review":
         return [render.blurred(p) for p in record["outputs"]]
     return []
@@ -250,3 +299,15 @@ def api_record(record: dict) -> dict:
     out = {k: record[k] for k in API_FIELDS}
     out["matches"] = [{k: v for k, v in m.items() if k != "reference_image"} for m in record["matches"]]
     return out
+
+
+def _show(rt, lang: str, record: dict, request=None, requester: str | None = None):
+    before, shown, download_url = picture_urls(rt, record, request, requester)
+    compare = (before, shown[0]) if shown else None
+    download = gr.update(visible=bool(download_url), value=download_url)
+    card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
+    provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
+    return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
+            render.matches_html(lang, record), record["params"]["seed"], provenance, download)
+
+

@@ -12,7 +12,8 @@ from PIL import Image, ImageFilter
 from ui.strings import category, provenance_labels, t
 
 BADGE_CLASS = {"Safe": "eg-safe", "Controversial": "eg-controversial", "Unsafe": "eg-unsafe"}
-PENDING_BLUR_RADIUS = 24  # strong enough that a pending picture cannot be made out
+PENDING_BLUR_CELLS = 12  # a pending picture keeps 12 averaged cells across its long side, at any size
+BLURRED_MAX_SIDE = 512  # the blurred preview's long side in pixels (it has no detail to show at more)
 
 
 CSS = """
@@ -31,6 +32,15 @@ CSS = """
 .eg-status {color:var(--body-text-color-subdued); font-size:.85em;}
 .eg-note {white-space:pre-wrap; max-height:12em; overflow:auto; border-left:3px solid var(--border-color-primary); padding-left:8px;}
 #eg-item-view mark {background:#ffe08a; color:#000; border-radius:3px; padding:0 2px;}
+.eg-form {display:flex; gap:12px; align-items:flex-end; flex-wrap:wrap; margin:6px 0;}
+.eg-form label {display:flex; flex-direction:column; gap:4px; margin:0; font-size:var(--block-label-text-size); color:var(--body-text-color);}
+.eg-form input {margin:0; border:1px solid var(--border-color-primary); background:var(--input-background-fill); color:var(--body-text-color);
+  border-radius:var(--input-radius); padding:8px 10px; min-width:220px; font-size:var(--input-text-size);}
+.eg-form button, .eg-form a.eg-hf {border-radius:var(--button-large-radius); padding:8px 18px; font-weight:600; cursor:pointer; text-decoration:none;}
+.eg-form .primary {background:var(--button-primary-background-fill); color:var(--button-primary-text-color); border:none;}
+.eg-form .secondary {background:var(--button-secondary-background-fill); color:var(--button-secondary-text-color);
+  border:1px solid var(--button-secondary-border-color);}
+.eg-signout {margin:0 0 0 auto;}
 .eg-mine {display:grid; grid-template-columns:repeat(auto-fill,minmax(220px,1fr)); gap:10px;}
 """
 
@@ -146,7 +156,7 @@ def item_html(lang: str, d: dict) -> str:
     reasons = ", ".join(escape(t(lang, "reason_" + r)) for r in item["reasons"])
     params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in req["params"].items())
     request_line = t(lang, "item_request", id=req["id"], created=req["created_at"].strftime("%Y-%m-%d %H:%M UTC"),
-                     requester=(req["requester"] or "anonymous").split(":")[0])
+                     requester=req["requester"] or "anonymous")  # a pseudonym (review/requester.py), never a credential
     return (
         f'<div class="eg-card" id="eg-item-view" data-item="{item["id"]}" data-status="{escape(item["status"])}">'
         f'<h3>{escape(t(lang, "item_title", id=item["id"], status=t(lang, "status_" + item["status"])))}</h3>'
@@ -206,8 +216,16 @@ def thumbnail_data_uri(path: str | None, size: int = 144) -> str:
 
 
 def blurred(path: str) -> Image.Image:
-    """What a requester sees of a pending result: the pixels never leave the server unblurred."""
+    """What a requester sees of a pending result: the pixels never leave the server unblurred.
+
+    The picture is averaged down to PENDING_BLUR_CELLS cells on its long side, whatever its size (a fixed share of
+    the picture, not a fixed number of pixels: a 4000-pixel photo keeps no more than a 400-pixel one), softened, and
+    drawn at most BLURRED_MAX_SIDE pixels wide: colours and layout remain, nothing recognisable does."""
     with Image.open(path) as im:
         im = im.convert("RGB")
-        small = im.resize((max(8, im.width // 8), max(8, im.height // 8)), Image.Resampling.BILINEAR)
-        return small.filter(ImageFilter.GaussianBlur(PENDING_BLUR_RADIUS // 8)).resize(im.size, Image.Resampling.BILINEAR)
+        scale = PENDING_BLUR_CELLS / max(im.size)
+        small = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BOX)
+        small = small.filter(ImageFilter.GaussianBlur(0.8))
+        shown = min(1.0, BLURRED_MAX_SIDE / max(im.size))
+        return small.resize((max(1, round(im.width * shown)), max(1, round(im.height * shown))),
+                            Image.Resampling.BICUBIC)

@@ -1,14 +1,14 @@
 """The Review tab: sign-in, the queue with filters, the item view with decisions and shortcuts, stats and export.
 
-Every handler resolves the reviewer on the server first (`_reviewer`); without a valid session or a listed Hugging
-Face account it raises, so a direct call to the Gradio API is refused just like the hidden buttons.
+Every handler resolves the reviewer on the server first (`_reviewer`) from the request's HttpOnly session cookie
+(set by ui/web.py's sign-in routes, never by a Gradio event); without a valid session it raises, so a direct call to
+the Gradio API is refused just like the hidden buttons, and a disabled account stops at its next click.
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
-import tempfile
 from html import escape
 
 import gradio as gr
@@ -16,12 +16,14 @@ import pandas as pd
 
 from db.engine import StorageUnavailable
 from editor.errors import UserError
-from review.auth import Reviewer
+from review.auth import SESSION_COOKIE, Reviewer
 from review.export import write_csv, write_jsonl
 from review.labels import CATEGORIES
 from review.queue import DECISION_REASONS
 from ui import render
+from ui.accounts_tab import build_accounts_tab
 from ui.library_tab import build_library_tab
+from ui.pictures import reviewer_url, serve_urls
 from ui.strings import category, error_message, label, language, t
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,14 @@ def _lang(request: gr.Request | None) -> str:
     return language(request.headers.get("accept-language") if request else None)
 
 
+def session_token(request) -> str | None:
+    return (getattr(request, "cookies", None) or {}).get(SESSION_COOKIE) if request else None
+
+
 def _reviewer(rt, token, profile, request) -> Reviewer:
-    who = rt.auth.resolve(token) or rt.auth.from_oauth(profile)
+    """The signed-in reviewer, read afresh from the session cookie (`token` and `profile` are kept for the callers'
+    signatures; neither is trusted)."""
+    who = rt.auth.resolve(session_token(request))
     if who is None:
         raise gr.Error(t(_lang(request), "need_signin"))
     return who
@@ -68,30 +76,52 @@ def both(key: str) -> str:
     return f"{t('en', key)} / {t('ja', key)}"
 
 
+def export_path(name: str) -> str:
+    """A file for a download, made inside Gradio's cache (in an unguessable folder) so the cache's schedule removes
+    it: a copy in the system's temporary folder would stay there for good."""
+    import secrets
+
+    from gradio.utils import get_upload_folder
+
+    folder = os.path.join(get_upload_folder(), "editguard-" + secrets.token_hex(16))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return os.path.join(folder, name)
+
+
 def oauth_enabled() -> bool:
     return bool(os.environ.get("SPACE_ID") and os.environ.get("OAUTH_CLIENT_ID"))
 
 
+def signin_form_html(lang: str, outcome: str | None) -> str:
+    """A plain form that posts to /auth/signin (ui/web.py): the password never becomes a Gradio event input."""
+    message = {"failed": "err_auth.failed", "locked": "err_auth.locked", "not_listed": "err_auth.not_listed",
+               "out": "signed_out"}.get(outcome or "")
+    hf = (f'<a class="lg secondary eg-hf" id="eg-hf-signin" href="login/huggingface?_target_url=/auth/hf">'
+          f'{escape(t(lang, "signin_hf"))}</a>' if oauth_enabled() else "")
+    return (f'<form method="post" action="auth/signin" id="eg-signin-form" class="eg-form">'
+            f'<label>{escape(t(lang, "user_name"))}<input name="name" id="eg-user" autocomplete="username" '
+            f'maxlength="100" required></label>'
+            f'<label>{escape(t(lang, "password"))}<input type="password" name="password" id="eg-password" '
+            f'autocomplete="current-password" maxlength="1000" required></label>'
+            f'<button type="submit" id="eg-signin-btn" class="lg primary">{escape(t(lang, "signin"))}</button>'
+            f'{hf}</form>'
+            + (f'<div class="eg-card" id="eg-signin-msg" data-outcome="{escape(outcome)}">{escape(t(lang, message))}'
+               f'</div>' if message else ""))
+
+
 def build_review_tab(rt, i18n) -> None:
-    token = gr.BrowserState(None, storage_key="editguard_reviewer", secret=rt.secret)
+    token = gr.State(None)  # kept in the handlers' inputs for their signatures; the session is the HttpOnly cookie
     item_id = gr.State(None)
 
     with gr.Column(visible=True, elem_id="eg-signin") as signin_box:
         gr.Markdown(f"### {label(i18n, 'signin_title')}")
         gr.Markdown(label(i18n, "signin_note"))
-        with gr.Row():
-            name = gr.Textbox(label=label(i18n, "user_name"), elem_id="eg-user", max_length=100)
-            password = gr.Textbox(label=label(i18n, "password"), type="password", elem_id="eg-password",
-                                  max_length=1000)
-        signin = gr.Button(label(i18n, "signin"), variant="primary", elem_id="eg-signin-btn")
+        signin_form = gr.HTML(elem_id="eg-signin-box")
         if oauth_enabled():
-            gr.LoginButton()
-        signin_msg = gr.HTML()
+            gr.LoginButton(visible=False)  # only so Gradio adds its Hugging Face routes; the link above uses them
 
     with gr.Column(visible=False, elem_id="eg-console") as console:
-        with gr.Row():
-            who_html = gr.HTML(elem_id="eg-who")
-            signout = gr.Button(label(i18n, "signout"), size="sm", scale=0, elem_id="eg-signout")
+        who_html = gr.HTML(elem_id="eg-who")
         with gr.Tabs():
             with gr.Tab(label(i18n, "queue"), id="queue"):
                 with gr.Row():
@@ -114,10 +144,10 @@ def build_review_tab(rt, i18n) -> None:
                 table = gr.Dataframe(interactive=False, wrap=True, max_height=320, elem_id="eg-queue")
                 item_html = gr.HTML(elem_id="eg-item")
                 with gr.Row():
-                    compare = gr.ImageSlider(label=label(i18n, "reviewer_images"), type="pil", max_height=420,
-                                             interactive=False, elem_id="eg-review-compare")
-                    works = gr.Gallery(label=label(i18n, "matched_works"), columns=3, height=420,
-                                       object_fit="contain", interactive=False, elem_id="eg-works")
+                    compare = serve_urls(gr.ImageSlider(label=label(i18n, "reviewer_images"), type="pil",
+                                                        max_height=420, interactive=False, elem_id="eg-review-compare"))
+                    works = serve_urls(gr.Gallery(label=label(i18n, "matched_works"), columns=3, height=420,
+                                                  object_fit="contain", interactive=False, elem_id="eg-works"))
                 with gr.Row():
                     reason = gr.Dropdown([(both("reason_" + r), r) for r in DECISION_REASONS], value="no_issue",
                                          label=label(i18n, "decision_reason"), elem_id="eg-reason")
@@ -144,33 +174,27 @@ def build_review_tab(rt, i18n) -> None:
                     csv_btn = gr.DownloadButton(label(i18n, "export_csv"), elem_id="eg-export-csv")
                     jsonl_btn = gr.DownloadButton(label(i18n, "export_jsonl"), elem_id="eg-export-jsonl")
             library_tab = build_library_tab(rt, i18n, token)
+            accounts_tab = build_accounts_tab(rt, i18n)
 
     filters = [f_status, f_reason, f_label, f_category, f_age, f_page]
 
     # ---- sign-in --------------------------------------------------------------------------------------------
-    def show_console(who: Reviewer | None, lang: str):
+    def show_console(who: Reviewer | None, lang: str, outcome: str | None = None):
         if who is None:
-            return gr.update(visible=True), gr.update(visible=False), "", gr.update(visible=False)
+            return (gr.update(visible=True), gr.update(visible=False), "", gr.update(visible=False),
+                    gr.update(visible=False), signin_form_html(lang, outcome))
+        signout = (f'<form method="post" action="auth/signout" class="eg-form eg-signout">'
+                   f'<button type="submit" id="eg-signout" class="sm secondary">{escape(t(lang, "signout"))}</button>'
+                   f'</form>')
         return (gr.update(visible=False), gr.update(visible=True),
-                f'<div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=who.role))}</div>',
-                gr.update(visible=who.role == "admin"))
+                f'<div class="eg-row"><div id="eg-signed-in">{escape(t(lang, "signed_in_as", name=who.name, role=t(lang, "role_" + who.role)))}'
+                f'</div>{signout}</div>',
+                gr.update(visible=who.role == "admin"), gr.update(visible=who.role == "admin"), "")
 
-    def on_load(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
-        who = rt.auth.resolve(tok) or rt.auth.from_oauth(profile)
-        return show_console(who, _lang(request))
-
-    def on_signin(user, pw, request: gr.Request):
-        lang = _lang(request)
-        try:
-            new_token = rt.auth.sign_in(user, pw)
-        except UserError as exc:
-            return (None, render.error_html(lang, error_message(lang, exc.code, exc.params)), "",
-                    *show_console(None, lang))
-        return (new_token, "", "", *show_console(rt.auth.resolve(new_token), lang))
-
-    def on_signout(tok, request: gr.Request):
-        rt.auth.sign_out(tok)
-        return (None, None, *show_console(None, _lang(request)))
+    def on_load(request: gr.Request):
+        who = rt.auth.resolve(session_token(request))
+        outcome = request.query_params.get("signin") if request else None
+        return show_console(who, _lang(request), outcome if who is None else None)
 
     # ---- queue ----------------------------------------------------------------------------------------------
     def queue_page(lang, status, reason_f, label_f, category_f, age, page):
@@ -190,9 +214,9 @@ def build_review_tab(rt, i18n) -> None:
         _reviewer(rt, tok, profile, request)
         return queue_page(_lang(request), status, reason_f, label_f, category_f, age, page)
 
-    def item_view(lang, who: Reviewer, item: int):
+    def item_view(lang, who: Reviewer, item: int, request=None):
         d = rt.queue.detail(item)
-        images = {(im["role"], im["position"]): rt.store.open(im["relpath"]) for im in d["images"]}
+        images = {(im["role"], im["position"]): reviewer_url(rt, request, im["relpath"]) for im in d["images"]}
         before = images.get(("input", 0))
         after = images.get(("output", 0))
         compare_value = (before, after) if before is not None and after is not None else None
@@ -201,12 +225,12 @@ def build_review_tab(rt, i18n) -> None:
         for m in d["matches"]:  # one tile per matched work, naming every place it matched
             seen.setdefault(m["reference_id"], (m, []))[1].append(
                 f"{m['target']} {m.get('hash_kind') or ''} {m['distance']}" + (f" {m['view']}" if m.get("view") else ""))
-        gallery += [(rt.store.open(m["reference_relpath"]), f"{m['title']} ({', '.join(where)})")
+        gallery += [(reviewer_url(rt, request, m["reference_relpath"]), f"{m['title']} ({', '.join(where)})")
                     for m, where in seen.values()]
         return render.item_html(lang, d), compare_value, gallery
 
-    def open_item(lang, who, item):
-        html, compare_value, gallery = item_view(lang, who, item)
+    def open_item(lang, who, item, request=None):
+        html, compare_value, gallery = item_view(lang, who, item, request)
         return item, html, compare_value, gallery
 
     def on_next(tok, status, reason_f, label_f, category_f, age, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
@@ -219,7 +243,7 @@ def build_review_tab(rt, i18n) -> None:
         if item is None:
             return (None, "", None, [], f'<div class="eg-card" id="eg-empty">{escape(t(lang, "queue_empty"))}</div>',
                     *queue_page(lang, status, reason_f, label_f, category_f, age, page))
-        return (*open_item(lang, who, item), "", *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+        return (*open_item(lang, who, item, request), "", *queue_page(lang, status, reason_f, label_f, category_f, age, page))
 
     def on_open(tok, wanted, status, reason_f, label_f, category_f, age, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
         who = _reviewer(rt, tok, profile, request)
@@ -227,11 +251,11 @@ def build_review_tab(rt, i18n) -> None:
         try:
             item = int(wanted)
             rt.queue.claim(who, item)
-            return (*open_item(lang, who, item), "", *queue_page(lang, status, reason_f, label_f, category_f, age, page))
+            return (*open_item(lang, who, item, request), "", *queue_page(lang, status, reason_f, label_f, category_f, age, page))
         except Exception as exc:
             view = (None, "", None, [])
             if isinstance(exc, UserError) and exc.code == "queue.already_decided":  # read-only view of a decided item
-                view = (None, *item_view(lang, who, int(wanted)))
+                view = (None, *item_view(lang, who, int(wanted), request))
             return (*view, _fail(lang, exc), *queue_page(lang, status, reason_f, label_f, category_f, age, page))
 
     def decide(decision: str):
@@ -246,7 +270,7 @@ def build_review_tab(rt, i18n) -> None:
             except Exception as exc:
                 return item, gr.update(), _fail(lang, exc), *queue_page(lang, status, reason_f, label_f, category_f, age, page)
             msg = t(lang, "done_repeat") if outcome.repeated else t(lang, f"done_{outcome.status}")
-            html, _, _ = item_view(lang, who, int(item))
+            html, _, _ = item_view(lang, who, int(item), request)
             return (None, html, f'<div class="eg-card" id="eg-done" data-status="{escape(outcome.status)}">'
                     f'{escape(msg)}</div>', *queue_page(lang, status, reason_f, label_f, category_f, age, page))
         return handler
@@ -260,7 +284,7 @@ def build_review_tab(rt, i18n) -> None:
                 *queue_page(lang, status, reason_f, label_f, category_f, age, page))
 
     def on_renew(tok, item, request: gr.Request, profile: gr.OAuthProfile | None = None):
-        who = rt.auth.resolve(tok) or rt.auth.from_oauth(profile)
+        who = rt.auth.resolve(session_token(request))
         if who is not None and item is not None:
             rt.queue.renew(who, int(item))
 
@@ -284,8 +308,8 @@ def build_review_tab(rt, i18n) -> None:
     def export(fmt: str):
         def handler(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
             who = _reviewer(rt, tok, profile, request)
-            fd, path = tempfile.mkstemp(prefix="editguard-decisions-", suffix=f".{fmt}")
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            path = export_path(f"editguard-decisions.{fmt}")
+            with open(path, "w", encoding="utf-8", newline="") as out:
                 (write_csv if fmt == "csv" else write_jsonl)(rt.queue.export(), out)
             log.info("%s exported decisions as %s", who.name, fmt)
             return path
@@ -293,10 +317,7 @@ def build_review_tab(rt, i18n) -> None:
 
     # ---- wiring ---------------------------------------------------------------------------------------------
     private = {"api_visibility": "private"}
-    shown = [signin_box, console, who_html, library_tab]
-    signin.click(on_signin, [name, password], [token, signin_msg, password, *shown])
-    password.submit(on_signin, [name, password], [token, signin_msg, password, *shown])
-    signout.click(on_signout, [token], [token, item_id, *shown])
+    shown = [signin_box, console, who_html, library_tab, accounts_tab, signin_form]
     refresh.click(on_refresh, [token, *filters], [table, queue_info], api_name="review_list")
     next_btn.click(on_next, [token, *filters], [item_id, item_html, compare, works, action_msg, table, queue_info],
                    api_name="review_next")
@@ -313,4 +334,4 @@ def build_review_tab(rt, i18n) -> None:
     stats_tab.select(on_stats, [token], stats_outputs, **private)
     csv_btn.click(export("csv"), [token], csv_btn, api_name="review_export_csv")
     jsonl_btn.click(export("jsonl"), [token], jsonl_btn, api_name="review_export_jsonl")
-    return token, on_load, shown
+    return on_load, shown

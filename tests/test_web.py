@@ -1,0 +1,88 @@
+"""The server's own routes (ui/web.py), through FastAPI's test client: sign-in by form post into an HttpOnly
+cookie, cross-site posts refused, Hugging Face sign-in into the same sessions, the requester cookie."""
+import base64
+import hashlib
+import json
+
+import gradio as gr
+import pytest
+from fastapi.testclient import TestClient
+from itsdangerous import TimestampSigner
+
+from review.auth import SESSION_COOKIE, Authenticator, add_user
+from review.requester import REQUESTER_COOKIE, cookie_id
+from ui.web import build_app
+
+PW = "correct horse battery staple"
+
+
+@pytest.fixture
+def client(rt, monkeypatch):
+    monkeypatch.setenv("OAUTH_CLIENT_SECRET", "space-oauth-secret")
+    rt.auth = Authenticator(rt.session_factory, reviewers="bob", admins="", secret=rt.secret)
+    add_user(rt.session_factory, "alice", "reviewer", PW)
+    with gr.Blocks() as page:
+        gr.Markdown("page")
+    with TestClient(build_app(rt, page), base_url="http://testserver") as c:
+        yield c
+
+
+def test_sign_in_sets_an_http_only_cookie_and_sign_out_revokes_it(rt, client):
+    r = client.post("/auth/signin", data={"name": "alice", "password": PW}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("?tab=review&signin=ok")
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie and PW not in cookie
+    token = r.cookies[SESSION_COOKIE]
+    assert rt.auth.resolve(token).name == "alice"
+    r = client.post("/auth/signout", cookies={SESSION_COOKIE: token}, follow_redirects=False)
+    assert r.status_code == 303 and rt.auth.resolve(token) is None
+
+
+def test_behind_https_the_cookie_is_secure(client):
+    r = client.post("/auth/signin", data={"name": "alice", "password": PW}, follow_redirects=False,
+                    headers={"x-forwarded-proto": "https"})
+    assert "Secure" in r.headers["set-cookie"]
+
+
+def test_a_wrong_password_sets_no_cookie(client):
+    r = client.post("/auth/signin", data={"name": "alice", "password": "nope"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("signin=failed")
+    assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
+
+
+def test_cross_site_posts_are_refused(rt, client):
+    r = client.post("/auth/signin", data={"name": "alice", "password": PW}, follow_redirects=False,
+                    headers={"origin": "https://evil.example"})
+    assert r.status_code == 403 and SESSION_COOKIE not in r.headers.get("set-cookie", "")
+
+
+def test_hugging_face_sign_in_gets_the_same_kind_of_session(rt, client):
+    def gradio_session(username: str) -> str:
+        secret = hashlib.sha256(b"space-oauth-secret-v4").hexdigest()
+        data = base64.b64encode(json.dumps({"oauth_info": {"userinfo": {"preferred_username": username}}}).encode())
+        return TimestampSigner(secret).sign(data).decode()
+
+    r = client.get("/auth/hf", cookies={"session": gradio_session("Bob")}, follow_redirects=False)
+    assert r.status_code == 303 and rt.auth.resolve(r.cookies[SESSION_COOKIE]).name == "hf:bob"
+    r = client.get("/auth/hf", cookies={"session": gradio_session("mallory")}, follow_redirects=False)
+    assert r.headers["location"].endswith("signin=not_listed") and SESSION_COOKIE not in r.cookies
+    forged = gradio_session("Bob")[:-3] + "abc"
+    r = client.get("/auth/hf", cookies={"session": forged}, follow_redirects=False)
+    assert SESSION_COOKIE not in r.cookies
+
+
+def test_every_browser_gets_a_signed_http_only_requester_cookie(rt, client):
+    r = client.get("/")
+    assert "HttpOnly" in r.headers["set-cookie"] and cookie_id(rt.secret, r.cookies[REQUESTER_COOKIE])
+    assert REQUESTER_COOKIE not in client.get("/", cookies={REQUESTER_COOKIE: r.cookies[REQUESTER_COOKIE]}) \
+        .headers.get("set-cookie", "")
+
+
+def test_a_forwarded_address_is_believed_only_behind_the_spaces_proxy(client):
+    def guess(address: str):
+        return client.post("/auth/signin", data={"name": "alice", "password": "guess"}, follow_redirects=False,
+                           headers={"x-forwarded-for": address})
+
+    for n in range(5):
+        assert guess(f"198.51.100.{n}").headers["location"].endswith("signin=failed")
+    assert guess("198.51.100.99").headers["location"].endswith("signin=locked")  # one caller, whatever it claims
