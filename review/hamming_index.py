@@ -1,7 +1,7 @@
 """In-memory Hamming indexes over fixed-size binary codes, each row labelled with an int64.
 
-`NumpyHammingIndex` is exact and the default: codes as packed uint64 words, one vectorised XOR + popcount pass per
-query code. `FaissHammingIndex` (faiss-cpu) is for very large libraries: an exact `IndexBinaryFlat` while the index
+`NumpyHammingIndex` is exact and the default: codes as packed uint64 words in fixed-size chunks, one vectorised
+XOR + popcount pass per query code. `FaissHammingIndex` (faiss-cpu) is for very large libraries: an exact `IndexBinaryFlat` while the index
 is small and an inverted-file `IndexBinaryIVF` (approximate: it visits `nprobe` of its cells) from
 `FAISS_IVF_MIN_CODES` codes on, as ThreatExchange HMA does for millions of hashes. Both are updated in place when
 references are added or removed.
@@ -18,43 +18,111 @@ FAISS_IVF_MAX_CELLS = 4096  # binary k-means training grows with cells x samples
 
 
 class NumpyHammingIndex:
+    """Exact search over codes kept in fixed-size chunks.
+
+    Adding fills the last chunk (a new one is allocated when it is full) and removing only marks rows dead, so neither
+    copies the index: at a million works a bulk import stays linear. A chunk is compacted on its own once most of it
+    is dead. Labels are stored as int32 (4 bytes a code, not 8).
+    """
+
+    CHUNK = 1 << 16
+
     def __init__(self, nbytes: int):
         assert nbytes % 8 == 0
         self.nbytes = nbytes
         self._lock = threading.Lock()
-        self._words = np.zeros((0, nbytes // 8), dtype=np.uint64)
-        self._labels = np.zeros(0, dtype=np.int64)
+        self._chunks: list[_Chunk] = []
 
     def __len__(self) -> int:
-        return len(self._labels)
+        return sum(c.alive_count for c in self._chunks)
 
     def add(self, labels: np.ndarray, codes: np.ndarray) -> None:
         words = np.ascontiguousarray(codes, dtype=np.uint8).reshape(len(codes), self.nbytes).view(np.uint64)
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(labels) and (labels.min() < 0 or labels.max() >= 2**31):
+            raise ValueError("Index labels must fit in 31 bits.")
         with self._lock:
-            self._words = np.concatenate([self._words, words])
-            self._labels = np.concatenate([self._labels, np.asarray(labels, dtype=np.int64)])
+            done = 0
+            while done < len(words):
+                if not self._chunks or self._chunks[-1].full:
+                    self._chunks.append(_Chunk(self.CHUNK, self.nbytes // 8))
+                done += self._chunks[-1].append(words[done:], labels[done:])
 
     def remove(self, labels: np.ndarray) -> None:
+        labels = np.unique(np.asarray(labels, dtype=np.int64))
+        if not len(labels):
+            return
         with self._lock:
-            keep = ~np.isin(self._labels, np.asarray(labels, dtype=np.int64))
-            self._words, self._labels = self._words[keep], self._labels[keep]
+            for chunk in self._chunks:
+                chunk.kill(labels)
+            self._chunks = [c for c in self._chunks if c.alive_count or c is self._chunks[-1]]
 
     def range_search(self, queries: np.ndarray, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each query code: (labels, distances) of the rows within `radius` bits."""
         qwords = np.ascontiguousarray(queries, dtype=np.uint8).reshape(len(queries), self.nbytes).view(np.uint64)
         with self._lock:
-            words, labels = self._words, self._labels
+            chunks = [c.snapshot() for c in self._chunks]
         out = []
         for q in qwords:
-            dist = np.bitwise_count(words[:, 0] ^ q[0]).astype(np.uint16)
-            for k in range(1, words.shape[1]):
-                dist += np.bitwise_count(words[:, k] ^ q[k])
-            hit = np.nonzero(dist <= radius)[0]
-            out.append((labels[hit], dist[hit].astype(np.int32)))
+            found_labels, found_dist = [], []
+            for words, labels, alive in chunks:
+                dist = np.bitwise_count(words[:, 0] ^ q[0]).astype(np.uint16)
+                for k in range(1, words.shape[1]):
+                    dist += np.bitwise_count(words[:, k] ^ q[k])
+                hit = np.nonzero((dist <= radius) & alive)[0]
+                found_labels.append(labels[hit].astype(np.int64))
+                found_dist.append(dist[hit].astype(np.int32))
+            out.append((np.concatenate(found_labels) if found_labels else np.zeros(0, np.int64),
+                        np.concatenate(found_dist) if found_dist else np.zeros(0, np.int32)))
         return out
 
     def memory_bytes(self) -> int:
-        return self._words.nbytes + self._labels.nbytes
+        return sum(c.memory_bytes() for c in self._chunks)
+
+
+class _Chunk:
+    def __init__(self, capacity: int, nwords: int):
+        self.words = np.zeros((capacity, nwords), np.uint64)
+        self.labels = np.zeros(capacity, np.int32)
+        self.alive = np.zeros(capacity, bool)
+        self.size = 0
+        self.alive_count = 0
+
+    @property
+    def full(self) -> bool:
+        return self.size == len(self.labels)
+
+    def append(self, words: np.ndarray, labels: np.ndarray) -> int:
+        n = min(len(words), len(self.labels) - self.size)
+        end = self.size + n
+        self.words[self.size:end], self.labels[self.size:end], self.alive[self.size:end] = words[:n], labels[:n], True
+        self.size, self.alive_count = end, self.alive_count + n
+        return n
+
+    def kill(self, labels: np.ndarray) -> None:
+        mine = self.labels[:self.size]
+        if not self.size or labels[-1] < mine.min() or labels[0] > mine.max():
+            return
+        dead = np.isin(mine, labels) & self.alive[:self.size]
+        if dead.any():
+            alive = self.alive.copy()  # copy-on-write: a running search keeps a consistent snapshot
+            alive[:self.size][dead] = False
+            self.alive = alive
+            self.alive_count -= int(dead.sum())
+            if self.alive_count < self.size // 2 and self.full:  # compact this chunk only
+                keep = self.alive[:self.size]  # new arrays: a search may still hold views of the old ones
+                n = int(keep.sum())
+                words, labels = self.words[:self.size][keep], self.labels[:self.size][keep]
+                self.words, self.labels = np.zeros_like(self.words), np.zeros_like(self.labels)
+                self.alive = np.zeros_like(self.alive)
+                self.words[:n], self.labels[:n], self.alive[:n] = words, labels, True
+                self.size = n
+
+    def snapshot(self):
+        return self.words[:self.size], self.labels[:self.size], self.alive[:self.size]
+
+    def memory_bytes(self) -> int:
+        return self.words.nbytes + self.labels.nbytes + self.alive.nbytes
 
 
 class FaissHammingIndex:

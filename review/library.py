@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
 from db.image_store import ImageStore
-from db.models import Event, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
+from db.models import Event, LibraryChange, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
 from editor.errors import UserError
 from editor.image_input import BadImage, load_image
 from review import hashes
@@ -87,6 +87,7 @@ def add_reference(session: Session, store: ImageStore, image: Image.Image, *, ti
                         added_by=actor, hashes=hash_rows(codes))
     session.add(ref)
     session.flush()
+    session.add(LibraryChange(reference_id=ref.id, op="add"))
     session.add(Event(actor=actor, kind="library.added", payload={"reference_id": ref.id, "title": title}))
     return ref
 
@@ -98,6 +99,7 @@ def set_active(factory: sessionmaker[Session], ref_id: int, active: bool, actor:
             raise LibraryError(f"There is no reference #{ref_id}.", "library.not_found", id=ref_id)
         if ref.active != active:
             ref.active = active
+            s.add(LibraryChange(reference_id=ref_id, op="add" if active else "remove"))
             s.add(Event(actor=actor, kind="library.activated" if active else "library.deactivated",
                         payload={"reference_id": ref_id}))
 
@@ -116,6 +118,7 @@ def remove_reference(factory: sessionmaker[Session], ref_id: int, actor: str) ->
             raise LibraryError(f"Reference #{ref_id} is cited by {cited} past match(es) and stays for the audit "
                                "trail; deactivate it instead.", "library.cited", id=ref_id, count=cited)
         s.delete(ref)
+        s.add(LibraryChange(reference_id=ref_id, op="remove"))
         s.add(Event(actor=actor, kind="library.removed", payload={"reference_id": ref_id, "title": ref.title}))
 
     run_write(factory, work)
@@ -141,6 +144,7 @@ def rehash_references(factory: sessionmaker[Session], store: ImageStore) -> int:
                 row.reference_id = ref_id
                 s.add(row)
             ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
+            s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
 
         run_write(factory, work)
         done += 1

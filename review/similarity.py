@@ -1,12 +1,20 @@
-"""Look-alike search against the reference library: codes from review.hashes, rows in a review.hamming_index.
+"""Look-alike search against the reference library: hash candidates, then geometric verification.
 
 Every reference's codes live in `reference_hashes` (one row per hash kind). The in-memory index is loaded once and
-then follows the library: references added, (de)activated or removed, by this process or another, are applied as
-deltas on the next search. A match names the reference, the hash kind, the views that met, the distance, a
-calibrated score and a level (review / warn).
+then follows the library through `library_changes`: each search reads the newest change number (one primary-key
+lookup) and applies only the changes after the one it has seen, whichever process or replica made them.
+
+A warning on an upload means "some work among N matched", so a per-pair false-match rate grows with the library.
+Hence two stages: the hash index proposes at most VERIFY_TOP candidates per picture (within the warn distance), and
+review.verify confirms each with keypoints and one transform. Only confirmed candidates reach a person, so the
+per-upload false-warning rate is bounded by VERIFY_TOP x the verifier's false-pass rate, whatever the library size.
+A candidate whose pictures have too few keypoints to check (flat graphics) reaches a person only at the review hash
+distance, marked as resting on the hash alone, with a confidence that falls as the library grows.
 """
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -16,9 +24,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import ReferenceHashes, ReferenceWork, StoredImage
-from review import hashes
+from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
+from review import hashes, verify
 from review.hamming_index import make_index
+
+log = logging.getLogger(__name__)
 
 # Bits that may differ, per kind. Measured by bench.similarity (35 registered pictures, 1,085 altered queries,
 # 36,890 unrelated pairs): at `review` no unrelated pair was that close (PDQ 31 is also Meta's own match threshold);
@@ -32,6 +42,15 @@ FALSE_PAIR_CDF = {
     "phash": ((0, 0.0), (8, 0.0), (12, 0.000027), (16, 0.00277), (20, 0.0569), (24, 0.399), (28, 0.895), (32, 0.9978),
               (64, 1.0)),
 }
+# Pairs of unrelated pictures measured by bench.similarity (the hash levels' false-pair rate rests on these).
+HASH_PAIRS_MEASURED = 36_890
+VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the per-upload false-warning rate
+# Confidence of a verified match: logistic in log(1 + agreeing keypoints), fitted by bench.similarity on half of the
+# registered pictures and checked on the other half (`calibration` in its report). Capped below 1: no unrelated
+# pair passed verification in VERIFIED_PAIRS_MEASURED tries, which bounds the false-pass rate at 3/n (95%), not 0.
+CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -15.82, 7.22
+VERIFIED_PAIRS_MEASURED = 10_850
+CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 _VIEW_SLOTS = 32  # label = reference id * 32 + view index
 assert len(VIEWS) <= _VIEW_SLOTS
@@ -54,6 +73,18 @@ def score_for(kind: str, distance: int) -> float:
     return round(1.0 - p, 5)
 
 
+def verified_confidence(inliers: int) -> float:
+    z = CONFIDENCE_INTERCEPT + CONFIDENCE_SLOPE * math.log1p(inliers)
+    return round(min(CONFIDENCE_CAP, 1 / (1 + math.exp(-z))), 4)
+
+
+def hash_only_confidence(kind: str, distance: int, works: int) -> float:
+    """The chance that no unrelated work among `works` is this close: 1 − works × (false-pair rate at this distance,
+    never below the 3/n bound of the pairs measured). It falls towards 0 as the library grows, as it should."""
+    per_pair = max(1.0 - score_for(kind, distance), 3 / HASH_PAIRS_MEASURED)
+    return round(max(0.0, 1.0 - max(1, works) * per_pair), 4)
+
+
 @dataclass(frozen=True)
 class Match:
     reference_id: int
@@ -70,12 +101,15 @@ class Match:
     query_view: str = "identity"  # the query's view that met: identity, trimmed, derotated+6, ...
     target: str = ""  # set by the caller: input | reference | output
     position: int = 0
+    # what the score rests on: {"basis": "verified", "inliers", "matches", "region" (polygon, fractions of the work),
+    # "region_share", ...} or {"basis": "hash"}; None for a bare hash candidate (search_codes)
+    evidence: dict | None = None
 
     def to_dict(self) -> dict:
         return {"reference_id": self.reference_id, "title": self.title, "owner": self.owner, "license": self.license,
                 "source": self.source, "level": self.level, "distance": self.distance, "hash_kind": self.hash_kind,
                 "score": self.score, "transform": self.transform, "query_view": self.query_view,
-                "target": self.target, "position": self.position}
+                "target": self.target, "position": self.position, "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -88,47 +122,52 @@ class _Ref:
 
 
 class ReferenceIndex:
-    """The active references' codes in memory, one Hamming index per hash kind."""
+    """The active references' codes in memory, one Hamming index per hash kind; `store` opens works to verify."""
 
-    def __init__(self, session_factory: sessionmaker[Session], index_kind: str = "numpy"):
+    def __init__(self, session_factory: sessionmaker[Session], index_kind: str = "numpy", store=None):
         self._factory = session_factory
         self.index_kind = index_kind
+        self._store = store
         self._lock = threading.Lock()
-        self._version: tuple | None = None
+        self._seq: int | None = None
         self._indexes = {k.name: make_index(index_kind, k.bits // 8) for k in hashes.KINDS.values()}
         self._refs: dict[int, _Ref] = {}
+        self._features = verify.FeatureCache()
 
     def __len__(self) -> int:
         return len(self._refs)
 
-    def _current_version(self, session: Session) -> tuple:
-        return tuple(session.execute(
-            select(func.count(ReferenceWork.id), func.max(ReferenceWork.id), func.sum(ReferenceWork.id),
-                   func.sum(ReferenceWork.hash_version))
-            .where(ReferenceWork.active.is_(True))
-        ).one())
-
     def refresh(self) -> None:
         """Apply references added, removed or (de)activated since the last look, by this process or another."""
         with self._factory() as session:
-            version = self._current_version(session)
-            if version == self._version:
+            seq = session.scalar(select(func.max(LibraryChange.seq))) or 0
+            if seq == self._seq:
                 return
             with self._lock:
-                if version == self._version:
+                if seq == self._seq:
                     return
-                active = set(session.scalars(select(ReferenceWork.id).where(ReferenceWork.active.is_(True))))
-                gone = [i for i in self._refs if i not in active]
-                new = sorted(active - self._refs.keys())
-                if gone:
-                    labels = (np.asarray(gone, np.int64)[:, None] * _VIEW_SLOTS + np.arange(_VIEW_SLOTS)).ravel()
-                    for index in self._indexes.values():
-                        index.remove(labels)
-                    for i in gone:
-                        del self._refs[i]
-                for start in range(0, len(new), 5000):
-                    self._load(session, new[start:start + 5000])
-                self._version = version
+                if self._seq is None:  # first look: everything active
+                    touched = list(session.scalars(select(ReferenceWork.id).where(ReferenceWork.active.is_(True))))
+                else:
+                    touched = sorted(set(session.scalars(
+                        select(LibraryChange.reference_id).where(LibraryChange.seq > self._seq,
+                                                                 LibraryChange.seq <= seq))))
+                    self._forget([i for i in touched if i in self._refs])
+                    touched = list(session.scalars(select(ReferenceWork.id).where(
+                        ReferenceWork.id.in_(touched), ReferenceWork.active.is_(True)))) if touched else []
+                for start in range(0, len(touched), 5000):
+                    self._load(session, touched[start:start + 5000])
+                self._seq = seq
+
+    def _forget(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        labels = (np.asarray(ids, np.int64)[:, None] * _VIEW_SLOTS + np.arange(_VIEW_SLOTS)).ravel()
+        for index in self._indexes.values():
+            index.remove(labels)
+        for i in ids:
+            del self._refs[i]
+            self._features.drop(i)
 
     def _load(self, session: Session, ids: list[int]) -> None:
         rows = session.execute(
@@ -152,9 +191,36 @@ class ReferenceIndex:
                 self._indexes[kind].add(np.asarray(labels, np.int64), np.concatenate(codes))
 
     def search(self, image: Image.Image) -> list[Match]:
-        """References within the warn distance of `image` (any kind, any view), best score first, one per reference."""
+        """Registered works that `image` shows, confirmed geometrically, best first (one match per work).
+
+        Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes, _ = hashes.query_codes(image)
-        return self.search_codes(codes)
+        candidates = self.search_codes(codes)
+        if self._store is None:
+            return candidates
+        return self.verify(image, candidates[:VERIFY_TOP])
+
+    def verify(self, image: Image.Image, candidates: list[Match]) -> list[Match]:
+        query: dict[bool, verify.Features] = {}
+        out = []
+        for m in candidates:
+            mirrored = m.transform.startswith("mirror")
+            if mirrored not in query:
+                query[mirrored] = verify.features(image, mirrored)
+            try:
+                work = self._features.get(m.reference_id, lambda m=m: verify.features(self._store.open(m.image_relpath)))
+                check = verify.verify(query[mirrored], work)
+            except OSError:  # the work's file is gone: only its codes can speak
+                log.warning("reference #%s: image unreadable, hash-only check", m.reference_id)
+                check = verify.Verification(False, False, reason="work unreadable")
+            if check.verified:
+                evidence = {"basis": "verified", **check.to_dict()}
+                out.append(Match(**{**m.__dict__, "score": verified_confidence(check.inliers), "evidence": evidence}))
+            elif not check.checkable and m.level == "review":
+                evidence = {"basis": "hash", "reason": check.reason, "works": len(self)}
+                out.append(Match(**{**m.__dict__, "level": "warn", "evidence": evidence,
+                                    "score": hash_only_confidence(m.hash_kind, m.distance, len(self))}))
+        return sorted(out, key=lambda m: (-m.score, m.distance, m.reference_id))
 
     def search_codes(self, codes: list[hashes.Code]) -> list[Match]:
         self.refresh()
