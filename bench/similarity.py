@@ -14,7 +14,17 @@ it was not made from, counted per pair) at or below 0.1%; recall is then reporte
   are searched jointly under the same false-positive budget.
 
 The shipped levels (review/similarity.py) are also evaluated: their false-positive rate and recall per family.
-Scale: hashing time per 1024² image, and lookup time at 10k/100k/1M references (synthetic codes) for both indexes.
+
+`reaches_a_person` is what users meet: each query goes through the shipped two-stage search (hash candidates within
+the warn distance, the best VERIFY_TOP verified with keypoints by review.verify); a query reaches a person when its
+own work is confirmed, and an unrelated upload is falsely warned when any other work is. Measured at the 35 works
+here, then carried to 1k / 100k / 1M works (`at_scale`) from measured per-pair rates: the number of unrelated works
+that outrank the true one is Poisson(N x share of unrelated pairs closer than the true pair), and a false warning
+needs an unrelated candidate that passes verification, so per upload <= 1 - (1 - p)^min(VERIFY_TOP, candidates) with
+p the 95% upper bound (3/n when none passed) of the verifier's false-pass rate on unrelated pairs. `calibration`
+fits the confidence on half of the pictures and judges it on the other half.
+Scale (`speed`): hashing and verification time, and lookup time, memory and insert time at 1k/100k/1M works (codes
+with the per-work count measured here; random codes, with planted near-duplicates) for both indexes.
 
     .venv/bin/python -m bench.similarity [--quick]
 """
@@ -22,6 +32,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import random
+import resource
 import sys
 import time
 
@@ -29,9 +42,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from bench.common import pct
-from review import hashes
+from review import hashes, verify
 from review.hamming_index import FaissHammingIndex, NumpyHammingIndex
-from review.similarity import THRESHOLDS
+from review.similarity import THRESHOLDS, VERIFY_TOP, score_for, verified_confidence
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "immunohistochemistry", "retina",
           "horse", "moon", "coins", "brick", "grass", "gravel", "clock", "cell", "page", "text", "colorwheel", "logo",
@@ -246,6 +259,142 @@ def robustness() -> dict:
     return {"registered": len(names), "queries": len(queries), "false_positive_budget": FP_BUDGET,
             "false_pairs": int((~own).sum()), "configurations": results, "shipped_levels": shipped,
             "final_below_target": fails, "false_pair_cdf": cdf}
+
+
+def _candidates(pdq: np.ndarray, phash: np.ndarray) -> list[int]:
+    """The works the shipped index proposes for one query (warn distance, best score first, VERIFY_TOP of them)."""
+    scored = []
+    for j, (dp, dh) in enumerate(zip(pdq.tolist(), phash.tolist())):
+        best = max([(score_for("pdq", dp), -dp)] if dp <= THRESHOLDS["pdq"]["warn"] else []
+                   + [(score_for("phash", dh), -dh)] if dh <= THRESHOLDS["phash"]["warn"] else [], default=None)
+        if best is not None:
+            scored.append((best, j))
+    return [j for _, j in sorted(scored, reverse=True)[:VERIFY_TOP]]
+
+
+def two_stage() -> dict:
+    """The shipped search end to end on every altered query: who reaches a person, and who is warned falsely."""
+    pics = photos()
+    names = list(pics)
+    ref = {n: hashes.reference_codes(im)[0] for n, im in pics.items()}
+    ref_pdq = [_codes(ref[n], "pdq") for n in names]
+    ref_phash = [_codes(ref[n], "phash") for n in names]
+    work = {(n, m): verify.features(pics[n], m) for n in names for m in (False, True)}
+    rnd = random.Random(0)
+    rows, outcome, verify_ms = [], [], []
+    for family, fns in FAMILIES.items():
+        for j, n in enumerate(names):
+            for fn in fns:
+                image = fn(pics[n])
+                codes = hashes.query_codes(image)[0]
+                dp = _min_distances([_codes(codes, "pdq")], ref_pdq)[0]
+                dh = _min_distances([_codes(codes, "phash")], ref_phash)[0]
+                feats = {m: verify.features(image, m) for m in (False, True)}
+
+                def check(k: int, mirrored: bool = False) -> verify.Verification:
+                    s = time.perf_counter()
+                    v = verify.verify(feats[mirrored], work[(names[k], False)])
+                    if not v.verified and not mirrored:  # the index names the mirrored view when it met
+                        v = max(v, verify.verify(feats[True], work[(names[k], False)]), key=lambda c: c.verified)
+                    verify_ms.append((time.perf_counter() - s) * 1000)
+                    return v
+
+                warned = set()
+                for k in _candidates(dp, dh):
+                    v = check(k)
+                    hash_only = (not v.checkable and (dp[k] <= THRESHOLDS["pdq"]["review"]
+                                                      or dh[k] <= THRESHOLDS["phash"]["review"]))
+                    if v.verified or hash_only:
+                        warned.add(k)
+                    rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 1,
+                                 **v.to_dict(), "spread": v.spread})
+                for k in [j] + rnd.sample([x for x in range(len(names)) if x != j], 3):  # calibration pairs
+                    v = check(k)
+                    rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 0,
+                                 **v.to_dict(), "spread": v.spread})
+                own_d = min(dp[j], 999)
+                closer = float(((np.delete(dp, j) < own_d)).mean()) if own_d < 999 else 1.0
+                outcome.append({"family": family, "reached": j in warned, "false": bool(warned - {j}),
+                                "own_pdq": int(own_d), "unrelated_closer_share": closer,
+                                "own_verified": any(r["true"] and r["verified"] for r in rows[-4:])})
+    fams = list(dict.fromkeys(o["family"] for o in outcome))
+    false_rows = [r for r in rows if not r["true"] and r["checkable"]]
+    passed = sum(r["verified"] for r in false_rows)
+    p_false = max(passed, 3) / len(false_rows) if passed == 0 else passed / len(false_rows)
+    # share of unrelated works that are hash candidates (warn distance), per pair, from the 35 x 34 pairs here
+    d_p = _min_distances([_codes(hashes.query_codes(pics[n])[0], "pdq") for n in names], ref_pdq)
+    d_h = _min_distances([_codes(hashes.query_codes(pics[n])[0], "phash") for n in names], ref_phash)
+    off = ~np.eye(len(names), dtype=bool)
+    cand_rate = float(((d_p <= THRESHOLDS["pdq"]["warn"]) | (d_h <= THRESHOLDS["phash"]["warn"]))[off].mean())
+    cand_rate = max(cand_rate, 3 / off.sum())
+    at_scale = {}
+    for works in (1_000, 100_000, 1_000_000):
+        recall = {}
+        for f in fams:
+            mine = [o for o in outcome if o["family"] == f]
+            # reached here, and still within the VERIFY_TOP candidates among `works` unrelated works
+            recall[f] = round(float(np.mean([o["reached"] * _poisson_below(works * max(o["unrelated_closer_share"],
+                                                                                        0.0), VERIFY_TOP)
+                                             for o in mine])), 3)
+        candidates = min(VERIFY_TOP, works * cand_rate)
+        at_scale[str(works)] = {"recall_reaching_a_person": recall,
+                                "false_warning_rate_per_upload_upper": round(1 - (1 - p_false) ** candidates, 4),
+                                "how": "extrapolated from the per-pair rates measured here (see docstring)"}
+    return {
+        "works": len(names), "queries": len(outcome), "verify_top": VERIFY_TOP,
+        "measured_here": {
+            "recall_reaching_a_person": {f: round(float(np.mean([o["reached"] for o in outcome if o["family"] == f])), 3)
+                                         for f in fams},
+            "false_warning_rate_per_upload": round(float(np.mean([o["false"] for o in outcome])), 4),
+            "uncheckable_works": [n for n in names if len(work[(n, False)].keypoints) < verify.MIN_KEYPOINTS]},
+        "verifier_false_pass": {"unrelated_pairs": len(false_rows), "passed": passed,
+                                "of_which_hash_candidates": sum(r["candidate"] for r in false_rows),
+                                "upper_bound_95": round(p_false, 6)},
+        "unrelated_candidate_rate_per_pair": round(cand_rate, 6),
+        "at_scale": at_scale, "verify_ms": {"p50": round(pct(verify_ms, .5), 1), "p95": round(pct(verify_ms, .95), 1)},
+        "calibration": calibrate([r for r in rows if not r["candidate"]]),
+    }
+
+
+def _poisson_below(mean: float, k: int) -> float:
+    """P(Poisson(mean) < k): the chance that fewer than k unrelated works outrank the true one."""
+    return sum(math.exp(-mean) * mean ** i / math.factorial(i) for i in range(k))
+
+
+def _gated(r: dict) -> bool:
+    """Pairs whose geometry is consistent (every verifier check but the keypoint count): the confidence's domain."""
+    return (r["checkable"] and r["matches"] >= 3 and r["inliers"] >= verify.MIN_INLIER_RATIO * r["matches"]
+            and verify.MIN_SCALE <= r["scale"] <= verify.MAX_SCALE and r["region_share"] >= verify.MIN_REGION
+            and r["spread"] >= verify.MIN_SPREAD)
+
+
+def calibrate(rows: list[dict]) -> dict:
+    """Fit P(same work | agreeing keypoints) on half of the source pictures; judge it on the other half."""
+    from sklearn.linear_model import LogisticRegression
+
+    pictures = sorted({r["src"] for r in rows})
+    fit = set(pictures[::2])
+    train = [r for r in rows if r["src"] in fit and _gated(r)]
+    held = [r for r in rows if r["src"] not in fit and _gated(r)]
+    x = lambda rs: np.array([[math.log1p(r["inliers"])] for r in rs])  # noqa: E731
+    y = lambda rs: np.array([r["true"] for r in rs])  # noqa: E731
+    model = LogisticRegression(C=10).fit(x(train), y(train))
+    intercept, slope = float(model.intercept_[0]), float(model.coef_[0][0])
+    predicted = 1 / (1 + np.exp(-(intercept + slope * x(held)[:, 0]))) if held else np.zeros(0)
+    observed = y(held)
+    bins = []
+    for lo, hi in ((0, .1), (.1, .5), (.5, .9), (.9, .99), (.99, 1.01)):
+        sel = (predicted >= lo) & (predicted < hi)
+        if sel.any():
+            bins.append({"predicted": f"{lo:.2f}-{min(hi, 1):.2f}", "pairs": int(sel.sum()),
+                         "mean_predicted": round(float(predicted[sel].mean()), 4),
+                         "observed": round(float(observed[sel].mean()), 4)})
+    shipped = np.array([verified_confidence(r["inliers"]) for r in held]) if held else np.zeros(0)
+    return {"fit_pictures": sorted(fit), "held_out_pictures": [p for p in pictures if p not in fit],
+            "intercept": round(intercept, 2), "slope": round(slope, 2),
+            "held_out": {"pairs": len(held), "brier": round(float(((predicted - observed) ** 2).mean()), 4) if held else None,
+                         "brier_shipped": round(float(((shipped - observed) ** 2).mean()), 4) if held else None,
+                         "reliability": bins}}
 
 
 def _ms(fn, n: int) -> list[float]:
