@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
@@ -252,15 +252,38 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
     return summary
 
 
+def _row(r: ReferenceWork, relpath: str) -> dict:
+    return {"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
+            "active": r.active, "pdq_quality": r.pdq_quality, "added_by": r.added_by,
+            "created_at": r.created_at.isoformat(timespec="seconds"), "image": relpath, "sha256": r.image_sha256}
+
+
 def list_references(factory: sessionmaker[Session], include_inactive: bool = True) -> list[dict]:
     with factory() as s:
         q = select(ReferenceWork, StoredImage.relpath).join(StoredImage).order_by(ReferenceWork.id)
         if not include_inactive:
             q = q.where(ReferenceWork.active.is_(True))
-        return [{"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
-                 "active": r.active, "pdq_quality": r.pdq_quality, "added_by": r.added_by,
-                 "created_at": r.created_at.isoformat(timespec="seconds"), "image": relpath, "sha256": r.image_sha256}
-                for r, relpath in s.execute(q)]
+        return [_row(r, relpath) for r, relpath in s.execute(q)]
+
+
+def page_references(factory: sessionmaker[Session], search: str = "", page: int = 0,
+                    per_page: int = 50) -> tuple[list[dict], int]:
+    """One page of works (newest first) whose title, owner, license or source contains `search`, or whose number it
+    is; and how many match. A library of a million works is never loaded at once."""
+    search = (search or "").strip()
+    where = []
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = [c.ilike(pattern, escape="\\") for c in (ReferenceWork.title, ReferenceWork.owner,
+                                                       ReferenceWork.license, ReferenceWork.source)]
+        if search.lstrip("#").isdigit():
+            like.append(ReferenceWork.id == int(search.lstrip("#")))
+        where.append(or_(*like))
+    with factory() as s:
+        total = s.scalar(select(func.count(ReferenceWork.id)).where(*where))
+        q = (select(ReferenceWork, StoredImage.relpath).join(StoredImage).where(*where)
+             .order_by(ReferenceWork.id.desc()).offset(max(0, page) * per_page).limit(per_page))
+        return [_row(r, relpath) for r, relpath in s.execute(q)], int(total or 0)
 
 
 def export_library(factory: sessionmaker[Session], fmt: str) -> str:

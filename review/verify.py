@@ -30,6 +30,7 @@ from PIL import Image, ImageOps
 
 SIDE = 512  # both pictures are compared at most this size: enough keypoints, ~25 ms of SIFT per picture
 MAX_FEATURES = 1000
+CONTRAST = 0.02  # half of SIFT's default: posters and graphics with soft shapes still get enough keypoints
 RATIO = 0.75  # Lowe's ratio test: the best match must be clearly better than the second best
 RANSAC_PIXELS = 6.0  # reprojection error allowed, in pixels at SIDE (JPEG, blur and resampling move keypoints)
 MIN_KEYPOINTS = 20  # fewer on either side and the picture cannot be verified (flat graphics, tiny logos)
@@ -76,7 +77,7 @@ _sift = threading.local()
 
 def _detector():
     if not hasattr(_sift, "sift"):
-        _sift.sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)
+        _sift.sift = cv2.SIFT_create(nfeatures=MAX_FEATURES, contrastThreshold=CONTRAST)
     return _sift.sift
 
 
@@ -99,7 +100,7 @@ def verify(query: Features, work: Features) -> Verification:
     if len(query.keypoints) < MIN_KEYPOINTS or len(work.keypoints) < MIN_KEYPOINTS:
         return Verification(False, False, reason="too few keypoints")
     pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(query.descriptors, work.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    good = _one_to_one([p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance], work)
     if len(good) < max(MIN_INLIERS, 3):
         return Verification(False, True, matches=len(good), reason="too few matches")
     src = query.keypoints[[m.queryIdx for m in good]]
@@ -127,6 +128,18 @@ def verify(query: Features, work: Features) -> Verification:
         if failed:
             return Verification(False, reason=reason, **result)
     return Verification(True, **result)
+
+
+def _one_to_one(matches: list, work: Features) -> list:
+    """At most one match per work position: SIFT puts several descriptors on one spot, and many query points landing
+    on one work point would let RANSAC accept a transform that squeezes everything to that point."""
+    seen, out = set(), []
+    for m in sorted(matches, key=lambda m: m.distance):
+        spot = tuple(np.round(work.keypoints[m.trainIdx]).astype(int))
+        if spot not in seen:
+            seen.add(spot)
+            out.append(m)
+    return out
 
 
 def _shared_region(transform: np.ndarray, query_size: tuple[int, int], work_size: tuple[int, int]):
