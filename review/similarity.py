@@ -112,15 +112,6 @@ class Match:
                 "target": self.target, "position": self.position, "evidence": self.evidence}
 
 
-@dataclass(frozen=True)
-class _Ref:
-    title: str
-    owner: str
-    license: str
-    source: str
-    relpath: str
-
-
 class ReferenceIndex:
     """The active references' codes in memory, one Hamming index per hash kind; `store` opens works to verify."""
 
@@ -131,11 +122,24 @@ class ReferenceIndex:
         self._lock = threading.Lock()
         self._seq: int | None = None
         self._indexes = {k.name: make_index(index_kind, k.bits // 8) for k in hashes.KINDS.values()}
-        self._refs: dict[int, _Ref] = {}
+        self._present = np.zeros(1024, bool)  # by reference id: is it in the index? (1 byte a work, no objects)
+        self._count = 0
         self._features = verify.FeatureCache()
 
     def __len__(self) -> int:
-        return len(self._refs)
+        return self._count
+
+    def _has(self, ref_id: int) -> bool:
+        return ref_id < len(self._present) and bool(self._present[ref_id])
+
+    def _mark(self, ids: list[int], present: bool) -> None:
+        if ids and max(ids) >= len(self._present):
+            grown = np.zeros(max(2 * len(self._present), max(ids) + 1), bool)
+            grown[:len(self._present)] = self._present
+            self._present = grown
+        ids = np.asarray(ids, np.int64)
+        self._count += int((self._present[ids] != present).sum())
+        self._present[ids] = present
 
     def refresh(self) -> None:
         """Apply references added, removed or (de)activated since the last look, by this process or another."""
@@ -152,7 +156,7 @@ class ReferenceIndex:
                     touched = sorted(set(session.scalars(
                         select(LibraryChange.reference_id).where(LibraryChange.seq > self._seq,
                                                                  LibraryChange.seq <= seq))))
-                    self._forget([i for i in touched if i in self._refs])
+                    self._forget([i for i in touched if self._has(i)])
                     touched = list(session.scalars(select(ReferenceWork.id).where(
                         ReferenceWork.id.in_(touched), ReferenceWork.active.is_(True)))) if touched else []
                 for start in range(0, len(touched), 5000):
@@ -165,18 +169,12 @@ class ReferenceIndex:
         labels = (np.asarray(ids, np.int64)[:, None] * _VIEW_SLOTS + np.arange(_VIEW_SLOTS)).ravel()
         for index in self._indexes.values():
             index.remove(labels)
+        self._mark(ids, False)
         for i in ids:
-            del self._refs[i]
             self._features.drop(i)
 
     def _load(self, session: Session, ids: list[int]) -> None:
-        rows = session.execute(
-            select(ReferenceWork.id, ReferenceWork.title, ReferenceWork.owner, ReferenceWork.license,
-                   ReferenceWork.source, StoredImage.relpath)
-            .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256).where(ReferenceWork.id.in_(ids))
-        ).all()
-        for ref_id, title, owner, license_, source, relpath in rows:
-            self._refs[ref_id] = _Ref(title, owner, license_, source, relpath)
+        self._mark(ids, True)
         per_kind: dict[str, tuple[list, list]] = {k: ([], []) for k in self._indexes}
         for h in session.scalars(select(ReferenceHashes).where(ReferenceHashes.reference_id.in_(ids))):
             if h.kind not in per_kind:
@@ -195,7 +193,7 @@ class ReferenceIndex:
 
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes, _ = hashes.query_codes(image)
-        candidates = self.search_codes(codes)
+        candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
             return candidates
         return self.verify(image, candidates[:VERIFY_TOP])
@@ -222,7 +220,8 @@ class ReferenceIndex:
                                     "score": hash_only_confidence(m.hash_kind, m.distance, len(self))}))
         return sorted(out, key=lambda m: (-m.score, m.distance, m.reference_id))
 
-    def search_codes(self, codes: list[hashes.Code]) -> list[Match]:
+    def search_codes(self, codes: list[hashes.Code], limit: int | None = None) -> list[Match]:
+        """Hash candidates within the warn distance, best score first, at most `limit` of them (one per work)."""
         self.refresh()
         best: dict[int, tuple] = {}
         for kind, index in self._indexes.items():
@@ -236,17 +235,26 @@ class ReferenceIndex:
                     candidate = (score_for(kind, dist), -dist, kind, VIEWS[view], code.view)
                     if ref_id not in best or candidate[:2] > best[ref_id][:2]:
                         best[ref_id] = candidate
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:limit]
+        if not ranked:
+            return []
+        with self._factory() as session:  # titles and files of the few candidates only: nothing per work in memory
+            about = {row[0]: row[1:] for row in session.execute(
+                select(ReferenceWork.id, ReferenceWork.title, ReferenceWork.owner, ReferenceWork.license,
+                       ReferenceWork.source, StoredImage.relpath)
+                .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
+                .where(ReferenceWork.id.in_([ref_id for ref_id, _ in ranked]), ReferenceWork.active.is_(True)))}
         matches = []
-        for ref_id, (score, neg_dist, kind, view, query_view) in best.items():
-            ref = self._refs.get(ref_id)
-            if ref is None:  # removed while we searched
+        for ref_id, (score, neg_dist, kind, view, query_view) in ranked:
+            if ref_id not in about:  # removed or deactivated while we searched
                 continue
-            matches.append(Match(ref_id, ref.title, ref.owner, ref.license, ref.source, ref.relpath, kind, -neg_dist,
+            title, owner, license_, source, relpath = about[ref_id]
+            matches.append(Match(ref_id, title, owner, license_, source, relpath, kind, -neg_dist,
                                  level_for(kind, -neg_dist), view, score, query_view))
-        return sorted(matches, key=lambda m: (-m.score, m.distance, m.reference_id))
+        return matches
 
     def memory_bytes(self) -> int:
-        return sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
+        return self._present.nbytes + sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
 
 
 def hash_rows(codes: list[hashes.Code]) -> list[ReferenceHashes]:
