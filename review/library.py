@@ -268,7 +268,7 @@ def list_references(factory: sessionmaker[Session], include_inactive: bool = Tru
 
 def page_references(factory: sessionmaker[Session], search: str = "", page: int = 0,
                     per_page: int = 50) -> tuple[list[dict], int]:
-    """One page of works (newest first) whose title, owner, license or source contains `search`, or whose number it
+    """One page of works (by number) whose title, owner, license or source contains `search`, or whose number it
     is; and how many match. A library of a million works is never loaded at once."""
     search = (search or "").strip()
     where = []
@@ -282,7 +282,7 @@ def page_references(factory: sessionmaker[Session], search: str = "", page: int 
     with factory() as s:
         total = s.scalar(select(func.count(ReferenceWork.id)).where(*where))
         q = (select(ReferenceWork, StoredImage.relpath).join(StoredImage).where(*where)
-             .order_by(ReferenceWork.id.desc()).offset(max(0, page) * per_page).limit(per_page))
+             .order_by(ReferenceWork.id).offset(max(0, page) * per_page).limit(per_page))
         return [_row(r, relpath) for r, relpath in s.execute(q)], int(total or 0)
 
 

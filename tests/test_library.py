@@ -172,9 +172,9 @@ def test_the_library_pages_and_searches(make_runtime):
         ids[name] = run_write(rt.session_factory, lambda s, name=name: add_reference(
             s, rt.store, photo(name), title=f"{name} 100%", owner="Owner", license="CC BY").id)
     rows, total = page_references(rt.session_factory, "", 0, per_page=2)
-    assert total == 3 and [r["id"] for r in rows] == [ids["rocket"], ids["coffee"]]  # newest first
+    assert total == 3 and [r["id"] for r in rows] == [ids["astronaut"], ids["coffee"]]
     rows, total = page_references(rt.session_factory, "", 1, per_page=2)
-    assert [r["id"] for r in rows] == [ids["astronaut"]]
+    assert [r["id"] for r in rows] == [ids["rocket"]]
     assert [r["id"] for r in page_references(rt.session_factory, "COFF")[0]] == [ids["coffee"]]
     assert [r["id"] for r in page_references(rt.session_factory, f"#{ids['rocket']}")[0]] == [ids["rocket"]]
     assert page_references(rt.session_factory, "_")[1] == 0  # wildcards are searched as themselves

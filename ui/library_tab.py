@@ -63,7 +63,7 @@ def table(rt, lang: str, search: str = "", page: int = 0) -> pd.DataFrame:
 
 
 def page_of(rt, lang: str, search: str = "", page: int = 0) -> tuple[pd.DataFrame, str, int]:
-    """One page of the library (newest first), the line that says where it is, and the page shown (clamped)."""
+    """One page of the library (by number), the line that says where it is, and the page shown (clamped)."""
     rows, total = library.page_references(rt.session_factory, search, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     if page >= pages:  # the library shrank, or the search narrowed it
