@@ -154,7 +154,7 @@ class FaissHammingIndex:
         faiss = self._faiss
         old = self._index
         n = old.ntotal
-        old_codes = faiss.vector_to_array(old.index.xb).reshape(n, self.nbytes) if n else np.zeros((0, self.nbytes), np.uint8)
+        old_codes = faiss.vector_to_array(faiss.downcast_IndexBinary(old.index).xb).reshape(n, self.nbytes) if n else np.zeros((0, self.nbytes), np.uint8)
         codes = np.concatenate([old_codes, new_codes])
         labels = np.concatenate([faiss.vector_to_array(old.id_map) if n else np.zeros(0, np.int64), new_labels])
         nlist = int(min(FAISS_IVF_MAX_CELLS, max(256, 4 * np.sqrt(len(codes)))))

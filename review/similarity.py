@@ -48,8 +48,8 @@ VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the 
 # Confidence of a verified match: logistic in log(1 + agreeing keypoints), fitted by bench.similarity on half of the
 # registered pictures and checked on the other half (`calibration` in its report). Capped below 1: no unrelated
 # pair passed verification in VERIFIED_PAIRS_MEASURED tries, which bounds the false-pass rate at 3/n (95%), not 0.
-CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -15.82, 7.22
-VERIFIED_PAIRS_MEASURED = 10_850
+CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
+VERIFIED_PAIRS_MEASURED = 9_629
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 _VIEW_SLOTS = 32  # label = reference id * 32 + view index
