@@ -183,9 +183,125 @@ class FaissHammingIndex:
         return self._index.ntotal * (self.nbytes + 8)
 
 
-def make_index(kind: str, nbytes: int):
+class MultiIndexHammingIndex:
+    """Exact search within a small radius over millions of codes: multi-index hashing (Norouzi et al. 2012), as
+    ThreatExchange HMA does for PDQ.
+
+    A code is cut into 16-bit pieces; two codes within `radius` bits agree on at least one piece to within
+    radius // pieces bits (pigeonhole), so only rows whose piece is one of those few neighbours are compared. Codes
+    arrive in a small unsorted tail that is scanned; every SEGMENT codes the tail is frozen into a segment with one
+    table per piece (its rows by piece value: 2-byte row numbers and 64k offsets), so adding never copies what is already indexed, and
+    removing marks rows dead. Memory per code: the code, 2 bytes a piece, a 4-byte label, a byte, and 4 MB of
+    offsets per segment (about 64 bytes a code for 256-bit codes).
+    """
+
+    SEGMENT = 1 << 16
+
+    def __init__(self, nbytes: int, radius: int):
+        assert nbytes % 2 == 0
+        self.nbytes = nbytes
+        self.pieces = nbytes // 2
+        self.radius = radius
+        self._sub = radius // self.pieces
+        masks = np.arange(1 << 16, dtype=np.uint32)
+        self._masks = masks[np.bitwise_count(masks) <= self._sub].astype(np.uint16)
+        self._lock = threading.Lock()
+        self._segments: list[dict] = []
+        self._tail = NumpyHammingIndex(nbytes)
+        self._tail.CHUNK = self.SEGMENT
+
+    def __len__(self) -> int:
+        return sum(int(seg["alive"].sum()) for seg in self._segments) + len(self._tail)
+
+    def add(self, labels: np.ndarray, codes: np.ndarray) -> None:
+        codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(len(codes), self.nbytes)
+        labels = np.asarray(labels, dtype=np.int64)
+        with self._lock:
+            done = 0
+            while done < len(codes):
+                room = self.SEGMENT - sum(c.size for c in self._tail._chunks)
+                take = min(room, len(codes) - done)
+                self._tail.add(labels[done:done + take], codes[done:done + take])
+                done += take
+                if take == room:
+                    self._freeze()
+
+    def _freeze(self) -> None:
+        chunk = self._tail._chunks[0]
+        words, labels, alive = chunk.snapshot()
+        raw = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), self.nbytes)
+        keys = raw.view(np.uint16)  # (n, pieces)
+        order = np.argsort(keys, axis=0, kind="stable").T.astype(np.uint16)  # (pieces, n): rows by piece value
+        offsets = np.zeros((self.pieces, (1 << 16) + 1), np.int32)  # rows with piece value v: offsets[v]:offsets[v+1]
+        for t in range(self.pieces):
+            offsets[t, 1:] = np.cumsum(np.bincount(keys[:, t], minlength=1 << 16))
+        self._segments.append({"words": words.copy(), "labels": labels.copy(), "alive": alive.copy(),
+                               "tables": (order, offsets)})
+        self._tail = NumpyHammingIndex(self.nbytes)
+        self._tail.CHUNK = self.SEGMENT
+
+    def remove(self, labels: np.ndarray) -> None:
+        labels = np.unique(np.asarray(labels, dtype=np.int64))
+        with self._lock:
+            for seg in self._segments:
+                dead = np.isin(seg["labels"], labels) & seg["alive"]
+                if dead.any():
+                    seg["alive"] = seg["alive"] & ~dead  # a new array: running searches keep their snapshot
+            self._tail.remove(labels)
+
+    def range_search(self, queries: np.ndarray, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        if radius > self.radius:
+            raise ValueError(f"This index answers radius <= {self.radius}, not {radius}.")
+        queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(len(queries), self.nbytes)
+        qwords = queries.view(np.uint64)
+        qkeys = queries.view(np.uint16)  # (q, pieces)
+        with self._lock:
+            segments = [(seg["words"], seg["labels"], seg["alive"], seg["tables"]) for seg in self._segments]
+            tail = self._tail
+        found = [([], []) for _ in range(len(queries))]
+        pieces = np.arange(self.pieces)
+        probes = qkeys[:, :, None] ^ self._masks[None, None, :]  # (q, pieces, masks): piece values to look up
+        owner_of = np.broadcast_to(np.arange(len(queries))[:, None, None], probes.shape).ravel()
+        table_of = np.broadcast_to(pieces[None, :, None], probes.shape).ravel()
+        probes = probes.ravel().astype(np.int64)
+        for words, labels, alive, (order, offsets) in segments:
+            lo, hi = offsets[table_of, probes], offsets[table_of, probes + 1]
+            counts = (hi - lo).astype(np.int64)
+            total = int(counts.sum())
+            if not total:
+                continue
+            first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            position = np.repeat(lo - first, counts) + np.arange(total)
+            row = order[np.repeat(table_of, counts), position].astype(np.int64)
+            owner = np.repeat(owner_of, counts)
+            dist = np.bitwise_count(words[row] ^ qwords[owner]).sum(axis=1)
+            keep = (dist <= radius) & alive[row]
+            if not keep.any():
+                continue
+            key = np.unique(owner[keep] * self.SEGMENT + row[keep])  # a row met through several pieces: once
+            owner, row = np.divmod(key, self.SEGMENT)
+            dist = np.bitwise_count(words[row] ^ qwords[owner]).sum(axis=1)
+            for q in np.unique(owner):
+                sel = owner == q
+                found[q][0].append(labels[row[sel]].astype(np.int64))
+                found[q][1].append(dist[sel].astype(np.int32))
+        for q, (tail_labels, tail_dist) in enumerate(tail.range_search(queries, radius)):
+            found[q][0].append(tail_labels)
+            found[q][1].append(tail_dist)
+        return [(np.concatenate(ls) if ls else np.zeros(0, np.int64), np.concatenate(ds) if ds else np.zeros(0, np.int32))
+                for ls, ds in found]
+
+    def memory_bytes(self) -> int:
+        segs = sum(seg["words"].nbytes + seg["labels"].nbytes + seg["alive"].nbytes
+                   + sum(a.nbytes for a in seg["tables"]) for seg in self._segments)
+        return segs + self._tail.memory_bytes()
+
+
+def make_index(kind: str, nbytes: int, radius: int | None = None):
     if kind == "numpy":
         return NumpyHammingIndex(nbytes)
     if kind == "faiss":
         return FaissHammingIndex(nbytes)
-    raise ValueError(f"Unknown similarity index {kind!r}: use numpy or faiss.")
+    if kind == "mih":
+        return MultiIndexHammingIndex(nbytes, radius)
+    raise ValueError(f"Unknown similarity index {kind!r}: use numpy, faiss or mih.")

@@ -101,7 +101,9 @@ class Runtime:
             "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
             "text_guard": self.text_guard.name + (f" ({self.text_guard.model_id})" if hasattr(self.text_guard, "model_id") else ""),
             "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
-            "similarity": f"PDQ + pHash, {'exact' if self.settings.similarity_index == 'numpy' else 'FAISS'} Hamming search, SIFT verification",
+            "similarity": "PDQ + pHash, " + {"numpy": "exact Hamming search", "faiss": "FAISS Hamming search",
+                                             "mih": "multi-index hashing (whole pictures)"}[
+                self.settings.similarity_index] + ", SIFT verification",
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,

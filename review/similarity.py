@@ -51,6 +51,10 @@ VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the 
 CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
 VERIFIED_PAIRS_MEASURED = 9_629
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
+# `mih` (multi-index hashing, for libraries of a million works): only each work's whole-picture codes are indexed
+# (the query adds its mirror image instead of the work's 8 turns), searched within the review distance, where
+# multi-index hashing is exact and fast. Crops, turns and repaints then reach a person less often (bench.similarity).
+MIH_VIEWS = ("identity",)
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 _VIEW_SLOTS = 32  # label = reference id * 32 + view index
 assert len(VIEWS) <= _VIEW_SLOTS
@@ -121,7 +125,8 @@ class ReferenceIndex:
         self._store = store
         self._lock = threading.Lock()
         self._seq: int | None = None
-        self._indexes = {k.name: make_index(index_kind, k.bits // 8) for k in hashes.KINDS.values()}
+        self._radius = {kind: t["review" if index_kind == "mih" else "warn"] for kind, t in THRESHOLDS.items()}
+        self._indexes = {k.name: make_index(index_kind, k.bits // 8, self._radius[k.name]) for k in hashes.KINDS.values()}
         self._present = np.zeros(1024, bool)  # by reference id: is it in the index? (1 byte a work, no objects)
         self._count = 0
         self._features = verify.FeatureCache()
@@ -181,7 +186,11 @@ class ReferenceIndex:
                 continue
             nbytes = self._indexes[h.kind].nbytes
             codes = np.frombuffer(h.codes, np.uint8).reshape(-1, nbytes)
-            labels = [h.reference_id * _VIEW_SLOTS + VIEWS.index(v) for v in h.views]
+            views = list(h.views)
+            if self.index_kind == "mih":
+                keep = [i for i, v in enumerate(views) if v in MIH_VIEWS]
+                codes, views = codes[keep], [views[i] for i in keep]
+            labels = [h.reference_id * _VIEW_SLOTS + VIEWS.index(v) for v in views]
             per_kind[h.kind][0].extend(labels)
             per_kind[h.kind][1].append(codes)
         for kind, (labels, codes) in per_kind.items():
@@ -193,6 +202,8 @@ class ReferenceIndex:
 
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes, _ = hashes.query_codes(image)
+        if self.index_kind == "mih" and codes:
+            codes = codes + hashes.mirrored_codes(image)
         candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
             return candidates
@@ -202,7 +213,7 @@ class ReferenceIndex:
         query: dict[bool, verify.Features] = {}
         out = []
         for m in candidates:
-            mirrored = m.transform.startswith("mirror")
+            mirrored = m.transform.startswith("mirror") != (m.query_view == "mirror")
             if mirrored not in query:
                 query[mirrored] = verify.features(image, mirrored)
             try:
@@ -229,7 +240,7 @@ class ReferenceIndex:
             if not mine or not len(index):
                 continue
             queries = np.stack([np.frombuffer(c.code, np.uint8) for c in mine])
-            for code, (labels, dists) in zip(mine, index.range_search(queries, THRESHOLDS[kind]["warn"])):
+            for code, (labels, dists) in zip(mine, index.range_search(queries, self._radius[kind])):
                 for label, dist in zip(labels.tolist(), dists.tolist()):
                     ref_id, view = divmod(label, _VIEW_SLOTS)
                     candidate = (score_for(kind, dist), -dist, kind, VIEWS[view], code.view)

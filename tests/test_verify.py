@@ -139,3 +139,40 @@ def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_lib
     assert len(queries) == 1 and "library_changes" in queries[0] and "reference_works" not in queries[0]
     set_active(rt.session_factory, new_id, False, actor="t")
     assert rt.index.search(photo("chelsea")) == []
+
+
+def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch):
+    from review.hamming_index import MultiIndexHammingIndex
+
+    monkeypatch.setattr(MultiIndexHammingIndex, "SEGMENT", 1000)  # several frozen segments and a tail
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 256, (3500, 32), dtype=np.uint8)
+    index = MultiIndexHammingIndex(32, 31)
+    index.add(np.arange(0, 1500), codes[:1500])
+    index.add(np.arange(1500, 3500), codes[1500:])
+    assert len(index._segments) == 3 and len(index) == 3500
+    queries = codes[[3, 1200, 2500, 3400]].copy()
+    for i, flips in enumerate((31, 24, 16, 0)):
+        for b in rng.choice(256, flips, replace=False):
+            queries[i, b // 8] ^= np.uint8(1 << (b % 8))
+    queries[3, :] = codes[3400] ^ 0xFF  # far from everything
+    index.remove(np.array([1200]))
+    bits = np.unpackbits(codes, axis=1)
+    for q, (found, dist) in zip(queries, index.range_search(queries, 31)):
+        d = (np.unpackbits(q) != bits).sum(axis=1)
+        expected = {i for i in np.nonzero(d <= 31)[0].tolist() if i != 1200}
+        assert set(found.tolist()) == expected and sorted(dist.tolist()) == sorted(d[list(expected)].tolist())
+    assert [len(f) for f, _ in index.range_search(queries, 31)] == [1, 0, 1, 0]
+    with pytest.raises(ValueError):
+        index.range_search(queries, 40)  # beyond what multi-index hashing answers exactly
+
+
+def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
+    ids = {n: register(rt, photo(n), n) for n in ("astronaut", "coffee")}
+    for copy in (photo("astronaut").resize((256, 256)), ImageOps.mirror(photo("astronaut")),
+                 ImageOps.grayscale(photo("astronaut")).convert("RGB")):
+        [m] = rt.index.search(copy)
+        assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified" and m.level == "review"
+    assert rt.index.search(photo("chelsea")) == []
+    assert rt.index.memory_bytes() < 20 * 2**20  # two works: the fixed tail and offsets, not per-work objects
