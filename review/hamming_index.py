@@ -1,10 +1,10 @@
-"""In-memory Hamming indexes over fixed-size binary codes, each row labelled with an int64.
+"""In-memory Hamming indexes over fixed-size binary codes, each row labelled with an int64 (stored as int32).
 
 `NumpyHammingIndex` is exact and the default: codes as packed uint64 words in fixed-size chunks, one vectorised
-XOR + popcount pass per query code. `FaissHammingIndex` (faiss-cpu) is for very large libraries: an exact `IndexBinaryFlat` while the index
-is small and an inverted-file `IndexBinaryIVF` (approximate: it visits `nprobe` of its cells) from
-`FAISS_IVF_MIN_CODES` codes on, as ThreatExchange HMA does for millions of hashes. Both are updated in place when
-references are added or removed.
+XOR + popcount pass per query code. `MultiIndexHammingIndex` is exact within a small radius (PDQ's 31 bits) over
+millions of codes, as ThreatExchange HMA does. `FaissHammingIndex` (faiss-cpu): an exact `IndexBinaryFlat` while
+the index is small and an inverted-file `IndexBinaryIVF` (approximate: it visits `nprobe` of its cells) from
+`FAISS_IVF_MIN_CODES` codes on. All are updated in place when references are added or removed.
 """
 from __future__ import annotations
 
