@@ -27,7 +27,7 @@ def test_migration_creates_schema_and_is_idempotent(engine):
     assert TABLES <= set(inspect(engine).get_table_names())
     migrate(engine)  # a second start changes nothing
     with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0003"
+        assert c.execute(text("select version_num from alembic_version")).scalar() == "0006"
 
 
 def test_migrations_match_the_models(engine):
