@@ -203,7 +203,8 @@ EN = {
     "tab_library": "Library",
     "need_admin": "Only an admin can change the reference library.",
     "library_note": "Registered works: uploads and results that resemble one get a warning or go to review. "
-                    "Each work is hashed with PDQ and pHash, including its mirrored, cropped and trimmed views.",
+                    "Each work is hashed with PDQ and pHash, including its mirrored, cropped and trimmed views; a "
+                    "look-alike is confirmed with matching keypoints before anyone is warned.",
     "library_add": "Register a work",
     "library_image": "Picture of the work",
     "library_title": "Title", "library_owner": "Owner", "library_license": "License", "library_source": "Source (URL or note)",
@@ -425,7 +426,8 @@ JA = {
     "tab_library": "作品ライブラリ",
     "need_admin": "作品ライブラリを変更できるのは管理者だけです。",
     "library_note": "登録作品の一覧です。これらに似たアップロードや結果には警告が出るか、確認に回されます。"
-                    "各作品は PDQ と pHash で、反転・切り抜き・余白除去した見え方も含めて登録されます。",
+                    "各作品は PDQ と pHash で、反転・切り抜き・余白除去した見え方も含めて登録されます。"
+                    "似た画像は、特徴点の一致を確かめてから警告されます。",
     "library_add": "作品を登録",
     "library_image": "作品の画像",
     "library_title": "タイトル", "library_owner": "権利者", "library_license": "ライセンス", "library_source": "出典（URL やメモ）",
