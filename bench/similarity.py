@@ -44,7 +44,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from bench.common import pct
 from review import hashes, verify
 from review.hamming_index import make_index
-from review.similarity import MIH_VIEWS, THRESHOLDS, VERIFY_TOP, score_for, verified_confidence
+from review.similarity import MIH_QUERY_VIEWS, MIH_VIEWS, THRESHOLDS, VERIFY_TOP, score_for, verified_confidence
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "immunohistochemistry", "retina",
           "horse", "moon", "coins", "brick", "grass", "gravel", "clock", "cell", "page", "text", "colorwheel", "logo",
@@ -316,7 +316,7 @@ def two_stage() -> dict:
                     v = check(k)
                     rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 0,
                                  **v.to_dict(), "spread": v.spread})
-                mirrored = codes + hashes.mirrored_codes(image) if codes else codes
+                mirrored = [c for c in codes + hashes.mirrored_codes(image) if c.view in MIH_QUERY_VIEWS] if codes else codes
                 dpw = _min_distances([_codes(mirrored, "pdq")], whole_pdq)[0]
                 dhw = _min_distances([_codes(mirrored, "phash")], whole_phash)[0]
                 reached_whole = False
@@ -473,9 +473,10 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
                 q = data["pdq"][p].copy()
                 for b in rng.choice(256, size=nbits, replace=False):
                     q[b // 8] ^= np.uint8(1 << (b % 8))
-                extra = 1 if index_kind == "mih" else 0  # the query's mirror image
-                qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(per_query["pdq"] - 1 + extra)])
-                ph = rng.integers(0, 256, size=(per_query["phash"] + extra, 8), dtype=np.uint8)
+                # mih looks up the query's whole picture, trimmed and mirrored: 3 codes of each kind
+                n_pdq, n_phash = (3, 3) if index_kind == "mih" else (per_query["pdq"], per_query["phash"])
+                qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(n_pdq - 1)])
+                ph = rng.integers(0, 256, size=(n_phash, 8), dtype=np.uint8)
                 s = time.perf_counter()
                 res = idx["pdq"].range_search(qs, radius["pdq"])
                 idx["phash"].range_search(ph, radius["phash"])

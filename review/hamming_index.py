@@ -190,9 +190,10 @@ class MultiIndexHammingIndex:
     A code is cut into 16-bit pieces; two codes within `radius` bits agree on at least one piece to within
     radius // pieces bits (pigeonhole), so only rows whose piece is one of those few neighbours are compared. Codes
     arrive in a small unsorted tail that is scanned; every SEGMENT codes the tail is frozen into a segment with one
-    table per piece (its rows by piece value: 2-byte row numbers and 64k offsets), so adding never copies what is already indexed, and
-    removing marks rows dead. Memory per code: the code, 2 bytes a piece, a 4-byte label, a byte, and 4 MB of
-    offsets per segment (about 64 bytes a code for 256-bit codes).
+    table per piece (its rows by piece value, and where each value starts), and equal-sized segments merge, so an
+    addition never copies the index and each code is re-sorted about log2(N / SEGMENT) times in all; removing marks
+    rows dead. Memory per code: the code, 4 bytes a piece, a 4-byte label and a byte, plus 8 MB of offsets per
+    segment (a handful of segments at a million codes).
     """
 
     SEGMENT = 1 << 16
@@ -227,18 +228,27 @@ class MultiIndexHammingIndex:
                     self._freeze()
 
     def _freeze(self) -> None:
-        chunk = self._tail._chunks[0]
-        words, labels, alive = chunk.snapshot()
-        raw = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), self.nbytes)
-        keys = raw.view(np.uint16)  # (n, pieces)
-        order = np.argsort(keys, axis=0, kind="stable").T.astype(np.uint16)  # (pieces, n): rows by piece value
-        offsets = np.zeros((self.pieces, (1 << 16) + 1), np.int32)  # rows with piece value v: offsets[v]:offsets[v+1]
-        for t in range(self.pieces):
-            offsets[t, 1:] = np.cumsum(np.bincount(keys[:, t], minlength=1 << 16))
-        self._segments.append({"words": words.copy(), "labels": labels.copy(), "alive": alive.copy(),
-                               "tables": (order, offsets)})
+        """The tail becomes a segment; equal-sized neighbours merge (a log-structured merge), so a million codes sit
+        in a handful of segments and each code is re-sorted only about log2(N / SEGMENT) times in its life."""
+        words, labels, alive = self._tail._chunks[0].snapshot()
+        segments = self._segments + [self._build(words.copy(), labels.copy(), alive.copy())]
+        while len(segments) >= 2 and len(segments[-1]["labels"]) >= len(segments[-2]["labels"]):
+            a, b = segments[-2], segments.pop()
+            keep_a, keep_b = a["alive"], b["alive"]
+            segments[-1] = self._build(np.concatenate([a["words"][keep_a], b["words"][keep_b]]),
+                                       np.concatenate([a["labels"][keep_a], b["labels"][keep_b]]),
+                                       np.ones(int(keep_a.sum() + keep_b.sum()), bool))
+        self._segments = segments
         self._tail = NumpyHammingIndex(self.nbytes)
         self._tail.CHUNK = self.SEGMENT
+
+    def _build(self, words: np.ndarray, labels: np.ndarray, alive: np.ndarray) -> dict:
+        keys = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), self.nbytes).view(np.uint16)
+        order = np.argsort(keys, axis=0, kind="stable").T.astype(np.uint32)  # (pieces, n): rows by piece value
+        offsets = np.zeros((self.pieces, (1 << 16) + 1), np.int64)  # rows with piece value v: offsets[v]:offsets[v+1]
+        for t in range(self.pieces):
+            offsets[t, 1:] = np.cumsum(np.bincount(keys[:, t], minlength=1 << 16))
+        return {"words": words, "labels": labels, "alive": alive, "tables": (order, offsets)}
 
     def remove(self, labels: np.ndarray) -> None:
         labels = np.unique(np.asarray(labels, dtype=np.int64))
@@ -278,8 +288,8 @@ class MultiIndexHammingIndex:
             keep = (dist <= radius) & alive[row]
             if not keep.any():
                 continue
-            key = np.unique(owner[keep] * self.SEGMENT + row[keep])  # a row met through several pieces: once
-            owner, row = np.divmod(key, self.SEGMENT)
+            key = np.unique(owner[keep] * len(labels) + row[keep])  # a row met through several pieces: once
+            owner, row = np.divmod(key, len(labels))
             dist = np.bitwise_count(words[row] ^ qwords[owner]).sum(axis=1)
             for q in np.unique(owner):
                 sel = owner == q

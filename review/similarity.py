@@ -55,6 +55,7 @@ CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 # (the query adds its mirror image instead of the work's 8 turns), searched within the review distance, where
 # multi-index hashing is exact and fast. Crops, turns and repaints then reach a person less often (bench.similarity).
 MIH_VIEWS = ("identity",)
+MIH_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # turned-back views rarely come within 31 bits: not worth a lookup
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 _VIEW_SLOTS = 32  # label = reference id * 32 + view index
 assert len(VIEWS) <= _VIEW_SLOTS
@@ -203,7 +204,7 @@ class ReferenceIndex:
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes, _ = hashes.query_codes(image)
         if self.index_kind == "mih" and codes:
-            codes = codes + hashes.mirrored_codes(image)
+            codes = [c for c in codes + hashes.mirrored_codes(image) if c.view in MIH_QUERY_VIEWS]
         candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
             return candidates

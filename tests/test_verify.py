@@ -150,7 +150,7 @@ def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch):
     index = MultiIndexHammingIndex(32, 31)
     index.add(np.arange(0, 1500), codes[:1500])
     index.add(np.arange(1500, 3500), codes[1500:])
-    assert len(index._segments) == 3 and len(index) == 3500
+    assert [len(seg["labels"]) for seg in index._segments] == [2000, 1000] and len(index) == 3500  # merged
     queries = codes[[3, 1200, 2500, 3400]].copy()
     for i, flips in enumerate((31, 24, 16, 0)):
         for b in rng.choice(256, flips, replace=False):
