@@ -118,6 +118,16 @@ class ReferenceHashes(Base):
     codes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LibraryChange(Base):
+    """One row per change to the active reference set: in-memory indexes (any process, any replica) read the newest
+    `seq` on each search and apply only the changes after the one they have seen."""
+
+    __tablename__ = "library_changes"
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    reference_id: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(10))  # add | remove (deactivated or deleted)
+
+
 class SimilarityMatch(Base):
     __tablename__ = "similarity_matches"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,6 +140,9 @@ class SimilarityMatch(Base):
     level: Mapped[str] = mapped_column(String(10))  # warn | review
     score: Mapped[float | None] = mapped_column(Float)  # share of unrelated picture pairs that are further apart (bench.similarity)
     view: Mapped[str | None] = mapped_column(String(40))  # which views met: "reference view/query view"
+    # what the confidence rests on: geometric verification (keypoints, shared region as a polygon in fractions of the
+    # work, for the console's outline) or the hash alone (review.similarity.Match.evidence)
+    evidence: Mapped[dict | None] = mapped_column(JSON)
     reference: Mapped[ReferenceWork] = relationship()
 
 

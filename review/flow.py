@@ -266,7 +266,8 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
         for m in edit.matches:
             session.add(SimilarityMatch(request_id=req.id, target=m.target, position=m.position,
                                         reference_id=m.reference_id, hash_kind=m.hash_kind, distance=m.distance,
-                                        level=m.level, score=m.score, view=f"{m.transform}/{m.query_view}"))
+                                        level=m.level, score=m.score, view=f"{m.transform}/{m.query_view}",
+                                        evidence=m.evidence))
         if result.decision == Decision.PENDING:
             session.add(ReviewItem(request_id=req.id, reasons=list(result.reasons),
                                    tags=tags_for(list(result.reasons), [edit.prompt_verdict, *edit.input_verdicts,
@@ -350,7 +351,7 @@ def load_record(rt, request_id: str) -> dict:
                  "license": m.reference.license, "source": m.reference.source,
                  "reference_image": str(rt.store.path(m.reference.image.relpath)),
                  "level": m.level, "distance": m.distance, "hash_kind": m.hash_kind, "score": m.score,
-                 "view": m.view, "target": m.target, "position": m.position}
+                 "view": m.view, "target": m.target, "position": m.position, "evidence": m.evidence}
                 for m in req.matches
             ],
             "inputs": paths["input"],

@@ -1,10 +1,10 @@
-"""In-memory Hamming indexes over fixed-size binary codes, each row labelled with an int64.
+"""In-memory Hamming indexes over fixed-size binary codes, each row labelled with an int64 (stored as int32).
 
-`NumpyHammingIndex` is exact and the default: codes as packed uint64 words, one vectorised XOR + popcount pass per
-query code. `FaissHammingIndex` (faiss-cpu) is for very large libraries: an exact `IndexBinaryFlat` while the index
-is small and an inverted-file `IndexBinaryIVF` (approximate: it visits `nprobe` of its cells) from
-`FAISS_IVF_MIN_CODES` codes on, as ThreatExchange HMA does for millions of hashes. Both are updated in place when
-references are added or removed.
+`NumpyHammingIndex` is exact and the default: codes as packed uint64 words in fixed-size chunks, one vectorised
+XOR + popcount pass per query code. `MultiIndexHammingIndex` is exact within a small radius (PDQ's 31 bits) over
+millions of codes, as ThreatExchange HMA does. `FaissHammingIndex` (faiss-cpu): an exact `IndexBinaryFlat` while
+the index is small and an inverted-file `IndexBinaryIVF` (approximate: it visits `nprobe` of its cells) from
+`FAISS_IVF_MIN_CODES` codes on. All are updated in place when references are added or removed.
 """
 from __future__ import annotations
 
@@ -18,43 +18,111 @@ FAISS_IVF_MAX_CELLS = 4096  # binary k-means training grows with cells x samples
 
 
 class NumpyHammingIndex:
+    """Exact search over codes kept in fixed-size chunks.
+
+    Adding fills the last chunk (a new one is allocated when it is full) and removing only marks rows dead, so neither
+    copies the index: at a million works a bulk import stays linear. A chunk is compacted on its own once most of it
+    is dead. Labels are stored as int32 (4 bytes a code, not 8).
+    """
+
+    CHUNK = 1 << 16
+
     def __init__(self, nbytes: int):
         assert nbytes % 8 == 0
         self.nbytes = nbytes
         self._lock = threading.Lock()
-        self._words = np.zeros((0, nbytes // 8), dtype=np.uint64)
-        self._labels = np.zeros(0, dtype=np.int64)
+        self._chunks: list[_Chunk] = []
 
     def __len__(self) -> int:
-        return len(self._labels)
+        return sum(c.alive_count for c in self._chunks)
 
     def add(self, labels: np.ndarray, codes: np.ndarray) -> None:
         words = np.ascontiguousarray(codes, dtype=np.uint8).reshape(len(codes), self.nbytes).view(np.uint64)
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(labels) and (labels.min() < 0 or labels.max() >= 2**31):
+            raise ValueError("Index labels must fit in 31 bits.")
         with self._lock:
-            self._words = np.concatenate([self._words, words])
-            self._labels = np.concatenate([self._labels, np.asarray(labels, dtype=np.int64)])
+            done = 0
+            while done < len(words):
+                if not self._chunks or self._chunks[-1].full:
+                    self._chunks.append(_Chunk(self.CHUNK, self.nbytes // 8))
+                done += self._chunks[-1].append(words[done:], labels[done:])
 
     def remove(self, labels: np.ndarray) -> None:
+        labels = np.unique(np.asarray(labels, dtype=np.int64))
+        if not len(labels):
+            return
         with self._lock:
-            keep = ~np.isin(self._labels, np.asarray(labels, dtype=np.int64))
-            self._words, self._labels = self._words[keep], self._labels[keep]
+            for chunk in self._chunks:
+                chunk.kill(labels)
+            self._chunks = [c for c in self._chunks if c.alive_count or c is self._chunks[-1]]
 
     def range_search(self, queries: np.ndarray, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each query code: (labels, distances) of the rows within `radius` bits."""
         qwords = np.ascontiguousarray(queries, dtype=np.uint8).reshape(len(queries), self.nbytes).view(np.uint64)
         with self._lock:
-            words, labels = self._words, self._labels
+            chunks = [c.snapshot() for c in self._chunks]
         out = []
         for q in qwords:
-            dist = np.bitwise_count(words[:, 0] ^ q[0]).astype(np.uint16)
-            for k in range(1, words.shape[1]):
-                dist += np.bitwise_count(words[:, k] ^ q[k])
-            hit = np.nonzero(dist <= radius)[0]
-            out.append((labels[hit], dist[hit].astype(np.int32)))
+            found_labels, found_dist = [], []
+            for words, labels, alive in chunks:
+                dist = np.bitwise_count(words[:, 0] ^ q[0]).astype(np.uint16)
+                for k in range(1, words.shape[1]):
+                    dist += np.bitwise_count(words[:, k] ^ q[k])
+                hit = np.nonzero((dist <= radius) & alive)[0]
+                found_labels.append(labels[hit].astype(np.int64))
+                found_dist.append(dist[hit].astype(np.int32))
+            out.append((np.concatenate(found_labels) if found_labels else np.zeros(0, np.int64),
+                        np.concatenate(found_dist) if found_dist else np.zeros(0, np.int32)))
         return out
 
     def memory_bytes(self) -> int:
-        return self._words.nbytes + self._labels.nbytes
+        return sum(c.memory_bytes() for c in self._chunks)
+
+
+class _Chunk:
+    def __init__(self, capacity: int, nwords: int):
+        self.words = np.zeros((capacity, nwords), np.uint64)
+        self.labels = np.zeros(capacity, np.int32)
+        self.alive = np.zeros(capacity, bool)
+        self.size = 0
+        self.alive_count = 0
+
+    @property
+    def full(self) -> bool:
+        return self.size == len(self.labels)
+
+    def append(self, words: np.ndarray, labels: np.ndarray) -> int:
+        n = min(len(words), len(self.labels) - self.size)
+        end = self.size + n
+        self.words[self.size:end], self.labels[self.size:end], self.alive[self.size:end] = words[:n], labels[:n], True
+        self.size, self.alive_count = end, self.alive_count + n
+        return n
+
+    def kill(self, labels: np.ndarray) -> None:
+        mine = self.labels[:self.size]
+        if not self.size or labels[-1] < mine.min() or labels[0] > mine.max():
+            return
+        dead = np.isin(mine, labels) & self.alive[:self.size]
+        if dead.any():
+            alive = self.alive.copy()  # copy-on-write: a running search keeps a consistent snapshot
+            alive[:self.size][dead] = False
+            self.alive = alive
+            self.alive_count -= int(dead.sum())
+            if self.alive_count < self.size // 2 and self.full:  # compact this chunk only
+                keep = self.alive[:self.size]  # new arrays: a search may still hold views of the old ones
+                n = int(keep.sum())
+                words, labels = self.words[:self.size][keep], self.labels[:self.size][keep]
+                self.words, self.labels = np.zeros_like(self.words), np.zeros_like(self.labels)
+                self.alive = np.zeros_like(self.alive)
+                self.words[:n], self.labels[:n], self.alive[:n] = words, labels, True
+                self.size = n
+
+    def snapshot(self):
+        return self.words[:self.size], self.labels[:self.size], self.alive[:self.size]
+
+    def memory_bytes(self) -> int:
+        return self.words.nbytes + self.labels.nbytes + self.alive.nbytes
 
 
 class FaissHammingIndex:
@@ -86,7 +154,7 @@ class FaissHammingIndex:
         faiss = self._faiss
         old = self._index
         n = old.ntotal
-        old_codes = faiss.vector_to_array(old.index.xb).reshape(n, self.nbytes) if n else np.zeros((0, self.nbytes), np.uint8)
+        old_codes = faiss.vector_to_array(faiss.downcast_IndexBinary(old.index).xb).reshape(n, self.nbytes) if n else np.zeros((0, self.nbytes), np.uint8)
         codes = np.concatenate([old_codes, new_codes])
         labels = np.concatenate([faiss.vector_to_array(old.id_map) if n else np.zeros(0, np.int64), new_labels])
         nlist = int(min(FAISS_IVF_MAX_CELLS, max(256, 4 * np.sqrt(len(codes)))))
@@ -115,9 +183,135 @@ class FaissHammingIndex:
         return self._index.ntotal * (self.nbytes + 8)
 
 
-def make_index(kind: str, nbytes: int):
+class MultiIndexHammingIndex:
+    """Exact search within a small radius over millions of codes: multi-index hashing (Norouzi et al. 2012), as
+    ThreatExchange HMA does for PDQ.
+
+    A code is cut into 16-bit pieces; two codes within `radius` bits agree on at least one piece to within
+    radius // pieces bits (pigeonhole), so only rows whose piece is one of those few neighbours are compared. Codes
+    arrive in a small unsorted tail that is scanned; every SEGMENT codes the tail is frozen into a segment with one
+    table per piece (its rows by piece value, and where each value starts), and equal-sized segments merge, so an
+    addition never copies the index and each code is re-sorted about log2(N / SEGMENT) times in all; removing marks
+    rows dead. Memory per code: the code, 4 bytes a piece, a 4-byte label and a byte, plus 8 MB of offsets per
+    segment (a handful of segments at a million codes).
+    """
+
+    SEGMENT = 1 << 16
+
+    def __init__(self, nbytes: int, radius: int):
+        assert nbytes % 2 == 0
+        self.nbytes = nbytes
+        self.pieces = nbytes // 2
+        self.radius = radius
+        self._sub = radius // self.pieces
+        masks = np.arange(1 << 16, dtype=np.uint32)
+        self._masks = masks[np.bitwise_count(masks) <= self._sub].astype(np.uint16)
+        self._lock = threading.Lock()
+        self._segments: list[dict] = []
+        self._tail = NumpyHammingIndex(nbytes)
+        self._tail.CHUNK = self.SEGMENT
+
+    def __len__(self) -> int:
+        return sum(int(seg["alive"].sum()) for seg in self._segments) + len(self._tail)
+
+    def add(self, labels: np.ndarray, codes: np.ndarray) -> None:
+        codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(len(codes), self.nbytes)
+        labels = np.asarray(labels, dtype=np.int64)
+        with self._lock:
+            done = 0
+            while done < len(codes):
+                room = self.SEGMENT - sum(c.size for c in self._tail._chunks)
+                take = min(room, len(codes) - done)
+                self._tail.add(labels[done:done + take], codes[done:done + take])
+                done += take
+                if take == room:
+                    self._freeze()
+
+    def _freeze(self) -> None:
+        """The tail becomes a segment; equal-sized neighbours merge (a log-structured merge), so a million codes sit
+        in a handful of segments and each code is re-sorted only about log2(N / SEGMENT) times in its life."""
+        words, labels, alive = self._tail._chunks[0].snapshot()
+        segments = self._segments + [self._build(words.copy(), labels.copy(), alive.copy())]
+        while len(segments) >= 2 and len(segments[-1]["labels"]) >= len(segments[-2]["labels"]):
+            a, b = segments[-2], segments.pop()
+            keep_a, keep_b = a["alive"], b["alive"]
+            segments[-1] = self._build(np.concatenate([a["words"][keep_a], b["words"][keep_b]]),
+                                       np.concatenate([a["labels"][keep_a], b["labels"][keep_b]]),
+                                       np.ones(int(keep_a.sum() + keep_b.sum()), bool))
+        self._segments = segments
+        self._tail = NumpyHammingIndex(self.nbytes)
+        self._tail.CHUNK = self.SEGMENT
+
+    def _build(self, words: np.ndarray, labels: np.ndarray, alive: np.ndarray) -> dict:
+        keys = np.ascontiguousarray(words).view(np.uint8).reshape(len(words), self.nbytes).view(np.uint16)
+        order = np.argsort(keys, axis=0, kind="stable").T.astype(np.uint32)  # (pieces, n): rows by piece value
+        offsets = np.zeros((self.pieces, (1 << 16) + 1), np.int64)  # rows with piece value v: offsets[v]:offsets[v+1]
+        for t in range(self.pieces):
+            offsets[t, 1:] = np.cumsum(np.bincount(keys[:, t], minlength=1 << 16))
+        return {"words": words, "labels": labels, "alive": alive, "tables": (order, offsets)}
+
+    def remove(self, labels: np.ndarray) -> None:
+        labels = np.unique(np.asarray(labels, dtype=np.int64))
+        with self._lock:
+            for seg in self._segments:
+                dead = np.isin(seg["labels"], labels) & seg["alive"]
+                if dead.any():
+                    seg["alive"] = seg["alive"] & ~dead  # a new array: running searches keep their snapshot
+            self._tail.remove(labels)
+
+    def range_search(self, queries: np.ndarray, radius: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        if radius > self.radius:
+            raise ValueError(f"This index answers radius <= {self.radius}, not {radius}.")
+        queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(len(queries), self.nbytes)
+        qwords = queries.view(np.uint64)
+        qkeys = queries.view(np.uint16)  # (q, pieces)
+        with self._lock:
+            segments = [(seg["words"], seg["labels"], seg["alive"], seg["tables"]) for seg in self._segments]
+            tail = self._tail
+        found = [([], []) for _ in range(len(queries))]
+        pieces = np.arange(self.pieces)
+        probes = qkeys[:, :, None] ^ self._masks[None, None, :]  # (q, pieces, masks): piece values to look up
+        owner_of = np.broadcast_to(np.arange(len(queries))[:, None, None], probes.shape).ravel()
+        table_of = np.broadcast_to(pieces[None, :, None], probes.shape).ravel()
+        probes = probes.ravel().astype(np.int64)
+        for words, labels, alive, (order, offsets) in segments:
+            lo, hi = offsets[table_of, probes], offsets[table_of, probes + 1]
+            counts = (hi - lo).astype(np.int64)
+            total = int(counts.sum())
+            if not total:
+                continue
+            first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            position = np.repeat(lo - first, counts) + np.arange(total)
+            row = order[np.repeat(table_of, counts), position].astype(np.int64)
+            owner = np.repeat(owner_of, counts)
+            dist = np.bitwise_count(words[row] ^ qwords[owner]).sum(axis=1)
+            keep = (dist <= radius) & alive[row]
+            if not keep.any():
+                continue
+            key = np.unique(owner[keep] * len(labels) + row[keep])  # a row met through several pieces: once
+            owner, row = np.divmod(key, len(labels))
+            dist = np.bitwise_count(words[row] ^ qwords[owner]).sum(axis=1)
+            for q in np.unique(owner):
+                sel = owner == q
+                found[q][0].append(labels[row[sel]].astype(np.int64))
+                found[q][1].append(dist[sel].astype(np.int32))
+        for q, (tail_labels, tail_dist) in enumerate(tail.range_search(queries, radius)):
+            found[q][0].append(tail_labels)
+            found[q][1].append(tail_dist)
+        return [(np.concatenate(ls) if ls else np.zeros(0, np.int64), np.concatenate(ds) if ds else np.zeros(0, np.int32))
+                for ls, ds in found]
+
+    def memory_bytes(self) -> int:
+        segs = sum(seg["words"].nbytes + seg["labels"].nbytes + seg["alive"].nbytes
+                   + sum(a.nbytes for a in seg["tables"]) for seg in self._segments)
+        return segs + self._tail.memory_bytes()
+
+
+def make_index(kind: str, nbytes: int, radius: int | None = None):
     if kind == "numpy":
         return NumpyHammingIndex(nbytes)
     if kind == "faiss":
         return FaissHammingIndex(nbytes)
-    raise ValueError(f"Unknown similarity index {kind!r}: use numpy or faiss.")
+    if kind == "mih":
+        return MultiIndexHammingIndex(nbytes, radius)
+    raise ValueError(f"Unknown similarity index {kind!r}: use numpy, faiss or mih.")

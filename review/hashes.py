@@ -235,3 +235,13 @@ def query_codes(image: Image.Image) -> tuple[list[Code], int]:
         if q >= MIN_QUALITY:
             codes.append(Code("pdq", view.name, code))
     return codes, quality
+
+
+def mirrored_codes(image: Image.Image) -> list[Code]:
+    """The query's mirror image, as it is: for indexes that hold only each work's whole picture (`mih`)."""
+    image = ImageOps.mirror(_shrunk(image.convert("RGB"), PREPARED_SIDE))
+    codes = [Code("phash", "mirror", KINDS["phash"].code(image)[0])]
+    code, quality = KINDS["pdq"].code(image)
+    if quality >= MIN_QUALITY:
+        codes.append(Code("pdq", "mirror", code))
+    return codes

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
 from db.image_store import ImageStore
-from db.models import Event, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
+from db.models import Event, LibraryChange, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
 from editor.errors import UserError
 from editor.image_input import BadImage, load_image
 from review import hashes
@@ -87,6 +87,7 @@ def add_reference(session: Session, store: ImageStore, image: Image.Image, *, ti
                         added_by=actor, hashes=hash_rows(codes))
     session.add(ref)
     session.flush()
+    session.add(LibraryChange(reference_id=ref.id, op="add"))
     session.add(Event(actor=actor, kind="library.added", payload={"reference_id": ref.id, "title": title}))
     return ref
 
@@ -98,6 +99,7 @@ def set_active(factory: sessionmaker[Session], ref_id: int, active: bool, actor:
             raise LibraryError(f"There is no reference #{ref_id}.", "library.not_found", id=ref_id)
         if ref.active != active:
             ref.active = active
+            s.add(LibraryChange(reference_id=ref_id, op="add" if active else "remove"))
             s.add(Event(actor=actor, kind="library.activated" if active else "library.deactivated",
                         payload={"reference_id": ref_id}))
 
@@ -116,6 +118,7 @@ def remove_reference(factory: sessionmaker[Session], ref_id: int, actor: str) ->
             raise LibraryError(f"Reference #{ref_id} is cited by {cited} past match(es) and stays for the audit "
                                "trail; deactivate it instead.", "library.cited", id=ref_id, count=cited)
         s.delete(ref)
+        s.add(LibraryChange(reference_id=ref_id, op="remove"))
         s.add(Event(actor=actor, kind="library.removed", payload={"reference_id": ref_id, "title": ref.title}))
 
     run_write(factory, work)
@@ -141,6 +144,7 @@ def rehash_references(factory: sessionmaker[Session], store: ImageStore) -> int:
                 row.reference_id = ref_id
                 s.add(row)
             ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
+            s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
 
         run_write(factory, work)
         done += 1
@@ -248,15 +252,38 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
     return summary
 
 
+def _row(r: ReferenceWork, relpath: str) -> dict:
+    return {"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
+            "active": r.active, "pdq_quality": r.pdq_quality, "added_by": r.added_by,
+            "created_at": r.created_at.isoformat(timespec="seconds"), "image": relpath, "sha256": r.image_sha256}
+
+
 def list_references(factory: sessionmaker[Session], include_inactive: bool = True) -> list[dict]:
     with factory() as s:
         q = select(ReferenceWork, StoredImage.relpath).join(StoredImage).order_by(ReferenceWork.id)
         if not include_inactive:
             q = q.where(ReferenceWork.active.is_(True))
-        return [{"id": r.id, "title": r.title, "owner": r.owner, "license": r.license, "source": r.source,
-                 "active": r.active, "pdq_quality": r.pdq_quality, "added_by": r.added_by,
-                 "created_at": r.created_at.isoformat(timespec="seconds"), "image": relpath, "sha256": r.image_sha256}
-                for r, relpath in s.execute(q)]
+        return [_row(r, relpath) for r, relpath in s.execute(q)]
+
+
+def page_references(factory: sessionmaker[Session], search: str = "", page: int = 0,
+                    per_page: int = 50) -> tuple[list[dict], int]:
+    """One page of works (by number) whose title, owner, license or source contains `search`, or whose number it
+    is; and how many match. A library of a million works is never loaded at once."""
+    search = (search or "").strip()
+    where = []
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = [c.ilike(pattern, escape="\\") for c in (ReferenceWork.title, ReferenceWork.owner,
+                                                       ReferenceWork.license, ReferenceWork.source)]
+        if search.lstrip("#").isdigit():
+            like.append(ReferenceWork.id == int(search.lstrip("#")))
+        where.append(or_(*like))
+    with factory() as s:
+        total = s.scalar(select(func.count(ReferenceWork.id)).where(*where))
+        q = (select(ReferenceWork, StoredImage.relpath).join(StoredImage).where(*where)
+             .order_by(ReferenceWork.id).offset(max(0, page) * per_page).limit(per_page))
+        return [_row(r, relpath) for r, relpath in s.execute(q)], int(total or 0)
 
 
 def export_library(factory: sessionmaker[Session], fmt: str) -> str:

@@ -279,7 +279,7 @@ class ReviewQueue:
                 "matches": [{"target": m.target, "position": m.position, "reference_id": m.reference_id,
                              "title": m.reference.title, "owner": m.reference.owner, "license": m.reference.license,
                              "source": m.reference.source, "distance": m.distance, "level": m.level,
-                             "hash_kind": m.hash_kind, "score": m.score, "view": m.view,
+                             "hash_kind": m.hash_kind, "score": m.score, "view": m.view, "evidence": m.evidence,
                              "reference_relpath": m.reference.image.relpath} for m in req.matches],
                 "events": [{"at": aware(e.at), "actor": e.actor, "kind": e.kind, "payload": dict(e.payload)}
                            for e in events],

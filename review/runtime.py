@@ -56,11 +56,12 @@ class Runtime:
         engine = make_engine(settings.database_url)
         migrate(engine)
         factory = make_session_factory(engine)
-        rt = cls(settings, engine, factory, ImageStore(settings.data_dir, settings.png_compression),
+        store = ImageStore(settings.data_dir, settings.png_compression)
+        rt = cls(settings, engine, factory, store,
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
                  load_text_guard(settings.guard_backend, settings.guard_model),
                  load_image_guard(settings.image_guard) if load_models else None,
-                 ReferenceIndex(factory, settings.similarity_index))
+                 ReferenceIndex(factory, settings.similarity_index, store))
         rt.secret = _secret(settings)
         rt.labeller = Labeller(settings.provenance, settings.data_dir, settings.png_compression)
         rt.queue = ReviewQueue(factory)
@@ -100,7 +101,9 @@ class Runtime:
             "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
             "text_guard": self.text_guard.name + (f" ({self.text_guard.model_id})" if hasattr(self.text_guard, "model_id") else ""),
             "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
-            "similarity": f"PDQ + pHash, {'exact' if self.settings.similarity_index == 'numpy' else 'FAISS'} Hamming search",
+            "similarity": "PDQ + pHash, " + {"numpy": "exact Hamming search", "faiss": "FAISS Hamming search",
+                                             "mih": "multi-index hashing (whole pictures)"}[
+                self.settings.similarity_index] + ", SIFT verification",
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,

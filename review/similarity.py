@@ -1,12 +1,20 @@
-"""Look-alike search against the reference library: codes from review.hashes, rows in a review.hamming_index.
+"""Look-alike search against the reference library: hash candidates, then geometric verification.
 
 Every reference's codes live in `reference_hashes` (one row per hash kind). The in-memory index is loaded once and
-then follows the library: references added, (de)activated or removed, by this process or another, are applied as
-deltas on the next search. A match names the reference, the hash kind, the views that met, the distance, a
-calibrated score and a level (review / warn).
+then follows the library through `library_changes`: each search reads the newest change number (one primary-key
+lookup) and applies only the changes after the one it has seen, whichever process or replica made them.
+
+A warning on an upload means "some work among N matched", so a per-pair false-match rate grows with the library.
+Hence two stages: the hash index proposes at most VERIFY_TOP candidates per picture (within the warn distance), and
+review.verify confirms each with keypoints and one transform. Only confirmed candidates reach a person, so the
+per-upload false-warning rate is bounded by VERIFY_TOP x the verifier's false-pass rate, whatever the library size.
+A candidate whose pictures have too few keypoints to check (flat graphics) reaches a person only at the review hash
+distance, marked as resting on the hash alone, with a confidence that falls as the library grows.
 """
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -16,9 +24,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import ReferenceHashes, ReferenceWork, StoredImage
-from review import hashes
+from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
+from review import hashes, verify
 from review.hamming_index import make_index
+
+log = logging.getLogger(__name__)
 
 # Bits that may differ, per kind. Measured by bench.similarity (35 registered pictures, 1,085 altered queries,
 # 36,890 unrelated pairs): at `review` no unrelated pair was that close (PDQ 31 is also Meta's own match threshold);
@@ -32,6 +42,20 @@ FALSE_PAIR_CDF = {
     "phash": ((0, 0.0), (8, 0.0), (12, 0.000027), (16, 0.00277), (20, 0.0569), (24, 0.399), (28, 0.895), (32, 0.9978),
               (64, 1.0)),
 }
+# Pairs of unrelated pictures measured by bench.similarity (the hash levels' false-pair rate rests on these).
+HASH_PAIRS_MEASURED = 36_890
+VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the per-upload false-warning rate
+# Confidence of a verified match: logistic in log(1 + agreeing keypoints), fitted by bench.similarity on half of the
+# registered pictures and checked on the other half (`calibration` in its report). Capped below 1: no unrelated
+# pair passed verification in VERIFIED_PAIRS_MEASURED tries, which bounds the false-pass rate at 3/n (95%), not 0.
+CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
+VERIFIED_PAIRS_MEASURED = 9_629
+CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
+# `mih` (multi-index hashing, for libraries of a million works): only each work's whole-picture codes are indexed
+# (the query adds its mirror image instead of the work's 8 turns), searched within the review distance, where
+# multi-index hashing is exact and fast. Crops, turns and repaints then reach a person less often (bench.similarity).
+MIH_VIEWS = ("identity",)
+MIH_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # turned-back views rarely come within 31 bits: not worth a lookup
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 _VIEW_SLOTS = 32  # label = reference id * 32 + view index
 assert len(VIEWS) <= _VIEW_SLOTS
@@ -54,6 +78,18 @@ def score_for(kind: str, distance: int) -> float:
     return round(1.0 - p, 5)
 
 
+def verified_confidence(inliers: int) -> float:
+    z = CONFIDENCE_INTERCEPT + CONFIDENCE_SLOPE * math.log1p(inliers)
+    return round(min(CONFIDENCE_CAP, 1 / (1 + math.exp(-z))), 4)
+
+
+def hash_only_confidence(kind: str, distance: int, works: int) -> float:
+    """The chance that no unrelated work among `works` is this close: 1 − works × (false-pair rate at this distance,
+    never below the 3/n bound of the pairs measured). It falls towards 0 as the library grows, as it should."""
+    per_pair = max(1.0 - score_for(kind, distance), 3 / HASH_PAIRS_MEASURED)
+    return round(max(0.0, 1.0 - max(1, works) * per_pair), 4)
+
+
 @dataclass(frozen=True)
 class Match:
     reference_id: int
@@ -70,81 +106,92 @@ class Match:
     query_view: str = "identity"  # the query's view that met: identity, trimmed, derotated+6, ...
     target: str = ""  # set by the caller: input | reference | output
     position: int = 0
+    # what the score rests on: {"basis": "verified", "inliers", "matches", "region" (polygon, fractions of the work),
+    # "region_share", ...} or {"basis": "hash"}; None for a bare hash candidate (search_codes)
+    evidence: dict | None = None
 
     def to_dict(self) -> dict:
         return {"reference_id": self.reference_id, "title": self.title, "owner": self.owner, "license": self.license,
                 "source": self.source, "level": self.level, "distance": self.distance, "hash_kind": self.hash_kind,
                 "score": self.score, "transform": self.transform, "query_view": self.query_view,
-                "target": self.target, "position": self.position}
-
-
-@dataclass(frozen=True)
-class _Ref:
-    title: str
-    owner: str
-    license: str
-    source: str
-    relpath: str
+                "target": self.target, "position": self.position, "evidence": self.evidence}
 
 
 class ReferenceIndex:
-    """The active references' codes in memory, one Hamming index per hash kind."""
+    """The active references' codes in memory, one Hamming index per hash kind; `store` opens works to verify."""
 
-    def __init__(self, session_factory: sessionmaker[Session], index_kind: str = "numpy"):
+    def __init__(self, session_factory: sessionmaker[Session], index_kind: str = "numpy", store=None):
         self._factory = session_factory
         self.index_kind = index_kind
+        self._store = store
         self._lock = threading.Lock()
-        self._version: tuple | None = None
-        self._indexes = {k.name: make_index(index_kind, k.bits // 8) for k in hashes.KINDS.values()}
-        self._refs: dict[int, _Ref] = {}
+        self._seq: int | None = None
+        self._radius = {kind: t["review" if index_kind == "mih" else "warn"] for kind, t in THRESHOLDS.items()}
+        self._indexes = {k.name: make_index(index_kind, k.bits // 8, self._radius[k.name]) for k in hashes.KINDS.values()}
+        self._present = np.zeros(1024, bool)  # by reference id: is it in the index? (1 byte a work, no objects)
+        self._count = 0
+        self._features = verify.FeatureCache()
 
     def __len__(self) -> int:
-        return len(self._refs)
+        return self._count
 
-    def _current_version(self, session: Session) -> tuple:
-        return tuple(session.execute(
-            select(func.count(ReferenceWork.id), func.max(ReferenceWork.id), func.sum(ReferenceWork.id),
-                   func.sum(ReferenceWork.hash_version))
-            .where(ReferenceWork.active.is_(True))
-        ).one())
+    def _has(self, ref_id: int) -> bool:
+        return ref_id < len(self._present) and bool(self._present[ref_id])
+
+    def _mark(self, ids: list[int], present: bool) -> None:
+        if ids and max(ids) >= len(self._present):
+            grown = np.zeros(max(2 * len(self._present), max(ids) + 1), bool)
+            grown[:len(self._present)] = self._present
+            self._present = grown
+        ids = np.asarray(ids, np.int64)
+        self._count += int((self._present[ids] != present).sum())
+        self._present[ids] = present
 
     def refresh(self) -> None:
         """Apply references added, removed or (de)activated since the last look, by this process or another."""
         with self._factory() as session:
-            version = self._current_version(session)
-            if version == self._version:
+            seq = session.scalar(select(func.max(LibraryChange.seq))) or 0
+            if seq == self._seq:
                 return
             with self._lock:
-                if version == self._version:
+                if seq == self._seq:
                     return
-                active = set(session.scalars(select(ReferenceWork.id).where(ReferenceWork.active.is_(True))))
-                gone = [i for i in self._refs if i not in active]
-                new = sorted(active - self._refs.keys())
-                if gone:
-                    labels = (np.asarray(gone, np.int64)[:, None] * _VIEW_SLOTS + np.arange(_VIEW_SLOTS)).ravel()
-                    for index in self._indexes.values():
-                        index.remove(labels)
-                    for i in gone:
-                        del self._refs[i]
-                for start in range(0, len(new), 5000):
-                    self._load(session, new[start:start + 5000])
-                self._version = version
+                if self._seq is None:  # first look: everything active
+                    touched = list(session.scalars(select(ReferenceWork.id).where(ReferenceWork.active.is_(True))))
+                else:
+                    touched = sorted(set(session.scalars(
+                        select(LibraryChange.reference_id).where(LibraryChange.seq > self._seq,
+                                                                 LibraryChange.seq <= seq))))
+                    self._forget([i for i in touched if self._has(i)])
+                    touched = list(session.scalars(select(ReferenceWork.id).where(
+                        ReferenceWork.id.in_(touched), ReferenceWork.active.is_(True)))) if touched else []
+                for start in range(0, len(touched), 5000):
+                    self._load(session, touched[start:start + 5000])
+                self._seq = seq
+
+    def _forget(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        labels = (np.asarray(ids, np.int64)[:, None] * _VIEW_SLOTS + np.arange(_VIEW_SLOTS)).ravel()
+        for index in self._indexes.values():
+            index.remove(labels)
+        self._mark(ids, False)
+        for i in ids:
+            self._features.drop(i)
 
     def _load(self, session: Session, ids: list[int]) -> None:
-        rows = session.execute(
-            select(ReferenceWork.id, ReferenceWork.title, ReferenceWork.owner, ReferenceWork.license,
-                   ReferenceWork.source, StoredImage.relpath)
-            .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256).where(ReferenceWork.id.in_(ids))
-        ).all()
-        for ref_id, title, owner, license_, source, relpath in rows:
-            self._refs[ref_id] = _Ref(title, owner, license_, source, relpath)
+        self._mark(ids, True)
         per_kind: dict[str, tuple[list, list]] = {k: ([], []) for k in self._indexes}
         for h in session.scalars(select(ReferenceHashes).where(ReferenceHashes.reference_id.in_(ids))):
             if h.kind not in per_kind:
                 continue
             nbytes = self._indexes[h.kind].nbytes
             codes = np.frombuffer(h.codes, np.uint8).reshape(-1, nbytes)
-            labels = [h.reference_id * _VIEW_SLOTS + VIEWS.index(v) for v in h.views]
+            views = list(h.views)
+            if self.index_kind == "mih":
+                keep = [i for i, v in enumerate(views) if v in MIH_VIEWS]
+                codes, views = codes[keep], [views[i] for i in keep]
+            labels = [h.reference_id * _VIEW_SLOTS + VIEWS.index(v) for v in views]
             per_kind[h.kind][0].extend(labels)
             per_kind[h.kind][1].append(codes)
         for kind, (labels, codes) in per_kind.items():
@@ -152,11 +199,41 @@ class ReferenceIndex:
                 self._indexes[kind].add(np.asarray(labels, np.int64), np.concatenate(codes))
 
     def search(self, image: Image.Image) -> list[Match]:
-        """References within the warn distance of `image` (any kind, any view), best score first, one per reference."""
-        codes, _ = hashes.query_codes(image)
-        return self.search_codes(codes)
+        """Registered works that `image` shows, confirmed geometrically, best first (one match per work).
 
-    def search_codes(self, codes: list[hashes.Code]) -> list[Match]:
+        Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
+        codes, _ = hashes.query_codes(image)
+        if self.index_kind == "mih" and codes:
+            codes = [c for c in codes + hashes.mirrored_codes(image) if c.view in MIH_QUERY_VIEWS]
+        candidates = self.search_codes(codes, limit=VERIFY_TOP)
+        if self._store is None:
+            return candidates
+        return self.verify(image, candidates[:VERIFY_TOP])
+
+    def verify(self, image: Image.Image, candidates: list[Match]) -> list[Match]:
+        query: dict[bool, verify.Features] = {}
+        out = []
+        for m in candidates:
+            mirrored = m.transform.startswith("mirror") != (m.query_view == "mirror")
+            if mirrored not in query:
+                query[mirrored] = verify.features(image, mirrored)
+            try:
+                work = self._features.get(m.reference_id, lambda m=m: verify.features(self._store.open(m.image_relpath)))
+                check = verify.verify(query[mirrored], work)
+            except OSError:  # the work's file is gone: only its codes can speak
+                log.warning("reference #%s: image unreadable, hash-only check", m.reference_id)
+                check = verify.Verification(False, False, reason="work unreadable")
+            if check.verified:
+                evidence = {"basis": "verified", **check.to_dict()}
+                out.append(Match(**{**m.__dict__, "score": verified_confidence(check.inliers), "evidence": evidence}))
+            elif not check.checkable and m.level == "review":
+                evidence = {"basis": "hash", "reason": check.reason, "works": len(self)}
+                out.append(Match(**{**m.__dict__, "level": "warn", "evidence": evidence,
+                                    "score": hash_only_confidence(m.hash_kind, m.distance, len(self))}))
+        return sorted(out, key=lambda m: (-m.score, m.distance, m.reference_id))
+
+    def search_codes(self, codes: list[hashes.Code], limit: int | None = None) -> list[Match]:
+        """Hash candidates within the warn distance, best score first, at most `limit` of them (one per work)."""
         self.refresh()
         best: dict[int, tuple] = {}
         for kind, index in self._indexes.items():
@@ -164,23 +241,32 @@ class ReferenceIndex:
             if not mine or not len(index):
                 continue
             queries = np.stack([np.frombuffer(c.code, np.uint8) for c in mine])
-            for code, (labels, dists) in zip(mine, index.range_search(queries, THRESHOLDS[kind]["warn"])):
+            for code, (labels, dists) in zip(mine, index.range_search(queries, self._radius[kind])):
                 for label, dist in zip(labels.tolist(), dists.tolist()):
                     ref_id, view = divmod(label, _VIEW_SLOTS)
                     candidate = (score_for(kind, dist), -dist, kind, VIEWS[view], code.view)
                     if ref_id not in best or candidate[:2] > best[ref_id][:2]:
                         best[ref_id] = candidate
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:limit]
+        if not ranked:
+            return []
+        with self._factory() as session:  # titles and files of the few candidates only: nothing per work in memory
+            about = {row[0]: row[1:] for row in session.execute(
+                select(ReferenceWork.id, ReferenceWork.title, ReferenceWork.owner, ReferenceWork.license,
+                       ReferenceWork.source, StoredImage.relpath)
+                .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
+                .where(ReferenceWork.id.in_([ref_id for ref_id, _ in ranked]), ReferenceWork.active.is_(True)))}
         matches = []
-        for ref_id, (score, neg_dist, kind, view, query_view) in best.items():
-            ref = self._refs.get(ref_id)
-            if ref is None:  # removed while we searched
+        for ref_id, (score, neg_dist, kind, view, query_view) in ranked:
+            if ref_id not in about:  # removed or deactivated while we searched
                 continue
-            matches.append(Match(ref_id, ref.title, ref.owner, ref.license, ref.source, ref.relpath, kind, -neg_dist,
+            title, owner, license_, source, relpath = about[ref_id]
+            matches.append(Match(ref_id, title, owner, license_, source, relpath, kind, -neg_dist,
                                  level_for(kind, -neg_dist), view, score, query_view))
-        return sorted(matches, key=lambda m: (-m.score, m.distance, m.reference_id))
+        return matches
 
     def memory_bytes(self) -> int:
-        return sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
+        return self._present.nbytes + sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
 
 
 def hash_rows(codes: list[hashes.Code]) -> list[ReferenceHashes]:

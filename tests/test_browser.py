@@ -148,6 +148,12 @@ def test_admin_manages_the_library(browser, server, locale):
     summary = page.locator("#eg-import-summary")
     summary.wait_for(timeout=60_000)
     assert summary.locator('[data-status="added"]').count() == 1 and summary.locator('[data-status="failed"]').count() == 1
+    search = page.locator("#eg-library-search :is(input,textarea)")  # the library pages and searches
+    search.fill(f"Poster {name}")
+    search.press("Enter")
+    wait_for_text(page, "#eg-library-page", "1 work(s)" if locale == "en-US" else "・1 件")
+    assert "Stolen work" not in page.locator("#eg-library").inner_text()
+    assert f"Poster {name}" in page.locator("#eg-library").inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"library-{locale[:2]}.png"), full_page=True)
     page.close()

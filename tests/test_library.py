@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from db.engine import run_write
 from db.models import Event, ReferenceHashes, ReferenceWork
 from review import hashes, library
 from review.runtime import Runtime
@@ -160,3 +161,21 @@ def test_an_oversized_picture_is_refused_by_name_and_the_rest_goes_in(make_runti
     assert [i for i, _ in summary.added] == ["small.png"]
     assert summary.failed[0][0] == "big.png" and "too large" in summary.failed[0][1]
     assert summary.codes["big.png"][0] == "image.too_many_pixels"
+
+
+def test_the_library_pages_and_searches(make_runtime):
+    from review.library import add_reference, page_references
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    ids = {}
+    for name in ("astronaut", "coffee", "rocket"):
+        ids[name] = run_write(rt.session_factory, lambda s, name=name: add_reference(
+            s, rt.store, photo(name), title=f"{name} 100%", owner="Owner", license="CC BY").id)
+    rows, total = page_references(rt.session_factory, "", 0, per_page=2)
+    assert total == 3 and [r["id"] for r in rows] == [ids["astronaut"], ids["coffee"]]
+    rows, total = page_references(rt.session_factory, "", 1, per_page=2)
+    assert [r["id"] for r in rows] == [ids["rocket"]]
+    assert [r["id"] for r in page_references(rt.session_factory, "COFF")[0]] == [ids["coffee"]]
+    assert [r["id"] for r in page_references(rt.session_factory, f"#{ids['rocket']}")[0]] == [ids["rocket"]]
+    assert page_references(rt.session_factory, "_")[1] == 0  # wildcards are searched as themselves
+    assert page_references(rt.session_factory, "0%")[1] == 3

@@ -108,3 +108,21 @@ def test_provenance_says_how_the_result_was_made(lang):
     assert ("invisible watermark" if lang == "en" else "不可視透かし") in ai
     classic = render.provenance_html(lang, {**record, "backend": "classic", "model": "editguard/classic"}, {}, labels)
     assert 'data-generative="false"' in classic and ("no generative AI" if lang == "en" else "生成 AI は使っていません") in classic
+
+
+def test_a_verified_match_states_its_basis_and_outlines_its_region():
+    from PIL import Image
+
+    from ui.render import matches_html, outlined
+
+    evidence = {"basis": "verified", "inliers": 212, "matches": 230, "region": [[0.1, 0.1], [0.7, 0.1], [0.7, 0.9],
+                                                                                 [0.1, 0.9]], "region_share": 0.48}
+    match = {"target": "output", "position": 0, "title": "Work", "owner": "O", "license": "L", "level": "warn",
+             "distance": 40, "hash_kind": "pdq", "score": 0.9997, "evidence": evidence}
+    html = matches_html("en", {"matches": [match]})
+    assert "verified: 212 matching keypoints, region 48% of the work" in html and "99.97%" in html
+    assert "照合済み：一致する特徴点 212 個" in matches_html("ja", {"matches": [match]})
+    hash_only = {**match, "evidence": {"basis": "hash"}, "score": 0.4}
+    assert "PDQ hash distance 40/256 only" in matches_html("en", {"matches": [hash_only]})
+    picture = outlined(Image.new("RGB", (100, 100), "white"), [evidence])
+    assert picture.getpixel((10, 50)) != (255, 255, 255) and picture.getpixel((40, 50)) == (255, 255, 255)

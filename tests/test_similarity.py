@@ -136,7 +136,7 @@ def test_trim_borders():
     assert hashes.trim_borders(im) is None  # nothing uniform around it
 
 
-@pytest.mark.parametrize("make", [NumpyHammingIndex, lambda n: FaissHammingIndex(n, ivf_min_codes=1000)],
+@pytest.mark.parametrize("make", [NumpyHammingIndex, lambda n: FaissHammingIndex(n, ivf_min_codes=1500)],
                          ids=["numpy", "faiss"])
 def test_hamming_indexes_agree_with_brute_force(make):
     rng = np.random.default_rng(0)

@@ -55,11 +55,25 @@ def _ok(text: str) -> str:
     return f'<div class="eg-card eg-ok" id="eg-library-done">{escape(text)}</div>'
 
 
-def table(rt, lang: str) -> pd.DataFrame:
-    rows = library.list_references(rt.session_factory)
-    return pd.DataFrame([[r["id"], r["title"], r["owner"], r["license"], r["source"], "✓" if r["active"] else "—",
-                          r["pdq_quality"] if r["pdq_quality"] is not None else "", r["created_at"][:10]]
-                         for r in rows], columns=[t(lang, "col_id" if c == "id" else f"col_{c}") for c in COLUMNS])
+PER_PAGE = 50
+
+
+def table(rt, lang: str, search: str = "", page: int = 0) -> pd.DataFrame:
+    return page_of(rt, lang, search, page)[0]
+
+
+def page_of(rt, lang: str, search: str = "", page: int = 0) -> tuple[pd.DataFrame, str, int]:
+    """One page of the library (by number), the line that says where it is, and the page shown (clamped)."""
+    rows, total = library.page_references(rt.session_factory, search, page, PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    if page >= pages:  # the library shrank, or the search narrowed it
+        page = pages - 1
+        rows, total = library.page_references(rt.session_factory, search, page, PER_PAGE)
+    frame = pd.DataFrame([[r["id"], r["title"], r["owner"], r["license"], r["source"], "✓" if r["active"] else "—",
+                           r["pdq_quality"] if r["pdq_quality"] is not None else "", r["created_at"][:10]]
+                          for r in rows], columns=[t(lang, "col_id" if c == "id" else f"col_{c}") for c in COLUMNS])
+    info = t(lang, "library_page", page=page + 1, pages=pages, total=total)
+    return frame, f'<div class="eg-muted" id="eg-library-page">{escape(info)}</div>', page
 
 
 def uploaded_items(paths: list[str], defaults: dict[str, str]) -> list[library.ImportItem]:
@@ -94,8 +108,15 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
 
     with gr.Tab(label(i18n, "tab_library"), id="library", elem_id="eg-tab-library", visible=False) as tab:
         gr.Markdown(label(i18n, "library_note"))
-        refresh = gr.Button(label(i18n, "refresh"), size="sm")
+        with gr.Row():
+            search = gr.Textbox(label=label(i18n, "library_search"), max_length=300, scale=3,
+                                elem_id="eg-library-search")
+            refresh = gr.Button(label(i18n, "refresh"), size="sm", scale=0)
+            previous = gr.Button(label(i18n, "library_previous"), size="sm", scale=0, elem_id="eg-library-prev")
+            following = gr.Button(label(i18n, "library_next"), size="sm", scale=0, elem_id="eg-library-next")
+        page = gr.State(0)
         works = gr.Dataframe(interactive=False, wrap=True, max_height=320, elem_id="eg-library")
+        where = gr.HTML(elem_id="eg-library-where")
         message = gr.HTML(elem_id="eg-library-msg")
         with gr.Accordion(label(i18n, "library_add"), open=True):
             with gr.Row():
@@ -129,6 +150,14 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
         with gr.Row():
             export_csv = gr.DownloadButton(label(i18n, "library_export_csv"), elem_id="eg-lib-export-csv")
             export_json = gr.DownloadButton(label(i18n, "library_export_json"), elem_id="eg-lib-export-json")
+
+    def browse(step: int | None):
+        """Refresh or search (back to the first page: step None), or turn a page (step -1 / +1)."""
+        def handler(tok, wanted, current, request: gr.Request, profile: gr.OAuthProfile | None = None):
+            lang = _lang(request)
+            _admin(rt, tok, profile, request, lang)
+            return page_of(rt, lang, wanted, 0 if step is None else max(0, (current or 0) + step))
+        return handler
 
     def on_refresh(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
         lang = _lang(request)
@@ -195,7 +224,9 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
         return handler
 
     refresh.click(on_refresh, [token], works, api_name="library_list")
-    tab.select(on_refresh, [token], works, api_visibility="private")
+    shown = [works, where, page]
+    for trigger, step in ((tab.select, None), (search.submit, None), (previous.click, -1), (following.click, 1)):
+        trigger(browse(step), [token, search, page], shown, api_visibility="private")
     register.click(on_register, [token, image, title, owner, license_, source], [message, works, image],
                    api_name="library_add")
     for button, action in ((deactivate, "deactivate"), (activate, "activate"), (remove, "remove")):

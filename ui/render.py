@@ -28,6 +28,7 @@ CSS = """
 .eg-span {font-family:var(--font-mono); background:var(--background-fill-secondary); padding:0 4px; border-radius:4px;}
 .eg-match {display:flex; gap:12px; align-items:center; margin:6px 0;}
 .eg-match img {width:72px; height:72px; object-fit:cover; border-radius:6px;}
+.eg-match .eg-outlined img {display:block; width:auto; max-width:144px; object-fit:contain;}
 .eg-muted {color:var(--body-text-color-subdued); font-size:.85em;}
 .eg-status {color:var(--body-text-color-subdued); font-size:.85em;}
 .eg-note {white-space:pre-wrap; max-height:12em; overflow:auto; border-left:3px solid var(--border-color-primary); padding-left:8px;}
@@ -106,10 +107,26 @@ def matches_html(lang: str, record: dict) -> str:
         n = m["position"] + 1
         where = t(lang, f"similar_on_{m['target']}", n=n)
         thumb = thumbnail_data_uri(m.get("reference_image"))
+        evidence = m.get("evidence") or {}
         img = f'<img src="{thumb}" alt="">' if thumb else ""
+        if img and evidence.get("region"):  # outline the part of the work the upload shows
+            points = " ".join(f"{float(x):.4f},{float(y):.4f}" for x, y in evidence["region"])
+            img = (f'<span class="eg-outlined" style="position:relative;display:inline-block">{img}'
+                   '<svg viewBox="0 0 1 1" preserveAspectRatio="none" style="position:absolute;inset:0;width:100%;'
+                   f'height:100%"><polygon points="{points}" fill="none" stroke="#e5484d" stroke-width="2" '
+                   'vector-effect="non-scaling-stroke"/></svg></span>')
         score = "—" if m.get("score") is None else "{:.2f}%".format(m["score"] * 100)
-        detail = t(lang, "similar_detail", where=where, kind=(m.get("hash_kind") or "").upper(), distance=m["distance"],
-                   bits=BITS.get(m.get("hash_kind"), 64), score=score, owner=m["owner"], license=m["license"])
+        kind, bits = (m.get("hash_kind") or "").upper(), BITS.get(m.get("hash_kind"), 64)
+        if evidence.get("basis") in ("verified", "hash"):
+            basis = (t(lang, "similar_basis_verified", inliers=evidence["inliers"],
+                       region=round(100 * evidence["region_share"]))
+                     if evidence["basis"] == "verified" else
+                     t(lang, "similar_basis_hash", kind=kind, distance=m["distance"], bits=bits))
+            detail = t(lang, "similar_detail_basis", where=where, basis=basis, score=score, owner=m["owner"],
+                       license=m["license"])
+        else:  # recorded before verification existed
+            detail = t(lang, "similar_detail", where=where, kind=kind, distance=m["distance"], bits=bits, score=score,
+                       owner=m["owner"], license=m["license"])
         items.append(
             f'<div class="eg-match" data-level="{escape(m["level"])}" data-target="{escape(m["target"])}">{img}<div>'
             f'<div><strong>{escape(m["title"])}</strong> — '
@@ -201,6 +218,21 @@ def status_html(lang: str, status: dict, card: dict | None = None) -> str:
 def error_html(lang: str, message: str, title_key: str = "error_title") -> str:
     return (f'<div class="eg-card" id="eg-error" role="alert"><span class="eg-pill eg-unsafe">'
             f'{escape(t(lang, title_key))}</span> {escape(message)}</div>')
+
+
+def outlined(picture, evidence: list[dict | None]):
+    """The work with the region each verified match showed outlined (review.verify's polygon, in fractions)."""
+    regions = [e["region"] for e in evidence if e and len(e.get("region") or []) >= 3]
+    if not regions:
+        return picture
+    from PIL import ImageDraw
+
+    picture = picture.convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    for region in regions:
+        points = [(float(x) * picture.width, float(y) * picture.height) for x, y in region]
+        draw.polygon(points, outline=(229, 72, 77), width=max(2, picture.width // 200))
+    return picture
 
 
 @lru_cache(maxsize=512)  # stored images are content-addressed: a path's picture never changes

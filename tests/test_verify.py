@@ -1,0 +1,178 @@
+"""Geometric verification, the confidence and its calibration split, the chunked index, and cross-process freshness."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter, ImageOps
+from sqlalchemy import event
+
+from bench.similarity import calibrate
+from db.engine import run_write
+from review import hashes, verify
+from review.hamming_index import NumpyHammingIndex
+from review.library import add_reference, set_active
+from review.similarity import (CONFIDENCE_CAP, THRESHOLDS, ReferenceIndex, hash_only_confidence,
+                               verified_confidence)
+from tests.conftest import photo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def register(rt, image, title="Work"):
+    return run_write(rt.session_factory, lambda s: add_reference(
+        s, rt.store, image, title=title, owner="Owner", license="All rights reserved").id)
+
+
+def same_layout_other_detail(work: Image.Image, texture: str) -> Image.Image:
+    """A different picture with the work's coarse layout (what hashes see) and another picture's fine detail."""
+    tex = photo(texture, work.size)
+    detail = np.asarray(tex, np.float32) - np.asarray(tex.filter(ImageFilter.GaussianBlur(16)), np.float32)
+    layout = np.asarray(work.filter(ImageFilter.GaussianBlur(16)), np.float32)
+    return Image.fromarray(np.clip(layout + 1.5 * detail, 0, 255).astype(np.uint8))
+
+
+def test_a_true_crop_is_confirmed_with_its_region():
+    work = photo("astronaut")  # 512 x 512
+    box = (100, 60, 420, 380)  # 39% of the work
+    check = verify.verify(verify.features(work.crop(box).resize((480, 480))), verify.features(work))
+    assert check.verified and check.checkable and check.inliers >= 50
+    xs, ys = [p[0] for p in check.region], [p[1] for p in check.region]
+    assert min(xs) == pytest.approx(box[0] / 512, abs=0.02) and max(xs) == pytest.approx(box[2] / 512, abs=0.02)
+    assert min(ys) == pytest.approx(box[1] / 512, abs=0.02) and max(ys) == pytest.approx(box[3] / 512, abs=0.02)
+    assert check.region_share == pytest.approx(320 * 320 / 512 ** 2, abs=0.03)
+    assert check.scale == pytest.approx(320 / 480, rel=0.05)
+
+
+def test_a_mirrored_copy_is_checked_against_the_mirrored_upload():
+    work, copy = photo("coffee"), ImageOps.mirror(photo("coffee"))
+    assert not verify.verify(verify.features(copy), verify.features(work)).verified
+    assert verify.verify(verify.features(copy, mirrored=True), verify.features(work)).verified
+
+
+@pytest.mark.parametrize("texture", ["gravel", "grass"])
+def test_an_unrelated_picture_near_the_hash_threshold_is_rejected(make_runtime, texture):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    work = photo("astronaut")
+    ref_id = register(rt, work, "astronaut")
+    lookalike = same_layout_other_detail(work, texture)
+    candidates = rt.index.search_codes(hashes.query_codes(lookalike)[0])
+    assert [m.reference_id for m in candidates] == [ref_id]  # the hashes alone would warn ...
+    assert candidates[0].distance <= THRESHOLDS[candidates[0].hash_kind]["warn"]
+    check = verify.verify(verify.features(lookalike), verify.features(work))
+    assert check.checkable and not check.verified  # ... the keypoints do not agree
+    assert rt.index.search(lookalike) == []
+
+
+def test_a_verified_match_carries_its_evidence_and_an_honest_confidence(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    ref_id = register(rt, photo("coffee"), "coffee")
+    [m] = rt.index.search(photo("coffee").crop((60, 40, 560, 360)))
+    assert m.reference_id == ref_id and m.evidence["basis"] == "verified"
+    assert m.evidence["inliers"] >= verify.MIN_INLIERS and 0.3 < m.evidence["region_share"] < 0.7
+    assert len(m.evidence["region"]) >= 4 and m.score == verified_confidence(m.evidence["inliers"]) < 1.0
+
+
+def test_confidence_is_never_certain_and_hash_only_confidence_falls_with_the_library():
+    assert verified_confidence(5) < 0.5 < verified_confidence(15) < verified_confidence(200) == CONFIDENCE_CAP < 1
+    assert 0.9 < hash_only_confidence("pdq", 0, 10) < 1.0
+    assert hash_only_confidence("pdq", 0, 1_000_000) == 0.0
+    assert hash_only_confidence("pdq", 70, 100) < hash_only_confidence("pdq", 20, 100)
+
+
+def test_calibration_is_fitted_on_some_pictures_and_judged_on_others():
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(40):
+        for true in (1, 0, 0, 0):
+            inliers = int(rng.integers(15, 200)) if true else int(rng.integers(3, 12))
+            rows.append({"src": f"p{i}", "true": true, "inliers": inliers, "matches": inliers, "scale": 1.0,
+                         "region_share": 0.5, "spread": 0.5, "checkable": True})
+    report = calibrate(rows)
+    assert set(report["fit_pictures"]).isdisjoint(report["held_out_pictures"])
+    assert len(report["fit_pictures"]) == len(report["held_out_pictures"]) == 20
+    assert report["slope"] > 0 and report["held_out"]["pairs"] == 80
+    for row in report["held_out"]["reliability"]:  # predicted vs observed, on pairs the fit never saw
+        assert 0 <= row["observed"] <= 1 and row["pairs"] > 0
+
+
+def test_index_adds_and_removes_without_copying_what_it_holds():
+    rng = np.random.default_rng(1)
+    index = NumpyHammingIndex(32)
+    index.add(np.arange(1000), rng.integers(0, 256, (1000, 32), dtype=np.uint8))
+    first = index._chunks[0].words
+    index.add(np.arange(1000, 1500), rng.integers(0, 256, (500, 32), dtype=np.uint8))
+    index.remove(np.arange(0, 100))
+    assert index._chunks[0].words is first and len(index) == 1400  # filled and marked in place
+    index.add(np.arange(2000, 2000 + NumpyHammingIndex.CHUNK), rng.integers(0, 256, (NumpyHammingIndex.CHUNK, 32),
+                                                                            dtype=np.uint8))
+    assert len(index._chunks) == 2 and index._chunks[0].words is first  # a new chunk, the old one untouched
+    assert index.range_search(first[150:151].view(np.uint8), 0)[0][0].tolist() == [150]
+    assert index.range_search(first[50:51].view(np.uint8), 0)[0][0].tolist() == []  # removed
+
+
+def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_library(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    register(rt, photo("astronaut"), "astronaut")
+    assert rt.index.search(photo("chelsea")) == []
+    script = ("from review.runtime import Runtime; from review.library import add_reference; "
+              "from db.engine import run_write; from skimage import data; from PIL import Image; "
+              "rt = Runtime.start(load_models=False); im = Image.fromarray(data.chelsea()); "
+              "print(run_write(rt.session_factory, lambda s: add_reference(s, rt.store, im, title='cat', owner='o', "
+              "license='l').id))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=dict(os.environ), capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    new_id = int(out.stdout.strip().splitlines()[-1])
+    assert [m.reference_id for m in rt.index.search(photo("chelsea"))] == [new_id]
+
+    statements = []
+    listen = lambda *a: statements.append(a[2])  # noqa: E731 (the statement text)
+    event.listen(rt.engine, "before_cursor_execute", listen)
+    try:
+        rt.index.refresh()
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", listen)
+    queries = [q for q in statements if q.strip().upper() != "BEGIN"]
+    assert len(queries) == 1 and "library_changes" in queries[0] and "reference_works" not in queries[0]
+    set_active(rt.session_factory, new_id, False, actor="t")
+    assert rt.index.search(photo("chelsea")) == []
+
+
+def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch):
+    from review.hamming_index import MultiIndexHammingIndex
+
+    monkeypatch.setattr(MultiIndexHammingIndex, "SEGMENT", 1000)  # several frozen segments and a tail
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 256, (3500, 32), dtype=np.uint8)
+    index = MultiIndexHammingIndex(32, 31)
+    index.add(np.arange(0, 1500), codes[:1500])
+    index.add(np.arange(1500, 3500), codes[1500:])
+    assert [len(seg["labels"]) for seg in index._segments] == [2000, 1000] and len(index) == 3500  # merged
+    queries = codes[[3, 1200, 2500, 3400]].copy()
+    for i, flips in enumerate((31, 24, 16, 0)):
+        for b in rng.choice(256, flips, replace=False):
+            queries[i, b // 8] ^= np.uint8(1 << (b % 8))
+    queries[3, :] = codes[3400] ^ 0xFF  # far from everything
+    index.remove(np.array([1200]))
+    bits = np.unpackbits(codes, axis=1)
+    for q, (found, dist) in zip(queries, index.range_search(queries, 31)):
+        d = (np.unpackbits(q) != bits).sum(axis=1)
+        expected = {i for i in np.nonzero(d <= 31)[0].tolist() if i != 1200}
+        assert set(found.tolist()) == expected and sorted(dist.tolist()) == sorted(d[list(expected)].tolist())
+    assert [len(f) for f, _ in index.range_search(queries, 31)] == [1, 0, 1, 0]
+    with pytest.raises(ValueError):
+        index.range_search(queries, 40)  # beyond what multi-index hashing answers exactly
+
+
+def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
+    ids = {n: register(rt, photo(n), n) for n in ("astronaut", "coffee")}
+    for copy in (photo("astronaut").resize((256, 256)), ImageOps.mirror(photo("astronaut")),
+                 ImageOps.grayscale(photo("astronaut")).convert("RGB")):
+        [m] = rt.index.search(copy)
+        assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified" and m.level == "review"
+    assert rt.index.search(photo("chelsea")) == []
+    assert rt.index.memory_bytes() < 20 * 2**20  # two works: the fixed tail and offsets, not per-work objects
