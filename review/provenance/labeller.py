@@ -48,9 +48,7 @@ class Labeller:
         self.settings = settings
         self.png_compression = png_compression
         self.signer: signing.Signer | None = None
-        self.watermark_on = settings.watermark and watermark.available()
-        if settings.watermark and not self.watermark_on:
-            log.warning("invisible watermark requested but invisible-watermark is not installed; outputs carry none")
+        self.watermark_on = settings.watermark
         if settings.c2pa:
             creds = signing.load_credentials(Path(data_dir) / "provenance", settings.cert_path, settings.key_path)
             self.signer = signing.Signer(creds)
