@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     rt = Runtime.start()
     purge_daily(rt)
     page, i18n = build_page(rt)
-    page.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port,
-                                                   **launch_kwargs(rt, i18n))
+    page.queue(default_concurrency_limit=max(2, rt.edit_concurrency)).launch(
+        server_name=args.host, server_port=args.port, **launch_kwargs(rt, i18n))
 
 
 if __name__ == "__main__":

@@ -108,8 +108,24 @@ def build_edit_tab(rt, i18n: gr.I18n, browser_token: gr.BrowserState) -> None:
     run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
                        fast, region, browser_token], [compare, outputs, decision, verdicts, matches, seed, provenance,
                                                       download],
-              concurrency_limit=2)
+              concurrency_id="edit", concurrency_limit=rt.edit_concurrency)
     cancel.click(on_cancel, [browser_token], None, api_visibility="private", queue=False)
+
+    # TEMPORARY stand-in for issue 11's documented /edit endpoint (same call: predict(handle_file(img), instruction,
+    # api_name="/edit")), so bench/load.py and the concurrency test can run here; when merging, keep issue 11's.
+    api_result = gr.JSON(visible=False)
+
+    def edit(image_path, text):
+        try:
+            record = run_edit(rt, Submission(image=image_path, instruction=text or "", seed=0))
+        except EditFailed as exc:
+            raise gr.Error(error_message(language(None), exc.code, exc.params), print_exception=False) from None
+        shown = (list(record["outputs"]) if record["decision"] == "released" else
+                 [_blurred_file(p) for p in record["outputs"]] if record["decision"] == "pending_review" else [])
+        return {k: record[k] for k in ("id", "decision", "reasons", "review_status")}, shown
+
+    gr.Button(visible=False).click(edit, [image, instruction], [api_result, outputs], api_name="edit",
+                                   concurrency_id="edit", concurrency_limit=rt.edit_concurrency, show_progress="hidden")
 
     def on_type(text, request: gr.Request):
         """The guard's verdict while the user types, so they learn before running anything."""
@@ -189,16 +205,20 @@ def _path(f) -> str:
 
 
 def _show(rt, lang: str, record: dict):
-    before = rt.store.open(Path(record["inputs"][0]).relative_to(rt.store.root).as_posix())
+    # Pictures go to Gradio as files, never as PIL images: Gradio names a PIL image's cached copy by its content
+    # and rewrites it in place, so two users editing the same picture at once could be served a half-written
+    # "before" picture. The stored files are immutable (content-addressed) and Gradio copies files atomically;
+    # it also skips a WebP encode per picture.
+    before = record["inputs"][0]
     download = gr.update(visible=False, value=None)
     if record["decision"] == "released":
         # the stored files themselves, so a download keeps their labels (metadata, Content Credentials, watermark)
         shown = list(record["outputs"])
-        compare = (before, rt.store.open(Path(shown[0]).relative_to(rt.store.root).as_posix())) if shown else None
+        compare = (before, shown[0]) if shown else None
         if shown:
             download = gr.update(visible=True, value=_named_copy(shown[0], record["id"]))
     elif record["decision"] == "pending_review":
-        shown = [render.blurred(p) for p in record["outputs"]]
+        shown = [_blurred_file(p) for p in record["outputs"]]
         compare = (before, shown[0]) if shown else None
     else:
         shown, compare = [], None
@@ -206,6 +226,25 @@ def _show(rt, lang: str, record: dict):
     provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
     return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
             render.matches_html(lang, record), record["params"]["seed"], provenance, download)
+
+
+def _blurred_file(path: str) -> str:
+    """The blurred preview of a stored output as a file named after it, written once and atomically."""
+    import os
+    import tempfile
+
+    target = Path(tempfile.gettempdir()) / "editguard-previews" / f"{Path(path).stem}-blurred.webp"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".webp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                render.blurred(path).save(fh, "WEBP", quality=80)
+            os.replace(staging, target)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+    return str(target)
 
 
 def _named_copy(path: str, record_id: str) -> str:
