@@ -43,3 +43,41 @@ def test_32_concurrent_api_edits_all_succeed_and_store_one_record_each(served):
                                  "group by id", ids).fetchall())
         total = db.execute("select count(*) from edit_requests").fetchone()[0]
     assert stored == {i: 1 for i in ids} and total == USERS
+
+
+def test_32_pages_running_the_same_picture_are_all_served_whole(served):
+    """The page's own Run event (as the browser sends it), 32 at once on one picture; each page then fetches the
+    pictures it shows (before/after slider, gallery) while the others are still running: each decodes whole."""
+    import io
+
+    import httpx
+    from PIL import Image
+
+    from bench.load import fn_index, queue_call
+
+    url, env, tmp = served
+    src = tmp / "chelsea.jpg"
+    photo("chelsea").save(src, quality=90)
+    base = url.rstrip("/")
+    run = fn_index(base, "on_run")
+    with httpx.Client(base_url=base, timeout=120) as http:
+        uploaded = http.post("/gradio_api/upload", files={"files": ("chelsea.jpg", src.read_bytes(), "image/jpeg")})
+        image = {"path": uploaded.json()[0], "orig_name": "chelsea.jpg", "meta": {"_type": "gradio.FileData"}}
+        inputs = [image, None, "make it sepia", "", 0, True, 30, 4.0, 1, False, None, None]
+
+        def page():  # run, then fetch what the page shows at once, while the other pages' edits still finish
+            with httpx.Client(base_url=base, timeout=120) as own:
+                compare, gallery, *_ = queue_call(own, run, inputs)["data"]
+                assert compare and len(gallery) == 1
+                sizes = []
+                for u in (compare[0]["url"], compare[1]["url"], gallery[0]["image"]["url"]):
+                    response = own.get(u)
+                    response.raise_for_status()
+                    with Image.open(io.BytesIO(response.content)) as im:
+                        im.load()  # a truncated file fails here
+                        sizes.append(im.size)
+                return sizes
+
+        with ThreadPoolExecutor(USERS) as pool:
+            sizes = [size for page_sizes in pool.map(lambda _: page(), range(USERS)) for size in page_sizes]
+    assert set(sizes) == {(451, 300)}
