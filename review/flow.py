@@ -104,11 +104,11 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     main, refs, instruction, negative, params = _validate(rt, sub)
     mask = _load_mask(rt, sub.mask, main)
     inputs = [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)]
-    # Encoding the inputs, matching them against the library and checking them run in the background, beside the
-    # text guard and the editor.
-    encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
-    input_matches = rt.pool.submit(_matches, rt, inputs)
+    # Checking the inputs, matching them against the library and encoding them run in the background, beside the
+    # text guard and the editor, submitted in the order they are needed (a busy pool starts them in that order).
     input_checks = [rt.pool.submit(rt.image_guard.check_image, im) for _, _, im in inputs] if rt.image_guard else []
+    input_matches = rt.pool.submit(_matches, rt, inputs)
+    encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
 
     say(0.05, "checking the instruction")
     prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
@@ -160,10 +160,11 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         return refusal()
     edit.edit_ms, edit.applied = edit_ms, output.applied
     facts = _facts(rt, edit, 1 + len(refs))
-    edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
-
+    # The results' library match (needed for the decision) and labelling (watermark, XMP, PNG, C2PA: needed to
+    # save) run in the pool while this thread runs the image guard on them.
     say(0.87, "checking the result")
     output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
+    edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
     caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
     edit.output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
                                     guard=_output_guard_name(rt)) for im in output.images]
