@@ -41,9 +41,10 @@ def test_released_edit_is_stored_completely(rt, image_file):
     assert rec["backend"] == "classic" and rec["model"] == "editguard/classic"
     out = Image.open(rec["outputs"][0])
     a = np.asarray(out).astype(int)
-    # greyscale, as stored: the invisible watermark lives in the colour channels and tints a few pixels slightly
+    # greyscale, as stored: the invisible watermark lives in the colour channels and tints pixels slightly (blue
+    # by 2-3 levels: the scheme's full step, which the old package's 8-bit truncation cut to ±2)
     tint = np.abs(a[..., 0] - a[..., 2])
-    assert tint.mean() < 3 and np.median(tint) <= 2
+    assert tint.mean() < 3 and np.median(tint) <= 3
     assert progress == sorted(progress) and progress[-1] >= 0.95
     with rt.session_factory() as s:
         req = s.get(EditRequest, rec["id"])
