@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +11,6 @@ from db.image_store import EncodedImage
 from review.provenance import metadata, signing, watermark
 from review.provenance.metadata import Facts
 from review.settings import ProvenanceSettings
-
-log = logging.getLogger(__name__)
 
 
 def source_type_for(editor_name: str, input_images: int) -> str:
