@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     rt = Runtime.start()
     purge_daily(rt)
     page, i18n = build_page(rt)
-    app = build_app(rt, page.queue(default_concurrency_limit=2), server_name=args.host, server_port=args.port,
+    app = build_app(rt, page.queue(default_concurrency_limit=max(2, rt.edit_concurrency)), server_name=args.host, server_port=args.port,
                     **launch_kwargs(rt, i18n))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
 

@@ -7,7 +7,7 @@ import os
 import secrets
 from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -43,7 +43,7 @@ class Runtime:
     image_guard: ImageGuard | None
     index: ReferenceIndex
     secret: str = ""  # server-side only: signs cookies and picture URLs, keys pseudonyms; EDITGUARD_SECRET or a file in the data directory
-    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="editguard"))
+    pool: ThreadPoolExecutor = None  # background work of the edits (encoding, hashing, the input image check)
     queue: ReviewQueue = None
     auth: Authenticator = None
     labeller: Labeller = None
@@ -63,6 +63,8 @@ class Runtime:
                  load_image_guard(settings.image_guard) if load_models else None,
                  ReferenceIndex(factory, settings.similarity_index, store))
         rt.secret = _secret(settings)
+        # each running edit hands up to five pieces of work to the pool: enough threads that none waits for another's
+        rt.pool = ThreadPoolExecutor(4 * rt.edit_concurrency, thread_name_prefix="editguard")
         rt.labeller = Labeller(settings.provenance, settings.data_dir, settings.png_compression)
         rt.queue = ReviewQueue(factory)
         rt.auth = Authenticator.from_env(factory, rt.secret)
@@ -72,6 +74,17 @@ class Runtime:
         if rehashed:
             log.info("re-hashed %d reference(s) registered by an older version", rehashed)
         return rt
+
+    @property
+    def edit_concurrency(self) -> int:
+        """How many edits run at once (the Gradio queue's limit). A model backend holds one pipeline on one GPU, and
+        a diffusers pipeline keeps per-call state: one at a time. The CPU editor's filters each keep one core busy
+        (Pillow and numpy release the GIL): one per core. EDITGUARD_EDIT_CONCURRENCY overrides."""
+        if self.settings.edit_concurrency:
+            return self.settings.edit_concurrency
+        if self.editor is not None and self.editor.name != "classic":
+            return 1
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
     def seed_sample_references(self) -> int:
         """Register the shipped sample works the first time a database starts (never again, even if removed)."""

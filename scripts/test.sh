@@ -12,5 +12,4 @@ if ! command -v chromium >/dev/null || [ ! -d /usr/share/fonts/opentype/noto ]; 
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 exec .venv/bin/python -m pytest -q "$@"

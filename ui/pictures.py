@@ -186,17 +186,32 @@ def remove_cached(path: str | None) -> bool:
 LEDGER = CacheLedger()
 
 
-def api_copy(path: Path, name: str) -> str:
-    """A released picture for an API caller: a byte-for-byte copy (its labels intact) written straight into Gradio's
-    cache under a fresh folder, because gradio_client fetches outputs only through `/gradio_api/file=`. It is one the
-    caller may see anyway, and the scheduled cache clean-up removes it."""
-    import shutil
+def _api_file(name: str) -> Path:
+    """A fresh, uniquely named place in Gradio's cache: two callers never write (or read) the same file."""
     import secrets as _secrets
 
     from gradio.utils import get_upload_folder
 
     folder = Path(get_upload_folder()) / "editguard-api" / _secrets.token_hex(16)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
+    return folder / name
+
+
+def api_blurred(path, name: str) -> str:
+    """A pending result for an API caller: blurred on the server, in a file of its own."""
+    from ui.render import blurred
+
+    target = _api_file(name)
+    blurred(str(path)).save(target, format="PNG", compress_level=1)
+    return str(target)
+
+
+def api_copy(path: Path, name: str) -> str:
+    """A released picture for an API caller: a byte-for-byte copy (its labels intact) written straight into Gradio's
+    cache under a fresh folder, because gradio_client fetches outputs only through `/gradio_api/file=`. It is one the
+    caller may see anyway, and the scheduled cache clean-up removes it."""
+    import shutil
+
+    target = _api_file(name)
     shutil.copyfile(path, target)
     return str(target)
