@@ -119,7 +119,9 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
             return FileResponse(path, media_type="image/png", filename=name, headers=headers)
         return FileResponse(path, media_type="image/png", headers=headers)
 
-    return gr.mount_gradio_app(app, page, path="/", run_history=False, **mount_kwargs)
+    # run_history off: Gradio would otherwise record event inputs and outputs in the browser's localStorage.
+    # ssr_mode off: the page must be served by this app (whose middleware sets the requester cookie), not a Node server.
+    return gr.mount_gradio_app(app, page, path="/", run_history=False, ssr_mode=False, **mount_kwargs)
 
 
 def _set_session(request: Request, response: Response, token: str) -> None:
