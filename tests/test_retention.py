@@ -119,7 +119,9 @@ def test_the_app_purges_daily_when_retention_is_set(world, monkeypatch):
     rt, recs = world
     from review.retention import purge_daily
 
-    assert purge_daily(rt) is None  # EDITGUARD_RETENTION_DAYS unset: the app keeps everything
+    keep_all = rt.settings.__class__(**{**rt.settings.__dict__, "blocked_picture_days": 0})
+    monkeypatch.setattr(rt, "settings", keep_all)
+    assert purge_daily(rt) is None  # EDITGUARD_RETENTION_DAYS unset, blocked pictures kept: the app keeps everything
     monkeypatch.setattr(rt, "settings", rt.settings.__class__(**{**rt.settings.__dict__, "retention_days": 30}))
     thread = purge_daily(rt)
     import time
