@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
+from db.engine import StorageUnavailable
 from review.retention import purge_daily
 from review.runtime import Runtime
 from ui.page import build_page, launch_kwargs
@@ -25,7 +27,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                         help="port (default 7860; GRADIO_SERVER_PORT)")
     args = parser.parse_args(argv)
-    rt = Runtime.start()
+    try:
+        rt = Runtime.start()
+    except (StorageUnavailable, ValueError) as exc:  # a setting or the storage needs fixing: one sentence, no traceback
+        sys.exit(f"error: {exc}")
     purge_daily(rt)
     page, i18n = build_page(rt)
     page.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port,
