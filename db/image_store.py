@@ -1,10 +1,12 @@
 """Content-addressed image files: the sha256 of the encoded bytes names the file; writes are atomic."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +82,29 @@ class ImageStore:
             self.replica.put(rel, path)  # durable before the row that names it commits
         return SavedImage(sha, rel, encoded.width, encoded.height, "PNG", len(data))
 
+    @contextmanager
+    def locked(self, exclusive: bool):
+        """A lock on the picture folder, across the processes sharing it: a purge deletes files under the exclusive
+        lock after re-checking that no row names them; ensure() looks under the shared one (see ensure)."""
+        lock_path = self.root / "images" / ".lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def ensure(self, encoded: list[EncodedImage]) -> None:
+        """After the row naming them committed: every picture is on disk. A purge that committed first may have
+        seen no row and deleted a file this edit found already stored; it deletes only under the exclusive lock and
+        after re-checking rows, so once we hold the shared lock either our row stopped it or the file is written
+        again here. Either way no committed row points at a missing file."""
+        with self.locked(exclusive=False):
+            for item in encoded:
+                if not (self.root / f"images/{item.sha256[:2]}/{item.sha256[2:4]}/{item.sha256}.png").exists():
+                    self.write(item)
+
     def path(self, relpath: str) -> Path:
         """The local file; one missing here (wiped disk, another app replica wrote it) is fetched from the replica."""
         path = self.root / relpath
@@ -87,12 +112,16 @@ class ImageStore:
             self.replica.fetch(relpath, path)
         return path
 
+    def path_exists(self, relpath: str) -> bool:
+        """On the local disk (no fetch from the replica)."""
+        return (self.root / relpath).exists()
+
     def files(self):
         """Every stored picture file: (relpath, size, mtime). Temporary files of an interrupted write included."""
         base = self.root / "images"
         if not base.is_dir():
             return
-        for path in base.rglob("*.png"):
+        for path in base.glob("??/??/*.png"):
             try:
                 st = path.stat()
             except FileNotFoundError:

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("file", metavar="FILE")
     purge = sub.add_parser("purge", help="remove old edits and their images (what waits for review, what a reviewer "
                                          "decided and what was blocked stay; see EDITGUARD_KEEP_DECIDED)")
-    purge.add_argument("--older-than", type=_whole(0), required=True, metavar="DAYS")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
     purge.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
     purge.add_argument("--json", action="store_true")
     sub.add_parser("status", help="show the active backends and settings")

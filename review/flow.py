@@ -289,7 +289,10 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
                           request_id=req.id, payload={"reasons": list(result.reasons)}))
         return req.id
 
-    return load_record(rt, run_write(rt.session_factory, work))
+    request_id = run_write(rt.session_factory, work)
+    rt.store.ensure([future.result() for role, pos, future in edit.encoded
+                     if role != "output" or result.decision != Decision.BLOCKED])  # a purge ran meanwhile: see there
+    return load_record(rt, request_id)
 
 
 def _insert_images(session: Session, images) -> None:
