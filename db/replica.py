@@ -98,7 +98,7 @@ class Target:
 
         if self.kind == "file":
             return fsspec.filesystem("file", auto_mkdir=True), str(Path(self.folder) / "files")
-        options = {"client_kwargs": {"region_name": self.region}}
+        options = {"client_kwargs": {"region_name": self.region}, "use_listings_cache": False}  # other hosts write too
         if self.endpoint:
             options["endpoint_url"] = self.endpoint
         root = "/".join(p for p in (self.bucket, self.prefix, "files") if p)
