@@ -99,8 +99,8 @@ class Target:
         if self.kind == "file":
             return fsspec.filesystem("file", auto_mkdir=True), str(Path(self.folder) / "files")
         options = {"client_kwargs": {"region_name": self.region}, "use_listings_cache": False}  # other hosts write too
-        if self.endpoint:
-            options["endpoint_url"] = self.endpoint
+        if self.endpoint:  # S3-compatible stores: path-style addressing, as Litestream's force-path-style
+            options.update(endpoint_url=self.endpoint, config_kwargs={"s3": {"addressing_style": "path"}})
         root = "/".join(p for p in (self.bucket, self.prefix, "files") if p)
         return fsspec.filesystem("s3", **options), root
 
