@@ -14,7 +14,6 @@ At the end the restored database is checked: every decision and every row is the
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
