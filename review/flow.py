@@ -7,6 +7,7 @@ An Unsafe instruction is refused before the editor runs; the refusal is recorded
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -205,9 +206,9 @@ def _validate(rt, sub: Submission):
     except (BadImage, BadInstruction) as exc:
         raise EditFailed.of(exc) from None
     params = {
-        "seed": int(sub.seed) if sub.seed is not None and sub.seed >= 0 else random.randrange(2**31),
+        "seed": random.randrange(2**31) if sub.seed is None else _bounded(sub.seed, 0, 2**31 - 1, "seed"),
         "steps": _bounded(sub.steps, 1, MAX_STEPS, "steps"),
-        "guidance": float(min(max(float(sub.guidance), 0.0), 20.0)),
+        "guidance": _guidance(sub.guidance),
         "num_outputs": _bounded(sub.num_outputs, 1, MAX_OUTPUTS, "number of outputs"),
         "references": len(refs),
     }
@@ -233,10 +234,21 @@ def _load_mask(rt, source, main: Image.Image) -> Image.Image | None:
     return mask.resize(main.size)
 
 
+def _guidance(value) -> float:
+    """Finite, clamped to 0-20: NaN would be stored as NaN and written out as invalid JSON."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise EditFailed("The guidance must be between 0 and 20.", "param.range", name="guidance", lo=0, hi=20)
+    return min(max(value, 0.0), 20.0)
+
+
 def _bounded(value, lo: int, hi: int, name: str) -> int:
     try:
         value = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise EditFailed(f"The {name} must be a whole number.", "param.range", name=name, lo=lo, hi=hi) from None
     if not lo <= value <= hi:
         raise EditFailed(f"The {name} must be between {lo} and {hi}.", "param.range", name=name, lo=lo, hi=hi)
@@ -297,7 +309,10 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
                           request_id=req.id, payload={"reasons": list(result.reasons)}))
         return req.id
 
-    return load_record(rt, run_write(rt.session_factory, work))
+    request_id = run_write(rt.session_factory, work)
+    rt.store.ensure([future.result() for role, pos, future in edit.encoded
+                     if role != "output" or result.decision != Decision.BLOCKED])  # a purge ran meanwhile: see there
+    return load_record(rt, request_id)
 
 
 def _insert_images(session: Session, images) -> None:

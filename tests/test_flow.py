@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import EditRequest, Event, ReviewItem, SimilarityMatch, StoredImage, Verdict
 from review.flow import EditFailed, Submission, run_edit
-from tests.conftest import photo
+from tests.conftest import photo, sqlite_only
 
 
 def counts(rt):
@@ -132,6 +132,7 @@ def test_out_of_range_parameters(rt, image_file):
     assert err.value.code == "param.range"
 
 
+@sqlite_only
 def test_database_gone_loses_nothing_and_says_so(rt, image_file):
     rt.engine.dispose()
     db_path = Path(rt.settings.database_url.removeprefix("sqlite:///"))
