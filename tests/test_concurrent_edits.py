@@ -81,3 +81,18 @@ def test_32_pages_running_the_same_picture_are_all_served_whole(served):
         with ThreadPoolExecutor(USERS) as pool:
             sizes = [size for page_sizes in pool.map(lambda _: page(), range(USERS)) for size in page_sizes]
     assert set(sizes) == {(451, 300)}
+
+
+def test_edit_concurrency_follows_the_backend_and_the_cores(make_runtime, monkeypatch):
+    import os
+
+    from review.settings import Settings
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    assert rt.edit_concurrency == len(os.sched_getaffinity(0))  # the CPU editor: one edit per core
+    assert rt.pool._max_workers == 4 * rt.edit_concurrency
+    monkeypatch.setattr(rt.editor, "name", "qwen-image-edit")
+    assert rt.edit_concurrency == 1  # a model: one pipeline, one edit at a time
+    assert make_runtime(EDITGUARD_EDIT_CONCURRENCY="3").edit_concurrency == 3
+    with pytest.raises(ValueError, match="EDITGUARD_EDIT_CONCURRENCY must be a whole number"):
+        Settings.from_env({"EDITGUARD_EDIT_CONCURRENCY": "many"})
