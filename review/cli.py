@@ -251,20 +251,21 @@ def cmd_library(args) -> int:
                 print(f"error: {path}: {exc}", file=sys.stderr)
         return 1 if failures else 0
     if cmd == "check":
-        results = []
+        results, found_matches = [], []
         for path in args.images:
             try:
                 image = load_image(path, max_pixels=rt.settings.max_pixels)
             except BadImage as exc:
                 raise CliError(f"{path}: {exc}") from None
-            results.append({"image": path, "matches": [m.to_dict() for m in rt.index.search(image)]})
+            found_matches.append(rt.index.search(image))
+            results.append({"image": path, "matches": [m.to_dict() for m in found_matches[-1]]})
         if args.json:
             _print_json(results)
         else:
-            for r in results:
-                found = ", ".join(f"#{m['reference_id']} {m['title']} ({m['level']}, {m['hash_kind']} distance "
-                                  f"{m['distance']}, score {m['score']:.4f})" for m in r["matches"]) or "no match"
-                print(f"{r['image']}: {found}")
+            for image, matches in zip(args.images, found_matches):
+                found = ", ".join(f"#{m.reference_id} {m.title} ({m.level}, {m.basis()}, confidence {m.score:.2%})"
+                                  for m in matches) or "no match"
+                print(f"{image}: {found}")
         return 0
     if cmd == "import":
         try:
