@@ -56,10 +56,11 @@ class Runtime:
         engine = make_engine(settings.database_url)
         migrate(engine)
         factory = make_session_factory(engine)
+        text_guard = load_text_guard(settings.guard_backend, settings.guard_model)
         rt = cls(settings, engine, factory, ImageStore(settings.data_dir, settings.png_compression),
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
-                 load_text_guard(settings.guard_backend, settings.guard_model),
-                 load_image_guard(settings.image_guard) if load_models else None,
+                 text_guard,
+                 load_image_guard(settings.image_guard, settings.image_guard_model, text_guard) if load_models else None,
                  ReferenceIndex(factory, settings.similarity_index))
         rt.secret = _secret(settings)
         rt.labeller = Labeller(settings.provenance, settings.data_dir, settings.png_compression)
@@ -99,7 +100,8 @@ class Runtime:
         return {
             "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
             "text_guard": self.text_guard.name + (f" ({self.text_guard.model_id})" if hasattr(self.text_guard, "model_id") else ""),
-            "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
+            "image_guard": (self.image_guard.describe() if hasattr(self.image_guard, "describe") else self.image_guard.name)
+            if self.image_guard else "none (image content is not checked)",
             "similarity": f"PDQ + pHash, {'exact' if self.settings.similarity_index == 'numpy' else 'FAISS'} Hamming search",
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,

@@ -37,6 +37,7 @@ class Settings:
     provenance: ProvenanceSettings = ProvenanceSettings()
     retention_days: int = 0  # 0: keep everything; else `purge` (and the app, daily) removes older records
     keep_decided: bool = True  # records a reviewer decided (and blocked ones) stay for the audit trail
+    image_guard_model: str | None = None  # the vision-language judge's checkpoint (IMAGE_GUARD=vl)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -65,6 +66,7 @@ class Settings:
                 cert_path=env.get("EDITGUARD_C2PA_CERT") or None, key_path=env.get("EDITGUARD_C2PA_KEY") or None),
             retention_days=_int(env, "EDITGUARD_RETENTION_DAYS", 0, lo=0),
             keep_decided=_flag(env, "EDITGUARD_KEEP_DECIDED", True),
+            image_guard_model=env.get("IMAGE_GUARD_MODEL") or None,
         )
 
 
