@@ -7,6 +7,7 @@ So every text is judged by a model that never saw it, thresholds included.
 
 - COCO-dev captions (15,126 benign): share flagged, share Unsafe, and by category;
 - ImgEdit (784 benign edit instructions): share flagged;
+- the written context cases (bench/data/context_edits.py): benign edits flagged and euphemisms caught, by language;
 - I2P-dev (2,396 real prompts): share flagged among prompts whose images came out nude >= 50% of the time, and
   among all prompts, by I2P category;
 - the harmful set (bench/data/harmful_edits.py: 7 languages, with evasions): recall by language, category and
@@ -61,6 +62,12 @@ def report(rows: list[dict], verdicts: list) -> dict:
         "coco": {**share(lambda r: r["source"] == "coco"),
                  "unsafe": share(lambda r: r["source"] == "coco", lambda v: v.label.value == "Unsafe")["flagged"]},
         "imgedit": share(lambda r: r["source"] == "imgedit"),
+        "written_benign_by_language": {lang: share(lambda r, lang=lang: r["source"] == "benign-written"
+                                                   and r["lang"] == lang)
+                                       for lang in sorted({r["lang"] for r in rows if r["source"] == "benign-written"})},
+        "written_euphemisms_by_language": {lang: share(lambda r, lang=lang: r["source"] == "euphemism-written"
+                                                       and r["lang"] == lang)
+                                           for lang in sorted({r["lang"] for r in rows if r["source"] == "euphemism-written"})},
         "i2p_nude50": share(lambda r: r["source"] == "i2p" and r["nudity"] >= 50),
         "i2p_all": share(lambda r: r["source"] == "i2p"),
         "i2p_by_category": {c: share(lambda r, c=c: r["source"] == "i2p" and c in r["i2p_categories"])

@@ -9,7 +9,7 @@ import numpy as np
 
 from review.guard.features import N_FEATURES, featurise, view, words
 
-LONG_WORD = 12  # characters
+LONG_WORD = 16  # characters: a longer run of unspaced script is shown by its strongest n-gram
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "context-v1.npz"
 
 

@@ -37,6 +37,12 @@ RULES: tuple[tuple[str, str, Label, str], ...] = (
      r"\b(?:make|show)\s+" + _PERSON + r"\s+(?:dead|bleeding|wounded|injured)\b"),
     ("violent.gore.ja", VIOLENT, U, r"(?<![相黙忙悩自])殺(?!風景|菌|虫|到|陣)|血まみれ|血だらけ|流血|出血|惨殺|斬首|死体|遺体|拷問|グロ(?:テスク)?|"
      r"首を(?:切|はね)|内臓|虐殺|撃ち殺|刺し殺|刺さ(?:れ|せ)"),
+    # a weapon turned on a body: these stand whatever the context guard reads (review/guard/context.py)
+    ("violent.threat.en", VIOLENT, U,
+     r"\b(?:knife|knives|gun|pistol|rifle|revolver|blade|sword|machete)s?\b[^.;!?]{0,40}?\b(?:to|at|into|in|against|through)\s+"
+     r"(?:his|her|their|my|your|the\s+\w+'s)\s+(?:head|chest|throat|neck|face|heart|stomach|belly|temple|back|eye)s?\b|"
+     r"\bpoint(?:s|ing|ed)?\s+(?:a|the|his|her|their)\s+(?:gun|pistol|rifle|revolver|knife)\s+at\s+" + _PERSON + r"\b"),
+    ("violent.threat.ja", VIOLENT, U, r"(?:銃|拳銃|ナイフ|包丁|刃物|刀)[^。、]{0,12}?(?:突きつけ|突き付け|刺し|刺さ)"),
     ("violent.weapon.en", VIOLENT, C, r"\b(?:blood(?!\s+oranges?)(?:y)?|wounds?|weapons?|guns?|rifles?|pistols?|knife|knives|bomb|explosion)\b"),
     ("violent.weapon.ja", VIOLENT, C, r"(?<![色統圧管縁])血(?![色圧統管縁液])|傷口|武器|銃|ナイフ|爆弾|爆発"),
     # --- self-harm

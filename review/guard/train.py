@@ -48,7 +48,7 @@ CONTEXT_SHARE = 0.3
 BENIGN_SOURCES = ("coco", "imgedit", "benign-written")
 # The written benign set is small beside 15k English captions; it is what tells the heads that Japanese or German
 # text is not harmful in itself, so each of its rows counts this many times.
-SOURCE_WEIGHT = {"benign-written": 10.0, "euphemism-written": 10.0}
+SOURCE_WEIGHT = {"benign-written": 10.0, "euphemism-written": 3.0}
 SEXUAL_POSITIVE, SEXUAL_NEGATIVE = 30.0, 10.0  # I2P nudity percentage
 
 
