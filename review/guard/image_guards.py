@@ -17,7 +17,7 @@ from PIL import Image
 from review.guard.base import Evidence, TextGuard, Verdict, combine
 from review.labels import CATEGORIES, Label
 
-MAX_QR_SIDE = 1600  # detection runs on a downscaled copy; codes that small are unreadable to people too
+MAX_QR_SIDE = 800  # detection runs on a downscaled copy (~7 ms on a quiet core); a code must span ~1/15 of the side
 
 
 class QRCodeGuard:
@@ -39,10 +39,7 @@ class QRCodeGuard:
         gray = np.asarray(picture)
         with self._lock:
             ok, texts, _, _ = self._detector.detectAndDecodeMulti(gray)
-            if not ok or not any(texts):
-                text, _, _ = self._detector.detectAndDecode(gray)
-                texts = [text]
-        return [t for t in texts if t]
+        return [t for t in texts if t] if ok else []
 
     def check_image(self, image: Image.Image) -> Verdict:
         try:

@@ -178,6 +178,21 @@ def digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def compare(fresh: Path, shipped: Path) -> str:
+    """Bit for bit where the platform is the same; elsewhere a different BLAS or CPU may move a float16 weight by
+    one step, which changes no score by more than ~1e-3, so that still counts as reproduced (and says so)."""
+    if digest(fresh) == digest(shipped):
+        return "reproduced: the shipped weights, bit for bit"
+    with np.load(fresh) as a, np.load(shipped) as b:
+        if sorted(a.files) != sorted(b.files) or any(a[k].shape != b[k].shape for k in a.files):
+            return "differ: the arrays have other names or shapes"
+        worst = max(float(np.max(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64))))
+                    for k in ("W", "b", "flag", "context"))
+    if worst <= 2e-3:
+        return f"reproduced within float16 rounding (largest difference {worst:.1e})"
+    return f"differ: largest difference {worst:.3g}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the context classifier of the embedded text guard.")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder holding prompts/ and imgedit/")
@@ -195,9 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "fresh.npz"
             export(model, fresh)
-            same = digest(fresh) == digest(Path(args.out))
-        print("the shipped weights are reproduced" if same else "the shipped weights differ from a fresh training")
-        return 0 if same else 1
+            verdict = compare(fresh, Path(args.out))
+        print(verdict)
+        return 0 if verdict.startswith("reproduced") else 1
     export(model, Path(args.out))
     print(f"wrote {args.out} ({Path(args.out).stat().st_size // 1024} KiB), sha256 of arrays {digest(Path(args.out))}")
     return 0
