@@ -27,10 +27,15 @@ def test_everyday_object_stays_safe(text):
     assert guard.check_text(text).label == S
 
 
+@pytest.mark.parametrize("text", ["sepia", "woman", "oil painting", "bokeh", "セピアにして", "女性"])
+def test_a_word_or_two_is_left_to_the_rules(text):
+    assert guard.check_text(text).label == S
+
+
 # Requests for nudity that name no explicit word: the rules miss them, the classifier catches them.
 @pytest.mark.parametrize("text", [
-    "woman with no clothes, lying in the studio",
     "make her clothes disappear",
+    "show her without any clothes on",
     "服を何も着ていない姿にして",
     "この女性を何も着ていない姿にして",
 ])
