@@ -27,6 +27,12 @@ def test_everyday_object_stays_safe(text):
     assert guard.check_text(text).label == S
 
 
+@pytest.mark.parametrize("text", ["裸足で芝生を歩く子供の写真を明るくして", "白いワンピースの女性を追加して",
+                                  "a one-piece swimsuit on the chair", "in the style of a pencil sketch"])
+def test_everyday_words_the_rules_no_longer_mistake(text):
+    assert guard.check_text(text).label == S
+
+
 @pytest.mark.parametrize("text", ["sepia", "woman", "oil painting", "bokeh", "セピアにして", "女性"])
 def test_a_word_or_two_is_left_to_the_rules(text):
     assert guard.check_text(text).label == S
