@@ -122,7 +122,8 @@ def test_status_says_which_categories_pictures_are_checked_for():
 
     g = load_image_guard("nudenet,qr", text_guard=guard)
     assert g.checks == CATEGORIES  # through the text of QR codes; nudity through NudeNet
-    assert g.describe() == "nudenet: Sexual Content or Sexual Acts; qr-text: all nine categories (text of QR codes)"
+    assert g.describe() == ("nudenet: Sexual Content or Sexual Acts; "
+                            "qr-text: only the text of QR codes, in all nine categories")
     assert load_image_guard("none") is None
     with pytest.raises(ValueError, match="choose auto, none"):
         load_image_guard("nudenet,faces")
@@ -152,7 +153,8 @@ def test_vision_language_judge_on_a_tiny_checkpoint(tiny_vl_judge, make_runtime)
     assert judge.check_image(_flat((20, 20, 200))).label == S
     both = rt.image_guard.check_image(_flat((200, 20, 20)))  # NudeNet finds nothing, the judge finds violence
     assert both.label == U and both.guard == "nudenet+vl-judge"
-    assert rt.status()["image_guard"] == f"nudenet: Sexual Content or Sexual Acts; vl-judge: all nine categories ({tiny_vl_judge})"
+    assert rt.status()["image_guard"] == ("nudenet: Sexual Content or Sexual Acts; "
+                                          f"vl-judge: all nine categories ({tiny_vl_judge})")
 
 
 def test_vision_language_judge_output_it_cannot_read_is_never_safe(tiny_vl_judge, monkeypatch):

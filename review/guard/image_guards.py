@@ -68,8 +68,11 @@ class ImageGuards:
 
     def describe(self) -> str:
         """For the status line: which categories pictures are checked for, and by what."""
-        parts = [f"{g.name}: {', '.join(g.checks) if len(g.checks) < len(CATEGORIES) else 'all nine categories'}"
-                 + (" (text of QR codes)" if isinstance(g, QRCodeGuard) else "")
-                 + (f" ({g.model_id})" if hasattr(g, "model_id") else "") for g in self.guards]
+        parts = []
+        for g in self.guards:
+            what = ", ".join(g.checks) if len(g.checks) < len(CATEGORIES) else "all nine categories"
+            if isinstance(g, QRCodeGuard):
+                what = f"only the text of QR codes, in {what}"
+            parts.append(f"{g.name}: {what}" + (f" ({g.model_id})" if hasattr(g, "model_id") else ""))
         return "; ".join(parts)
 
