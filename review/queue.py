@@ -29,6 +29,8 @@ DECISIONS = {"approve": "approved", "reject": "rejected", "escalate": "escalated
 DECISION_REASONS = ("no_issue", "false_positive", "licensed_or_own_work", "public_domain", "copyright", "sexual",
                     "violence", "hate", "pii", "political", "self_harm", "illegal", "other")
 MAX_NOTE_CHARS = 200_000
+UNDO_WINDOW = timedelta(seconds=60)  # a slip of the key can be taken back this long; then the decision is final
+DEFAULT_REASON = {"approve": "no_issue", "escalate": "other"}  # a reject always needs a chosen reason
 PAGE_SIZE = 50
 EXPIRY_SWEEP = timedelta(seconds=1)  # "next" returns lapsed claims to the queue at most this often (any process)
 
@@ -186,6 +188,9 @@ class ReviewQueue:
         anyone else gets "already decided by X at T"."""
         if decision not in DECISIONS:
             raise QueueError(f"Unknown decision {decision!r}.", "queue.bad_decision")
+        reason = reason or DEFAULT_REASON.get(decision, "")
+        if decision == "reject" and reason in ("", "no_issue"):  # the requester would read "Rejected · No issue"
+            raise QueueError("Choose why the edit is rejected.", "queue.reason_needed")
         if reason not in DECISION_REASONS:
             raise QueueError("Choose a reason from the list.", "queue.bad_reason")
         note = _clean_note(note)
@@ -210,6 +215,24 @@ class ReviewQueue:
                 self._explain_refusal(item, who)
 
         return run_write_core(self._engine, work)
+
+    def undo(self, who: Reviewer, item_id: int) -> bool:
+        """Take back `who`'s own approve or reject within UNDO_WINDOW: the item is theirs again, claimed, and the log
+        keeps both the decision and its undoing. False: too late, or not theirs to undo (the decision stands)."""
+        now = self._clock()
+
+        def work(s: Session) -> bool:
+            done = s.execute(update(ReviewItem).where(
+                ReviewItem.id == item_id, ReviewItem.status.in_(FINAL_STATES), ReviewItem.decided_by == who.name,
+                ReviewItem.decided_at >= now - UNDO_WINDOW)
+                .values(status="claimed", claimed_by=who.name, lease_expires_at=now + self.lease, decided_by=None,
+                        decided_at=None, decision_reason=None, decision_note=None)).rowcount
+            if done:
+                s.add(Event(actor=who.name, kind="review.undone", request_id=self._request_id(s, item_id),
+                            payload={"item": item_id}, at=now))
+            return bool(done)
+
+        return run_write(self._factory, work)
 
     # ---- reading --------------------------------------------------------------------------------------------
     def list(self, *, status: str = "open", reason: str | None = None, label: str | None = None,

@@ -265,6 +265,25 @@ EN = {
     "err_library.no_files": "Choose the image files to import.",
     "err_library.no_image": "Choose the picture of the work.",
     "err_library.bad_manifest": "The manifest is not a readable CSV file with a 'file' column.",
+    # ---- issue 14: decisions in words, undo, console wording ----
+    "decision_released_warned": "Released with a warning",
+    "why_released_resembles": "The result is yours, but it resembles {titles}: make sure you may use it.",
+    "why_released_warned": "The result is yours, but read the warnings below before you use it.",
+    "list_sep": ", ",
+    "review_on_input": "the uploaded image", "review_on_reference": "reference image {n}", "review_on_output": "result {n}",
+    "match_caption": "{title} — {owner} · {license} (matched {where})",
+    "item_why": "Why it is here",
+    "undo": "Undo", "undo_hint": "You can undo this for {seconds} seconds.",
+    "done_undone": "Decision undone: the item is yours again.",
+    "undo_too_late": "Too late to undo: the decision is final (it is in the log).",
+    "err_queue.reason_needed": "Choose why the edit is rejected before rejecting it.",
+    "review_error_title": "Not done",
+    "signin_error_title": "Not signed in",
+    "event_review.claimed": "claimed", "event_review.released": "released back to the queue",
+    "event_review.lease_expired": "claim lapsed", "event_review.approved": "approved",
+    "event_review.rejected": "rejected", "event_review.escalated": "escalated", "event_review.undone": "decision undone",
+    "event_edit.released": "edit released", "event_edit.pending_review": "edit sent to review",
+    "event_edit.blocked": "edit blocked",
 }
 
 JA = {
@@ -514,6 +533,25 @@ JA = {
     "err_library.no_files": "登録する画像ファイルを選んでください。",
     "err_library.no_image": "作品の画像を選んでください。",
     "err_library.bad_manifest": "目録が読み取れる CSV ファイルではないか、file 列がありません。",
+    # ---- issue 14 ----
+    "decision_released_warned": "公開済み（注意あり）",
+    "why_released_resembles": "結果はご利用いただけますが、{titles} に似ています。利用してよいか確認してください。",
+    "why_released_warned": "結果はご利用いただけますが、使う前に下の注意をお読みください。",
+    "list_sep": "、",
+    "review_on_input": "アップロードされた画像", "review_on_reference": "参照画像 {n}", "review_on_output": "結果 {n}",
+    "match_caption": "{title} — {owner}・{license}（一致箇所：{where}）",
+    "item_why": "確認に回った理由",
+    "undo": "取り消す", "undo_hint": "{seconds} 秒以内なら取り消せます。",
+    "done_undone": "判定を取り消しました。この項目はあなたの担当に戻りました。",
+    "undo_too_late": "取り消せる時間を過ぎました。判定は確定し、記録に残っています。",
+    "err_queue.reason_needed": "却下する前に理由を選んでください。",
+    "review_error_title": "実行できませんでした",
+    "signin_error_title": "サインインしていません",
+    "event_review.claimed": "担当", "event_review.released": "キューに戻す",
+    "event_review.lease_expired": "担当期限切れ", "event_review.approved": "承認",
+    "event_review.rejected": "却下", "event_review.escalated": "管理者に回す", "event_review.undone": "判定の取り消し",
+    "event_edit.released": "編集を公開", "event_edit.pending_review": "編集を確認待ちに",
+    "event_edit.blocked": "編集をブロック",
 }
 
 PROVENANCE_JA = {"XMP (IPTC source type)": "XMP（IPTC デジタルソース種別）", "C2PA (local authority)": "C2PA（ローカル認証局）",
@@ -551,6 +589,23 @@ def t(lang: str, key: str, **params) -> str:
         return template.format(**params)
     except (KeyError, ValueError, IndexError):
         return template
+
+
+def has(lang: str, key: str) -> bool:
+    return key in STRINGS.get(lang, EN) or key in EN
+
+
+STATUS_JA = {"exact Hamming search": "全件ハミング検索", "FAISS Hamming search": "FAISS ハミング検索",
+             "multi-index hashing (whole pictures)": "マルチインデックスハッシュ（画像全体）",
+             "SIFT verification": "SIFT 照合", "none (image content is not checked)": "なし（画像の内容は確認しません）"}
+
+
+def status_words(lang: str, text: str) -> str:
+    """The status line's backend phrases in the page's language (names like PDQ stay as they are)."""
+    if lang == "ja":
+        for en, ja in STATUS_JA.items():
+            text = text.replace(en, ja)
+    return text
 
 
 def category(lang: str, name: str) -> str:
