@@ -1,0 +1,56 @@
+"""The console's rules below the page (issue 14): a reject needs a reason; a decision can be undone for a short
+window by the person who made it, then it is final; both stay in the log."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.models import Event, ReviewItem
+from review.auth import Reviewer
+from review.queue import UNDO_WINDOW, QueueError, ReviewQueue
+from tests.queue_helpers import enqueue
+from tests.test_queue import Clock
+
+ALICE, BOB = Reviewer("alice", "reviewer"), Reviewer("bob", "reviewer")
+
+
+@pytest.mark.parametrize("reason", ["", "no_issue"])
+def test_a_reject_without_a_chosen_reason_is_refused(rt, reason):
+    (item,) = enqueue(rt.session_factory, 1)
+    rt.queue.claim(ALICE, item)
+    with pytest.raises(QueueError) as err:
+        rt.queue.decide(ALICE, item, "reject", reason)
+    assert err.value.code == "queue.reason_needed"
+    assert rt.queue.detail(item)["item"]["status"] == "claimed"  # nothing was decided
+    assert rt.queue.decide(ALICE, item, "reject", "copyright").status == "rejected"
+
+
+def test_an_approve_without_a_reason_records_no_issue(rt):
+    (item,) = enqueue(rt.session_factory, 1)
+    rt.queue.claim(ALICE, item)
+    rt.queue.decide(ALICE, item, "approve", "")
+    assert rt.queue.detail(item)["item"]["decision_reason"] == "no_issue"
+
+
+def test_undo_within_the_window_then_final(rt):
+    clock = Clock()
+    q = ReviewQueue(rt.session_factory, clock=clock)
+    first, second = enqueue(rt.session_factory, 2)
+    q.claim(ALICE, first)
+    q.decide(ALICE, first, "reject", "copyright", "looks like the poster")
+    assert not q.undo(BOB, first)  # not Bob's decision
+    clock.now += UNDO_WINDOW - timedelta(seconds=1)
+    assert q.undo(ALICE, first)
+    d = q.detail(first)["item"]
+    assert (d["status"], d["claimed_by"], d["decided_by"], d["decision_reason"]) == ("claimed", "alice", None, None)
+    assert q.decide(ALICE, first, "approve", "false_positive").status == "approved"
+
+    q.claim(ALICE, second)
+    q.decide(ALICE, second, "approve", "no_issue")
+    clock.now += UNDO_WINDOW + timedelta(seconds=1)
+    assert not q.undo(ALICE, second)  # too late: final
+    assert q.detail(second)["item"]["status"] == "approved"
+    with rt.session_factory() as s:
+        kinds = s.scalars(select(Event.kind).where(Event.kind.like("review.%")).order_by(Event.id)).all()
+        assert s.get(ReviewItem, first).decision_reason == "false_positive"
+    assert kinds.count("review.undone") == 1 and kinds.count("review.rejected") == 1  # both stay in the log
