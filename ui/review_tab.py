@@ -82,7 +82,7 @@ def choices(lang: str) -> dict[str, list[tuple[str, str]]]:
         "reason_filter": [("—", "")] + [(t(lang, "reason_" + r), r) for r in REASON_CHOICES],
         "label": [("—", "")] + [(t(lang, "label_" + x), x) for x in LABEL_CHOICES],
         "category": [("—", "")] + [(category(lang, c), c) for c in CATEGORIES],
-        "decision_reason": [(t(lang, "reason_" + r), r) for r in DECISION_REASONS],
+        "decision_reason": [(t(lang, "choose_reason"), "")] + [(t(lang, "reason_" + r), r) for r in DECISION_REASONS],
     }
 
 
@@ -154,7 +154,7 @@ def build_review_tab(rt, i18n) -> None:
                     works = serve_urls(gr.Gallery(label=label(i18n, "matched_works"), columns=3, height=420,
                                                   object_fit="contain", interactive=False, elem_id="eg-works"))
                 with gr.Row():
-                    reason = gr.Dropdown(en["decision_reason"], value=None, label=label(i18n, "decision_reason"),
+                    reason = gr.Dropdown(en["decision_reason"], value="", label=label(i18n, "decision_reason"),
                                          elem_id="eg-reason")
                     note = gr.Textbox(label=label(i18n, "note"), lines=2, max_length=200_000, elem_id="eg-note")
                 with gr.Row():
@@ -165,7 +165,7 @@ def build_review_tab(rt, i18n) -> None:
                     undo = gr.Button(label(i18n, "undo"), visible=False, elem_id="eg-undo")
                 action_msg = gr.HTML(elem_id="eg-action")
                 renew_timer = gr.Timer(60)
-            with gr.Tab(label(i18n, "stats"), id="stats") as stats_tab:
+            with gr.Tab(label(i18n, "stats"), id="stats", elem_id="eg-tab-stats") as stats_tab:
                 stats_refresh = gr.Button(label(i18n, "refresh"), size="sm")
                 median_html = gr.HTML(elem_id="eg-median")
                 with gr.Row():
@@ -357,7 +357,7 @@ def build_review_tab(rt, i18n) -> None:
     shown = [signin_box, console, who_html, library_tab, accounts_tab, signin_form, f_status, f_reason, f_label,
              f_category, reason, export_links]
     last_decided = gr.State(None)  # the item an Undo would take back
-    FRESH = ("", gr.update(value=None), gr.update(visible=False), None)  # note, reason, undo button, last decided
+    FRESH = ("", "", gr.update(visible=False), None)  # note, reason, undo button, last decided
     fresh = [note, reason, undo, last_decided]
     refresh.click(on_refresh, [token, *filters], [table, queue_info], api_name="review_list")
     next_btn.click(on_next, [token, *filters], [item_id, item_html, compare, works, action_msg, table, queue_info,

@@ -284,6 +284,7 @@ EN = {
     "event_review.rejected": "rejected", "event_review.escalated": "escalated", "event_review.undone": "decision undone",
     "event_edit.released": "edit released", "event_edit.pending_review": "edit sent to review",
     "event_edit.blocked": "edit blocked",
+    "choose_reason": "— choose a reason —",
     "mine_newer": "Newer", "mine_older": "Older", "mine_page": "Page {page}", "mine_more": "older edits on the next page",
 }
 
@@ -553,6 +554,7 @@ JA = {
     "event_review.rejected": "却下", "event_review.escalated": "管理者に回す", "event_review.undone": "判定の取り消し",
     "event_edit.released": "編集を公開", "event_edit.pending_review": "編集を確認待ちに",
     "event_edit.blocked": "編集をブロック",
+    "choose_reason": "— 理由を選んでください —",
     "mine_newer": "新しい編集", "mine_older": "以前の編集", "mine_page": "{page} ページ目", "mine_more": "次のページに以前の編集があります",
 }
 
