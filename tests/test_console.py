@@ -54,3 +54,29 @@ def test_undo_within_the_window_then_final(rt):
         kinds = s.scalars(select(Event.kind).where(Event.kind.like("review.%")).order_by(Event.id)).all()
         assert s.get(ReviewItem, first).decision_reason == "false_positive"
     assert kinds.count("review.undone") == 1 and kinds.count("review.rejected") == 1  # both stay in the log
+
+
+def test_a_release_with_warnings_says_so_in_its_headline():
+    from ui.render import decision_html
+
+    record = {"id": "r1", "decision": "released", "reasons": [], "warnings": ["similarity:input"], "backend": "classic",
+              "model": "m", "model_license": "Apache-2.0",
+              "matches": [{"title": "Morning Coffee", "owner": "Ada", "license": "All rights reserved"}]}
+    for lang, headline in (("en", "Released with a warning"), ("ja", "公開済み（注意あり）")):
+        html = decision_html(lang, record)
+        assert headline in html and "Morning Coffee" in html and 'data-warned="true"' in html
+        assert "All checks passed" not in html and "すべてのチェックを通過" not in html
+    assert "All checks passed" in decision_html("en", {**record, "warnings": [], "matches": []})
+
+
+def test_the_japanese_status_line_has_no_english_phrases():
+    from ui.render import status_html
+
+    status = {"editor": "classic (editguard/classic, cpu)", "text_guard": "rules-v1", "image_guard": "nudenet",
+              "similarity": "PDQ + pHash, exact Hamming search, SIFT verification", "provenance": "none",
+              "policy": "review", "database": "sqlite"}
+    html = status_html("ja", status, {"model_id": "editguard/classic", "revision": "built-in", "license": "Apache-2.0",
+                                      "credit": "EditGuard's classic CPU editor (Pillow)", "device": "cpu",
+                                      "fast": False})
+    for word in ("exact Hamming", "verification", "built-in", "classic CPU editor", "policy review"):
+        assert word not in html, word

@@ -85,7 +85,7 @@ def provenance_html(lang: str, record: dict, card: dict, labels: str) -> str:
     editor, filters without generative AI."""
     generative = record["backend"] != "classic"
     text = t(lang, "prov_ai" if generative else "prov_classic", model=record["model"],
-             credit=card.get("credit") or record["model"], license=record["model_license"])
+             credit=status_words(lang, card.get("credit") or record["model"]), license=record["model_license"])
     return (f'<div class="eg-card" id="eg-provenance" data-generative="{str(generative).lower()}">'
             f'<span class="eg-pill {"eg-controversial" if generative else "eg-released"}">'
             f'{escape(t(lang, "prov_badge_ai" if generative else "prov_badge_classic"))}</span> {escape(text)}'
@@ -239,6 +239,7 @@ def status_html(lang: str, status: dict, card: dict | None = None) -> str:
         status = {**status, "provenance": provenance_labels(lang, status["provenance"])}
     line = escape(t(lang, "status_line", **status))
     if card:
+        card = {k: status_words(lang, v) if isinstance(v, str) else v for k, v in card.items()}
         line += f'<br><span id="eg-model-card">{escape(t(lang, "model_card", **card))}</span>'
     return f'<div class="eg-status" id="eg-status">{line}</div>'
 

@@ -601,12 +601,16 @@ def has(lang: str, key: str) -> bool:
 
 STATUS_JA = {"exact Hamming search": "全件ハミング検索", "FAISS Hamming search": "FAISS ハミング検索",
              "multi-index hashing (whole pictures)": "マルチインデックスハッシュ（画像全体）",
-             "SIFT verification": "SIFT 照合", "none (image content is not checked)": "なし（画像の内容は確認しません）"}
+             "SIFT verification": "SIFT 照合", "none (image content is not checked)": "なし（画像の内容は確認しません）",
+             "EditGuard's classic CPU editor (Pillow)": "EditGuard 内蔵の CPU エディタ（Pillow）", "built-in": "内蔵"}
+POLICY_JA = {"strict": "厳格", "review": "担当者が確認", "loose": "緩め"}
 
 
 def status_words(lang: str, text: str) -> str:
     """The status line's backend phrases in the page's language (names like PDQ stay as they are)."""
     if lang == "ja":
+        if text in POLICY_JA:
+            return POLICY_JA[text]
         for en, ja in STATUS_JA.items():
             text = text.replace(en, ja)
     return text
