@@ -134,6 +134,9 @@ def my_edits(factory, requester: str | None, limit: int = 30, offset: int = 0) -
             .options(selectinload(EditRequest.images).selectinload(RequestImage.image),
                      selectinload(EditRequest.review_item))
         ).all()
+        from db.models import Appeal
+
+        appealed = set(s.scalars(select(Appeal.request_id).where(Appeal.request_id.in_([r.id for r in reqs]))))
         out = []
         for r in reqs:
             item = r.review_item
@@ -146,5 +149,6 @@ def my_edits(factory, requester: str | None, limit: int = 30, offset: int = 0) -
                 "reasons": list(r.decision_reasons),
                 "review_reason": item.decision_reason if item and status in ("approved", "rejected") else None,
                 "outputs": [ri.image.relpath for ri in r.images if ri.role == "output"],
+                "appealed": r.id in appealed,
             })
         return out

@@ -80,3 +80,37 @@ def test_the_japanese_status_line_has_no_english_phrases():
                                       "fast": False})
     for word in ("exact Hamming", "verification", "built-in", "classic CPU editor", "policy review"):
         assert word not in html, word
+
+
+def test_an_appeal_goes_to_a_second_reviewer_once_and_counts_for_agreement(rt):
+    from db.models import EditRequest
+    from review.requester import my_edits
+
+    first, other = enqueue(rt.session_factory, 2)
+    with rt.session_factory.begin() as s:
+        rid = s.get(ReviewItem, first).request_id
+        s.get(EditRequest, rid).requester = "rq-1"
+    q = rt.queue
+    q.claim(ALICE, first)
+    q.decide(ALICE, first, "reject", "copyright")
+    with pytest.raises(QueueError) as err:
+        q.appeal("rq-2", rid, "it is my own photo")  # not theirs
+    assert err.value.code == "queue.appeal_not_rejected"
+    with pytest.raises(QueueError):
+        q.appeal("rq-1", rid, "   ")
+    assert q.appeal("rq-1", rid, "It is my own photo, taken in 2019.") == first
+    assert [r["status"] for r in my_edits(rt.session_factory, "rq-1")] == ["pending"]
+    with pytest.raises(QueueError) as err:
+        q.appeal("rq-1", rid, "again")
+    assert err.value.code in ("queue.appeal_once", "queue.appeal_not_rejected")
+    d = q.detail(first)
+    assert d["appeal"]["text"].startswith("It is my own photo") and "appeal" in d["item"]["reasons"]
+    assert q.list(reason="appeal")[1] == 1
+    assert q.next(ALICE) == other  # the appeal is urgent, but never goes back to Alice
+    with pytest.raises(QueueError):
+        q.claim(ALICE, first)
+    assert q.next(BOB) == first  # Bob gets it first: it is the most urgent
+    q.decide(BOB, first, "approve", "licensed_or_own_work")
+    assert q.appeal_agreement() == [{"reviewer": "alice", "appealed": 1, "upheld": 0, "agreement": 0.0}]
+    assert my_edits(rt.session_factory, "rq-1")[0]["status"] == "approved"
+    assert my_edits(rt.session_factory, "rq-1")[0]["appealed"]
