@@ -9,13 +9,15 @@ from html import escape
 
 import gradio as gr
 
+from editor.errors import UserError
+from review.queue import MAX_APPEAL_CHARS, QueueError
 from review.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
 from review.retention import delete_requester_data
 from ui import render
 from ui.edit_tab import browser_key
 from ui.pictures import LEDGER, requester_url, serve_urls
 from ui.review_tab import oauth_enabled
-from ui.strings import label, language, t
+from ui.strings import error_message, label, language, t
 
 
 def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
@@ -31,6 +33,14 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
     gallery = serve_urls(gr.Gallery(columns=5, height="auto", object_fit="contain", interactive=False, preview=False,
                                     show_label=False, elem_id="eg-mine-gallery"))
     listing = gr.HTML(elem_id="eg-mine-list")
+    with gr.Accordion(label(i18n, "appeal_title"), open=False, elem_id="eg-appeal-box"):
+        gr.Markdown(label(i18n, "appeal_note"))
+        with gr.Row():
+            appeal_pick = gr.Dropdown([], label=label(i18n, "appeal_pick"), elem_id="eg-appeal-pick")
+            appeal_text = gr.Textbox(label=label(i18n, "appeal_text"), max_length=MAX_APPEAL_CHARS, lines=2,
+                                     elem_id="eg-appeal-text")
+        appeal_btn = gr.Button(label(i18n, "appeal_send"), size="sm", elem_id="eg-appeal-send")
+        appeal_msg = gr.HTML(elem_id="eg-appeal-msg")
     with gr.Accordion(label(i18n, "delete_my_data"), open=False, elem_id="eg-delete-box"):
         gr.Markdown(label(i18n, "delete_note"))
         confirm = gr.Checkbox(label=label(i18n, "delete_confirm"), value=False, elem_id="eg-delete-confirm")
@@ -46,7 +56,8 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
         if not records and page:
             return on_refresh(request, profile, page - 1)
         if not records:
-            return [], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>', 0
+            return ([], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>', 0,
+                    gr.update(choices=[], value=None))
         more, records = len(records) > MINE_PAGE, records[:MINE_PAGE]
         shown, rows = [], []
         for r in records:
@@ -60,6 +71,8 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
             why = ""
             if r["status"] in ("rejected", "approved") and r["review_reason"]:
                 why = t(lang, "reason_" + r["review_reason"])
+            if r["appealed"]:
+                why = (why + " · " if why else "") + t(lang, "appeal_sent")
             elif r["status"] == "blocked":
                 why = ", ".join(t(lang, "reason_" + x) for x in r["reasons"])
             rows.append(
@@ -69,8 +82,11 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
                 f'<span class="eg-why">{escape(r["created_at"].strftime("%Y-%m-%d %H:%M"))} UTC'
                 + (f" · {escape(why)}" if why else "") + "</span></div>")
         where = t(lang, "mine_page", page=page + 1) + (" · " + t(lang, "mine_more") if more else "")
+        appealable = [(f'{r["created_at"]:%Y-%m-%d %H:%M} · {r["instruction"][:60]}', r["id"]) for r in records
+                      if r["status"] == "rejected" and not r["appealed"]]
         return (shown, f'<div class="eg-card" id="eg-mine" data-page="{page + 1}" data-more="{str(more).lower()}">'
-                f'{"".join(rows)}<div class="eg-muted">{escape(where)}</div></div>', page)
+                f'{"".join(rows)}<div class="eg-muted">{escape(where)}</div></div>', page,
+                gr.update(choices=appealable, value=appealable[0][1] if appealable else None))
 
     def on_delete(sure, request: gr.Request, profile: gr.OAuthProfile | None = None):
         lang = language(request.headers.get("accept-language") if request else None)
@@ -91,7 +107,23 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
             return on_refresh(request, profile, max(0, int(page or 0) + delta))
         return handler
 
-    mine = [gallery, listing, page_no]
+    def on_appeal(record_id, text, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        """The requester's one appeal; a plain sentence back whatever happens."""
+        lang = language(request.headers.get("accept-language") if request else None)
+        requester = requester_for(rt, request, profile)
+        try:
+            if not record_id or not requester:
+                raise QueueError("Choose the rejected edit to appeal.", "queue.appeal_not_rejected")
+            rt.queue.appeal(requester, record_id, text or "")
+        except UserError as exc:
+            return (*[gr.skip()] * 4, render.error_html(lang, error_message(lang, exc.code, exc.params),
+                                                         "appeal_error_title"), gr.skip())
+        return (*on_refresh(request, profile, page),
+                f'<div class="eg-card" id="eg-appealed">{escape(t(lang, "appeal_done"))}</div>', "")
+
+    mine = [gallery, listing, page_no, appeal_pick]
+    appeal_btn.click(on_appeal, [appeal_pick, appeal_text, page_no], [*mine, appeal_msg, appeal_text],
+                     api_visibility="private")
     delete_btn.click(on_delete, [confirm], [gallery, listing, deleted, confirm], api_visibility="private")
     refresh.click(step(0), page_no, mine, api_visibility="private")
     newer.click(step(-1), page_no, mine, api_visibility="private")

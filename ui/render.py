@@ -159,6 +159,18 @@ def matches_html(lang: str, record: dict, reviewer: bool = False) -> str:
     return f'<div class="eg-card" id="eg-matches"><strong>⚠ {escape(t(lang, "similar_title"))}</strong>{"".join(items)}</div>'
 
 
+def agreement_html(lang: str, rows: list[dict]) -> str:
+    """Per reviewer: of their decisions that were appealed and looked at again, how many a second reviewer upheld."""
+    if not rows:
+        return f'<div class="eg-muted" id="eg-agreement">{escape(t(lang, "agreement_none"))}</div>'
+    body = "".join(f'<tr data-reviewer="{escape(r["reviewer"])}"><td>{escape(r["reviewer"])}</td><td>{r["appealed"]}</td>'
+                   f'<td>{r["upheld"]}</td><td>{round(100 * r["agreement"])}%</td></tr>' for r in rows)
+    head = "".join(f"<th>{escape(t(lang, k))}</th>" for k in ("agreement_reviewer", "agreement_appealed",
+                                                                "agreement_upheld", "agreement_share"))
+    return (f'<div class="eg-card" id="eg-agreement"><strong>{escape(t(lang, "agreement_title"))}</strong>'
+            f'<table><tr>{head}</tr>{body}</table></div>')
+
+
 def live_verdict_html(lang: str, verdict: dict) -> str:
     """One line under the instruction box: the label, its categories and the words that triggered it."""
     label = verdict["label"]
@@ -193,6 +205,13 @@ def item_html(lang: str, d: dict, store_root=None) -> str:
     history = "".join(f'<li>{e["at"].strftime("%Y-%m-%d %H:%M:%S")} · {escape(e["actor"])} · '
                       f'{escape(t(lang, "event_" + e["kind"]) if has(lang, "event_" + e["kind"]) else e["kind"])}</li>'
                       for e in d["events"])
+    appeal = ""
+    if d.get("appeal"):
+        a = d["appeal"]
+        appeal = (f'<div class="eg-card eg-appeal" id="eg-item-appeal"><span class="eg-pill eg-controversial">'
+                  f'{escape(t(lang, "appeal_flag"))}</span> '
+                  f'{escape(t(lang, "appeal_by_requester", first=a["first_decider"]))}'
+                  f'<div class="eg-note">{escape(a["text"])}</div></div>')
     matches = ""
     if d.get("matches") and store_root is not None:
         found = [{**m, "reference_image": str(Path(store_root) / m["reference_relpath"])} for m in d["matches"]]
@@ -205,7 +224,7 @@ def item_html(lang: str, d: dict, store_root=None) -> str:
         f'<div class="eg-card" id="eg-item-view" data-item="{item["id"]}" data-status="{escape(item["status"])}">'
         f'<h3>{escape(t(lang, "item_title", id=item["id"], status=t(lang, "status_" + item["status"])))}</h3>'
         f'<div class="eg-muted">{escape(request_line)}</div>'
-        f'<div id="eg-item-reasons"><strong>{escape(t(lang, "item_why"))}</strong><ul>{reasons}</ul></div>{lease}{decided}'
+        f'{appeal}<div id="eg-item-reasons"><strong>{escape(t(lang, "item_why"))}</strong><ul>{reasons}</ul></div>{lease}{decided}'
         f'<div class="eg-row"><strong>{escape(t(lang, "item_instruction"))}</strong>'
         f'<span id="eg-item-instruction">{mark_spans(req["instruction"], spans)}</span></div>'
         + "".join(verdict_rows) + matches

@@ -27,7 +27,7 @@ from ui.strings import category, error_message, label, language, t
 
 log = logging.getLogger(__name__)
 STATUS_CHOICES = ("open", "pending", "claimed", "escalated", "decided")
-REASON_CHOICES = ("instruction:controversial", "input:controversial", "output:controversial",
+REASON_CHOICES = ("appeal", "instruction:controversial", "input:controversial", "output:controversial",
                   "instruction:guard_unavailable", "input:guard_unavailable", "output:guard_unavailable", "similarity:input", "similarity:reference", "similarity:output")
 
 SHORTCUTS_JS = """
@@ -347,7 +347,8 @@ def build_review_tab(rt, i18n) -> None:
                               columns=["day", "status", "count"])
         cat_df = pd.DataFrame([{"category": category(lang, r["category"]), "count": r["count"]}
                                for r in st["categories"]], columns=["category", "count"])
-        return (f'<div class="eg-card" id="eg-median-text">{escape(median)}</div>', status_df, day_df,
+        return (f'<div class="eg-card" id="eg-median-text">{escape(median)}</div>'
+                + render.agreement_html(lang, rt.queue.appeal_agreement()), status_df, day_df,
                 pd.DataFrame(st["labels"], columns=["label", "count"]), cat_df,
                 pd.DataFrame(st["throughput"], columns=["reviewer", "day", "decisions"]))
 

@@ -285,6 +285,21 @@ EN = {
     "event_edit.released": "edit released", "event_edit.pending_review": "edit sent to review",
     "event_edit.blocked": "edit blocked",
     "choose_reason": "— choose a reason —",
+    "reason_appeal": "the requester appealed the rejection",
+    "appeal_title": "Appeal a rejection", "appeal_note": "If a reviewer rejected your edit and you think that is wrong, "
+    "say why in a sentence. Each rejection can be appealed once; a different reviewer looks at it.",
+    "appeal_pick": "Rejected edit", "appeal_text": "Why the decision is wrong", "appeal_send": "Send appeal",
+    "appeal_done": "Appeal sent. A different reviewer will look at your edit.", "appeal_sent": "appealed",
+    "appeal_error_title": "Appeal not sent",
+    "appeal_flag": "Appeal", "appeal_by_requester": "The requester contests {first}'s rejection:",
+    "err_queue.appeal_empty": "Say in a sentence why the decision is wrong.",
+    "err_queue.appeal_too_long": "Keep the appeal under 500 characters.",
+    "err_queue.appeal_not_rejected": "Only a rejected edit of yours can be appealed.",
+    "err_queue.appeal_once": "This edit was already appealed once.",
+    "event_review.appealed": "appealed by the requester",
+    "agreement_title": "Agreement on appealed decisions", "agreement_none": "No appealed decision has been settled yet.",
+    "agreement_reviewer": "First reviewer", "agreement_appealed": "Appealed and settled", "agreement_upheld": "Upheld",
+    "agreement_share": "Agreement",
     "mine_newer": "Newer", "mine_older": "Older", "mine_page": "Page {page}", "mine_more": "older edits on the next page",
 }
 
@@ -555,6 +570,21 @@ JA = {
     "event_edit.released": "編集を公開", "event_edit.pending_review": "編集を確認待ちに",
     "event_edit.blocked": "編集をブロック",
     "choose_reason": "— 理由を選んでください —",
+    "reason_appeal": "依頼者が却下に異議を申し立てました",
+    "appeal_title": "却下に異議を申し立てる", "appeal_note": "審査担当の却下が誤りだと思う場合は、理由をひとことお書きください。"
+    "異議申し立ては却下 1 件につき 1 回で、別の審査担当が確認します。",
+    "appeal_pick": "却下された編集", "appeal_text": "判定が誤りだと思う理由", "appeal_send": "異議を申し立てる",
+    "appeal_done": "異議を受け付けました。別の審査担当が確認します。", "appeal_sent": "異議申し立て済み",
+    "appeal_error_title": "送信できませんでした",
+    "appeal_flag": "異議申し立て", "appeal_by_requester": "依頼者が {first} の却下に異議を申し立てています：",
+    "err_queue.appeal_empty": "判定が誤りだと思う理由をひとことお書きください。",
+    "err_queue.appeal_too_long": "500 文字以内でお書きください。",
+    "err_queue.appeal_not_rejected": "異議を申し立てられるのは、ご自身の却下された編集だけです。",
+    "err_queue.appeal_once": "この編集にはすでに異議を申し立てています。",
+    "event_review.appealed": "依頼者が異議申し立て",
+    "agreement_title": "異議申し立てのあった判定の一致率", "agreement_none": "再確認が済んだ異議申し立てはまだありません。",
+    "agreement_reviewer": "最初の審査担当", "agreement_appealed": "再確認済みの件数", "agreement_upheld": "維持",
+    "agreement_share": "一致率",
     "mine_newer": "新しい編集", "mine_older": "以前の編集", "mine_page": "{page} ページ目", "mine_more": "次のページに以前の編集があります",
 }
 
