@@ -160,3 +160,60 @@ def test_the_japanese_console_has_no_english_ui_words(browser, server):  # noqa:
     page.wait_for_selector("#eg-item-view", timeout=20_000)
     page.screenshot(path=str(SHOTS / "review-item-ja.png"), full_page=True)
     page.close()
+
+
+def _next_until(page, record_id, tries=6):
+    """Take items with Next, approving the others, until the one for `record_id` is open; False if the queue empties."""
+    for _ in range(tries):
+        page.locator("#eg-next").click()
+        page.wait_for_selector("#eg-item-view[data-status=claimed], #eg-empty", timeout=20_000)
+        if page.locator("#eg-empty").count():
+            return False
+        if record_id in page.locator("#eg-item-view").inner_text():
+            return True
+        item = page.locator("#eg-item-view").get_attribute("data-item")
+        page.locator("#eg-approve").click()
+        page.wait_for_selector(f'#eg-item-view[data-item="{item}"][data-status=approved]', timeout=20_000)
+    return False
+
+
+def test_an_appeal_reaches_a_second_reviewer(browser, server):  # noqa: F811
+    requester = open_page(browser, server, "en-US")
+    src = server["tmp"] / "appeal.png"
+    photo("coffee").resize((400, 266)).save(src)
+    _run(requester, src)
+    assert requester.locator("#eg-decision").get_attribute("data-decision") == "pending_review"
+    record_id = requester.locator("#eg-decision").inner_text().split("Record ")[1].split()[0]
+
+    alice = open_page(browser, server, "en-US")
+    sign_in(alice, "alice")
+    assert _next_until(alice, record_id)
+    alice.locator("#eg-reason input").click()
+    alice.get_by_role("option", name="Copyright", exact=True).click()
+    alice.locator("#eg-reject").click()
+    alice.wait_for_selector("#eg-item-view[data-status=rejected]", timeout=20_000)
+
+    requester.locator("#eg-tab-mine-button").click()
+    requester.locator(f'#eg-mine [data-record="{record_id}"][data-status="rejected"]').wait_for(timeout=30_000)
+    requester.locator("#eg-appeal-box").click()
+    requester.locator("#eg-appeal-text textarea").fill("This is my own photo of my own cup.")
+    requester.locator("#eg-appeal-send").click()
+    requester.wait_for_selector("#eg-appealed", timeout=20_000)
+    requester.locator(f'#eg-mine [data-record="{record_id}"][data-status="pending"]').wait_for(timeout=30_000)
+
+    assert not _next_until(alice, record_id)  # never back to the reviewer who rejected it
+    bob = open_page(browser, server, "en-US")
+    sign_in(bob, "bob")
+    assert _next_until(bob, record_id)
+    appeal = bob.locator("#eg-item-appeal").inner_text()
+    assert "This is my own photo of my own cup." in appeal and "alice" in appeal
+    bob.screenshot(path=str(SHOTS / "review-appeal-en.png"), full_page=True)
+    bob.locator("#eg-reason input").click()
+    bob.get_by_role("option", name="Licensed or own work", exact=True).click()
+    bob.locator("#eg-approve").click()
+    bob.wait_for_selector("#eg-item-view[data-status=approved]", timeout=20_000)
+    bob.locator("#eg-tab-stats-button").click()
+    bob.wait_for_selector('#eg-agreement [data-reviewer="alice"]', timeout=20_000)
+    assert "0%" in bob.locator('#eg-agreement [data-reviewer="alice"]').inner_text()
+    for p in (requester, alice, bob):
+        p.close()
