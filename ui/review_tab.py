@@ -225,8 +225,7 @@ def build_review_tab(rt, i18n) -> None:
 
     def item_view(lang, who: Reviewer, item: int, request=None):
         """The item in words, the input beside its first result, and a gallery of every result (with its own
-        verdict), each reference image and each matched work (its region outlined), captioned in the page's
-        language."""
+        verdict), each reference image and each matched work, captioned in the page's language."""
         d = rt.queue.detail(item)
         images = {(im["role"], im["position"]): reviewer_url(rt, request, im["relpath"]) for im in d["images"]}
         before = images.get(("input", 0))
@@ -246,8 +245,9 @@ def build_review_tab(rt, i18n) -> None:
         for m in d["matches"]:  # one tile per matched work, naming every place it matched
             seen.setdefault(m["reference_id"], (m, []))[1].append(
                 t(lang, f"review_on_{m['target']}", n=m["position"] + 1))
-        gallery += [(render.outlined(rt.store.open(m["reference_relpath"]), [x.get("evidence") for x in d["matches"]
-                                                                             if x["reference_id"] == m["reference_id"]]),
+        # the stored work by its reviewer-only URL (a drawn copy would go through Gradio's cache, open to anyone
+        # holding its name); the matched region is outlined on its thumbnail in the item view above
+        gallery += [(reviewer_url(rt, request, m["reference_relpath"]),
                      t(lang, "match_caption", title=m["title"], owner=m["owner"], license=m["license"],
                        where=", ".join(dict.fromkeys(where)))) for m, where in seen.values()]
         return render.item_html(lang, d, rt.store.root), compare_value, gallery
