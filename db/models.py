@@ -167,7 +167,24 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None] = mapped_column(index=True)
     decision_reason: Mapped[str | None] = mapped_column(String(60))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    excluded_reviewer: Mapped[str | None] = mapped_column(String(200))  # an appeal goes to someone else than this
     request: Mapped[EditRequest] = relationship(back_populates="review_item")
+
+
+class Appeal(Base):
+    """A requester's one appeal against a rejection: the sentence, who decided first, and how the second look went
+    (upheld | overturned), for the console's per-reviewer agreement."""
+
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("edit_requests.id", ondelete="CASCADE"), unique=True)
+    item_id: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_decider: Mapped[str] = mapped_column(String(200))
+    first_status: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
 
 
 # Claiming walks the first index (status, then most urgent first); list pages walk the second, which covers

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from db.engine import run_write, run_write_core
-from db.models import EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, Verdict
+from db.models import Appeal, EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, Verdict
 from editor.errors import UserError
 from review.auth import Reviewer
 
@@ -29,6 +29,10 @@ DECISIONS = {"approve": "approved", "reject": "rejected", "escalate": "escalated
 DECISION_REASONS = ("no_issue", "false_positive", "licensed_or_own_work", "public_domain", "copyright", "sexual",
                     "violence", "hate", "pii", "political", "self_harm", "illegal", "other")
 MAX_NOTE_CHARS = 200_000
+MAX_APPEAL_CHARS = 500  # a sentence or two
+APPEAL_PRIORITY = 10  # an appeal waits less than fresh items
+UNDO_WINDOW = timedelta(seconds=60)  # a slip of the key can be taken back this long; then the decision is final
+DEFAULT_REASON = {"approve": "no_issue", "escalate": "other"}  # a reject always needs a chosen reason
 PAGE_SIZE = 50
 EXPIRY_SWEEP = timedelta(seconds=1)  # "next" returns lapsed claims to the queue at most this often (any process)
 
@@ -38,7 +42,11 @@ class QueueError(UserError):
 
 
 # The hot paths (claim, decide) run prebuilt statements: SQLAlchemy compiles each once and caches it.
-_T, _E = ReviewItem.__table__, Event.__table__
+_T, _E, _A = ReviewItem.__table__, Event.__table__, Appeal.__table__
+# a final decision on an appealed item settles the appeal: the same outcome upholds the first decision
+_SETTLE = (update(_A).where(_A.c.request_id == bindparam("rid"), _A.c.outcome.is_(None))
+           .values(outcome=case((_A.c.first_status == bindparam("new_status"), "upheld"), else_="overturned"),
+                   decided_by=bindparam("decider")))
 _EVENT = insert(_E)
 _HELD = select(_T.c.id).where(_T.c.status == "claimed", _T.c.claimed_by == bindparam("me")).limit(1)
 _H = _T.alias("held")
@@ -51,7 +59,8 @@ _EXPIRE = (update(_T).where(_T.c.status == "claimed", _T.c.lease_expires_at < bi
 
 
 def _claim_first(statuses: tuple[str, ...], postgres: bool):
-    first = (select(_T.c.id).where(_T.c.status == statuses[0] if len(statuses) == 1 else _T.c.status.in_(statuses))
+    first = (select(_T.c.id).where(_T.c.status.in_(statuses),  # an appeal never goes back to its first reviewer
+                                   or_(_T.c.excluded_reviewer.is_(None), _T.c.excluded_reviewer != bindparam("me")))
              .order_by(_T.c.priority.desc(), _T.c.created_at, _T.c.id).limit(1))
     if postgres:  # concurrent claimers skip each other's candidate row instead of queueing on it
         first = first.with_for_update(skip_locked=True)
@@ -190,6 +199,9 @@ class ReviewQueue:
         anyone else gets "already decided by X at T"."""
         if decision not in DECISIONS:
             raise QueueError(f"Unknown decision {decision!r}.", "queue.bad_decision")
+        reason = reason or DEFAULT_REASON.get(decision, "")
+        if decision == "reject" and reason in ("", "no_issue"):  # the requester would read "Rejected · No issue"
+            raise QueueError("Choose why the edit is rejected.", "queue.reason_needed")
         if reason not in DECISION_REASONS:
             raise QueueError("Choose a reason from the list.", "queue.bad_reason")
         note = _clean_note(note)
@@ -206,6 +218,8 @@ class ReviewQueue:
                 conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": f"review.{status}",
                                       "request_id": row.request_id,
                                       "payload": {"item": item_id, "reason": reason, "note": note}})
+                if final:
+                    conn.execute(_SETTLE, {"rid": row.request_id, "new_status": status, "decider": who.name})
                 return Outcome(item_id, status, row.decided_by, aware(row.decided_at))
             with Session(bind=conn) as s:
                 item = self._get(s, item_id)
@@ -214,6 +228,67 @@ class ReviewQueue:
                 self._explain_refusal(item, who)
 
         return run_write_core(self._engine, work)
+
+    def undo(self, who: Reviewer, item_id: int) -> bool:
+        """Take back `who`'s own approve or reject within UNDO_WINDOW: the item is theirs again, claimed, and the log
+        keeps both the decision and its undoing. False: too late, or not theirs to undo (the decision stands)."""
+        now = self._clock()
+
+        def work(s: Session) -> bool:
+            done = s.execute(update(ReviewItem).where(
+                ReviewItem.id == item_id, ReviewItem.status.in_(FINAL_STATES), ReviewItem.decided_by == who.name,
+                ReviewItem.decided_at >= now - UNDO_WINDOW)
+                .values(status="claimed", claimed_by=who.name, lease_expires_at=now + self.lease, decided_by=None,
+                        decided_at=None, decision_reason=None, decision_note=None)).rowcount
+            if done:
+                rid = self._request_id(s, item_id)
+                s.execute(update(Appeal).where(Appeal.request_id == rid, Appeal.decided_by == who.name)
+                          .values(outcome=None, decided_by=None))
+                s.add(Event(actor=who.name, kind="review.undone", request_id=rid, payload={"item": item_id}, at=now))
+            return bool(done)
+
+        return run_write(self._factory, work)
+
+    # ---- appeals --------------------------------------------------------------------------------------------
+    def appeal(self, requester: str, request_id: str, text: str) -> int:
+        """The requester contests a rejection, once, in a sentence: the item goes back to the queue, flagged and
+        urgent, for anyone but the reviewer who rejected it. Returns the item id."""
+        text = _clean_note(text)
+        if not text:
+            raise QueueError("Say in a sentence why the decision is wrong.", "queue.appeal_empty")
+        if len(text) > MAX_APPEAL_CHARS:
+            raise QueueError(f"Keep the appeal under {MAX_APPEAL_CHARS} characters.", "queue.appeal_too_long")
+        now = self._clock()
+
+        def work(s: Session) -> int:
+            item = s.scalar(select(ReviewItem).join(EditRequest).where(
+                ReviewItem.request_id == request_id, EditRequest.requester == requester))
+            if item is None or item.status != "rejected":
+                raise QueueError("Only a rejected edit of yours can be appealed.", "queue.appeal_not_rejected")
+            if s.scalar(select(Appeal.id).where(Appeal.request_id == request_id)) is not None:
+                raise QueueError("This edit was already appealed once.", "queue.appeal_once")
+            s.add(Appeal(request_id=request_id, item_id=item.id, text=text, created_at=now,
+                         first_decider=item.decided_by or "", first_status=item.status))
+            reasons = [*item.reasons, "appeal"]
+            item.excluded_reviewer, item.status, item.reasons = item.decided_by, "pending", reasons
+            item.tags = (item.tags or "|") + "reason:appeal|"
+            item.priority = (item.priority or 0) + APPEAL_PRIORITY
+            item.decided_by = item.decided_at = item.decision_reason = item.decision_note = None
+            s.add(Event(actor=requester, kind="review.appealed", request_id=request_id,
+                        payload={"item": item.id}, at=now))
+            return item.id
+
+        return run_write(self._factory, work)
+
+    def appeal_agreement(self) -> list[dict]:
+        """Per first reviewer: how many of their appealed decisions a second reviewer settled, and how many upheld."""
+        with self._factory() as s:
+            rows = s.execute(select(Appeal.first_decider, func.count(Appeal.id),
+                                    func.sum(case((Appeal.outcome == "upheld", 1), else_=0)))
+                             .where(Appeal.outcome.is_not(None)).group_by(Appeal.first_decider)
+                             .order_by(Appeal.first_decider)).all()
+        return [{"reviewer": who, "appealed": n, "upheld": int(up or 0), "agreement": round((up or 0) / n, 3)}
+                for who, n, up in rows]
 
     # ---- reading --------------------------------------------------------------------------------------------
     def list(self, *, status: str = "open", reason: str | None = None, label: str | None = None,
@@ -264,7 +339,10 @@ class ReviewQueue:
                 selectinload(EditRequest.matches).selectinload(SimilarityMatch.reference)
                 .selectinload(ReferenceWork.image)))
             events = s.scalars(select(Event).where(Event.request_id == item.request_id).order_by(Event.id)).all()
+            appeal = s.scalar(select(Appeal).where(Appeal.request_id == item.request_id))
             return {
+                "appeal": {"text": appeal.text, "first_decider": appeal.first_decider, "outcome": appeal.outcome,
+                           "created_at": aware(appeal.created_at)} if appeal else None,
                 "item": {"id": item.id, "status": item.status, "claimed_by": item.claimed_by,
                          "lease_expires_at": aware(item.lease_expires_at), "escalated": item.escalated,
                          "decided_by": item.decided_by, "decided_at": aware(item.decided_at),
@@ -347,8 +425,9 @@ class ReviewQueue:
     # ---- helpers --------------------------------------------------------------------------------------------
     @staticmethod
     def _available(who: Reviewer, now: datetime):
-        free = or_(ReviewItem.status == "pending",
-                   and_(ReviewItem.status == "claimed", ReviewItem.lease_expires_at < now))
+        free = and_(or_(ReviewItem.status == "pending",
+                        and_(ReviewItem.status == "claimed", ReviewItem.lease_expires_at < now)),
+                    or_(ReviewItem.excluded_reviewer.is_(None), ReviewItem.excluded_reviewer != who.name))
         if who.is_admin:
             return or_(free, ReviewItem.status == "escalated")
         return and_(free, ReviewItem.escalated.is_(False))

@@ -139,16 +139,20 @@ def status_of(decision: str, review_status: str | None) -> str:
     return "released" if decision == "released" else "blocked"
 
 
-def my_edits(factory, requester: str | None, limit: int = 30) -> list[dict]:
+def my_edits(factory, requester: str | None, limit: int = 30, offset: int = 0) -> list[dict]:
+    """One page of the requester's records, newest first (`offset` records skipped)."""
     if not requester:
         return []
     with factory() as s:
         reqs = s.scalars(
             select(EditRequest).where(EditRequest.requester == requester)
-            .order_by(EditRequest.created_at.desc()).limit(limit)
+            .order_by(EditRequest.created_at.desc(), EditRequest.id).offset(max(0, int(offset))).limit(limit)
             .options(selectinload(EditRequest.images).selectinload(RequestImage.image),
                      selectinload(EditRequest.review_item))
         ).all()
+        from db.models import Appeal
+
+        appealed = set(s.scalars(select(Appeal.request_id).where(Appeal.request_id.in_([r.id for r in reqs]))))
         out = []
         for r in reqs:
             item = r.review_item
@@ -161,5 +165,6 @@ def my_edits(factory, requester: str | None, limit: int = 30) -> list[dict]:
                 "reasons": list(r.decision_reasons),
                 "review_reason": item.decision_reason if item and status in ("approved", "rejected") else None,
                 "outputs": [ri.image.relpath for ri in r.images if ri.role == "output"],
+                "appealed": r.id in appealed,
             })
         return out

@@ -62,7 +62,7 @@ def api(url: str, session: str | None = None) -> Client:
     ("/review_open", (1, *FILTERS)),
     ("/review_approve", ("no_issue", "", *FILTERS)),
     ("/review_stats", ()),
-    ("/review_export_csv", ()),
+    ("/review_undo", FILTERS),
     ("/accounts_list", ()),
     ("/accounts_disable", ("alice", "reviewer")),
 ])
@@ -87,6 +87,23 @@ def test_a_signed_in_reviewer_can_use_them(client):
     assert len(table["data"]) == 1 and 'data-total="1"' in info
     with pytest.raises(Exception, match="sign in"):
         api(client, session[:-1] + "x").predict(*FILTERS, api_name="/review_list")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_export_is_one_request_for_a_session_only(client, fmt):
+    """The console's export links: one GET downloads the decisions; without a valid session nothing comes back."""
+    for cookie in (None, "editguard_session=forged"):
+        request = urllib.request.Request(client + f"review/export.{fmt}", headers={"Cookie": cookie} if cookie else {})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)
+        assert refused.value.code == 403
+    session = sign_in(client, "alice", PW)
+    with urllib.request.urlopen(urllib.request.Request(client + f"review/export.{fmt}",
+                                                       headers={"Cookie": f"editguard_session={session}"})) as got:
+        body = got.read().decode()
+        assert f'filename="editguard-decisions.{fmt}"' in got.headers["content-disposition"]
+        assert "no-store" in got.headers["cache-control"]
+    assert ("item_id" in body.splitlines()[0]) if fmt == "csv" else ('"item_id": 1' in body)
 
 
 def test_wrong_password_gets_no_session(client):

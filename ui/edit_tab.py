@@ -11,6 +11,7 @@ import numpy as np
 
 from editor.image_input import BadImage, load_image
 from review.flow import EditFailed, Submission, run_edit
+from review.instruction import MAX_INSTRUCTION_CHARS
 from review.requester import REQUESTER_COOKIE, cookie_id, requester_for
 from review.runtime import ASSETS
 from ui import render
@@ -45,7 +46,9 @@ def scrub_upload(rt, request, path) -> None:
         picture = load_image(path)
     except (BadImage, OSError):
         return  # the Run button explains what is wrong with the file
-    tmp = f"{path}.scrub"
+    import secrets
+
+    tmp = f"{path}.{secrets.token_hex(4)}.scrub"  # the upload's change event and Run may scrub the same file at once
     picture.save(tmp, format="PNG", compress_level=1)
     os.replace(tmp, path)
 
@@ -55,10 +58,10 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
         with gr.Column(scale=5):
             image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
             instruction = gr.Textbox(label=label(i18n, "instruction"), placeholder=label(i18n, "instruction_placeholder"), lines=2,
-                                     max_length=4000, elem_id="eg-instruction")
+                                     max_length=MAX_INSTRUCTION_CHARS, elem_id="eg-instruction")
             live = gr.HTML(elem_id="eg-live")
             references = gr.File(label=label(i18n, "references"), file_count="multiple", file_types=["image"], height=140,
-                                 elem_id="eg-references")
+                                 elem_id="eg-references", visible=uses_references(rt.editor))
             with gr.Accordion(label(i18n, "advanced"), open=False):
                 gr.Markdown(label(i18n, "advanced_note"))
                 negative = gr.Textbox(label=label(i18n, "negative"), lines=1, max_length=2000)
@@ -71,7 +74,8 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
                     variants = gr.Slider(1, 4, value=1, step=1, label=label(i18n, "variants"))
                 fast = gr.Checkbox(label=label(i18n, "fast"), value=False, elem_id="eg-fast",
                                    interactive=bool(getattr(rt.editor, "fast_available", False)))
-            with gr.Accordion(label(i18n, "region"), open=False):
+            with gr.Accordion(label(i18n, "region"), open=False, visible=supports_mask(rt.editor),
+                              elem_id="eg-region-box"):
                 gr.Markdown(label(i18n, "region_note"))
                 region = gr.ImageEditor(type="filepath", label=label(i18n, "region"), height=360, sources=(),
                                         layers=False, elem_id="eg-region",
@@ -83,7 +87,7 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
             decision = gr.HTML(elem_id="eg-decision-box")
             compare = serve_urls(gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420,
                                                 interactive=False, elem_id="eg-compare"))
-            outputs = serve_urls(gr.Gallery(label=label(i18n, "outputs"), columns=4, height=240, object_fit="contain",
+            outputs = serve_urls(gr.Gallery(label=label(i18n, "outputs"), columns=4, height="auto", object_fit="contain", preview=False,
                                             elem_id="eg-outputs", interactive=False))
             provenance = gr.HTML(elem_id="eg-provenance-box")
             download = serve_urls(gr.DownloadButton(label(i18n, "download_labelled"), visible=False,
@@ -177,6 +181,17 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
         return region_background(path, region, browser_key(rt, request))
 
     image.change(on_upload, image, region, api_visibility="private")
+
+
+def uses_references(editor) -> bool:
+    """Only an editor that takes more than one picture (Qwen-Image-Edit-2509 and later) can use reference images."""
+    return int(getattr(editor, "max_images", 1) or 1) > 1
+
+
+def supports_mask(editor) -> bool:
+    """"Change only here" is offered only where the editor can limit an edit to a painted region (the CPU editor
+    composites; Qwen-Image-Edit inpaints; Qwen-Image 2.1 cannot)."""
+    return editor is not None and bool(getattr(editor, "supports_mask", True))
 
 
 def region_background(path, region=None, key: str | None = None):

@@ -9,12 +9,14 @@ from html import escape
 
 import gradio as gr
 
+from editor.errors import UserError
+from review.queue import MAX_APPEAL_CHARS, QueueError
 from review.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
 from review.retention import delete_requester_data
 from ui.edit_tab import browser_key
 from ui.pictures import LEDGER, requester_url, serve_urls
 from ui.review_tab import oauth_enabled
-from ui.strings import label, language, t
+from ui.strings import error_message, label, language, t
 
 
 def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
@@ -22,33 +24,54 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
     if oauth_enabled():  # on a Space with hf_oauth: the Hub account, not the browser, owns the edits
         gr.Markdown(label(i18n, "my_edits_hub_note"))
         gr.LoginButton(elem_id="eg-mine-login")
-    refresh = gr.Button(label(i18n, "refresh"), size="sm", elem_id="eg-mine-refresh")
+    with gr.Row():
+        refresh = gr.Button(label(i18n, "refresh"), size="sm", elem_id="eg-mine-refresh")
+        newer = gr.Button(label(i18n, "mine_newer"), size="sm", elem_id="eg-mine-newer")
+        older = gr.Button(label(i18n, "mine_older"), size="sm", elem_id="eg-mine-older")
+    page_no = gr.State(0)
     gallery = serve_urls(gr.Gallery(columns=5, height="auto", object_fit="contain", interactive=False, preview=False,
                                     show_label=False, elem_id="eg-mine-gallery"))
     listing = gr.HTML(elem_id="eg-mine-list")
+    with gr.Accordion(label(i18n, "appeal_title"), open=False, elem_id="eg-appeal-box"):
+        gr.Markdown(label(i18n, "appeal_note"))
+        with gr.Row():
+            appeal_pick = gr.Dropdown([], label=label(i18n, "appeal_pick"), elem_id="eg-appeal-pick")
+            appeal_text = gr.Textbox(label=label(i18n, "appeal_text"), max_length=MAX_APPEAL_CHARS, lines=2,
+                                     elem_id="eg-appeal-text")
+        appeal_btn = gr.Button(label(i18n, "appeal_send"), size="sm", elem_id="eg-appeal-send")
+        appeal_msg = gr.HTML(elem_id="eg-appeal-msg")
     with gr.Accordion(label(i18n, "delete_my_data"), open=False, elem_id="eg-delete-box"):
         gr.Markdown(label(i18n, "delete_note"))
         confirm = gr.Checkbox(label=label(i18n, "delete_confirm"), value=False, elem_id="eg-delete-confirm")
         delete_btn = gr.Button(label(i18n, "delete_my_data"), variant="stop", size="sm", elem_id="eg-delete")
         deleted = gr.HTML(elem_id="eg-delete-msg")
 
-    def on_refresh(request: gr.Request, profile: gr.OAuthProfile | None = None):
+    def on_refresh(request: gr.Request, profile: gr.OAuthProfile | None = None, page: int = 0):
+        """One page of MINE_PAGE records, every variant of each; the page number comes back for Newer / Older."""
         lang = language(request.headers.get("accept-language") if request else None)
         requester = requester_for(rt, request, profile)
-        records = my_edits(rt.session_factory, requester)
+        page = max(0, int(page or 0))
+        records = my_edits(rt.session_factory, requester, limit=MINE_PAGE + 1, offset=page * MINE_PAGE)
+        if not records and page:
+            return on_refresh(request, profile, page - 1)
         if not records:
-            return [], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>'
+            return ([], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>', 0,
+                    gr.update(choices=[], value=None))
+        more, records = len(records) > MINE_PAGE, records[:MINE_PAGE]
         shown, rows = [], []
         for r in records:
             status_text = t(lang, f"mine_{r['status']}")
-            for rel in r["outputs"][:1]:
+            for n, rel in enumerate(r["outputs"]):
+                caption = status_text + (f" · {n + 1}/{len(r['outputs'])}" if len(r["outputs"]) > 1 else "")
                 if r["status"] in VISIBLE:  # the stored file itself: a download keeps its provenance labels
-                    shown.append((requester_url(rt, request, rel, pseudonym=requester), status_text))
+                    shown.append((requester_url(rt, request, rel, pseudonym=requester), caption))
                 elif r["status"] == "pending":
-                    shown.append((requester_url(rt, request, rel, blur=True, pseudonym=requester), status_text))
+                    shown.append((requester_url(rt, request, rel, blur=True, pseudonym=requester), caption))
             why = ""
             if r["status"] in ("rejected", "approved") and r["review_reason"]:
                 why = t(lang, "reason_" + r["review_reason"])
+            if r["appealed"]:
+                why = (why + " · " if why else "") + t(lang, "appeal_sent")
             elif r["status"] == "blocked":
                 why = ", ".join(t(lang, "reason_" + x) for x in r["reasons"])
             rows.append(
@@ -57,7 +80,12 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
                 f'<span>{escape(r["instruction"][:120])}</span>'
                 f'<span class="eg-why">{escape(r["created_at"].strftime("%Y-%m-%d %H:%M"))} UTC'
                 + (f" · {escape(why)}" if why else "") + "</span></div>")
-        return shown, f'<div class="eg-card" id="eg-mine">{"".join(rows)}</div>'
+        where = t(lang, "mine_page", page=page + 1) + (" · " + t(lang, "mine_more") if more else "")
+        appealable = [(f'{r["created_at"]:%Y-%m-%d %H:%M} · {r["instruction"][:60]}', r["id"]) for r in records
+                      if r["status"] == "rejected" and not r["appealed"]]
+        return (shown, f'<div class="eg-card" id="eg-mine" data-page="{page + 1}" data-more="{str(more).lower()}">'
+                f'{"".join(rows)}<div class="eg-muted">{escape(where)}</div></div>', page,
+                gr.update(choices=appealable, value=appealable[0][1] if appealable else None))
 
     def on_delete(sure, request: gr.Request, profile: gr.OAuthProfile | None = None):
         lang = language(request.headers.get("accept-language") if request else None)
@@ -71,11 +99,38 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
         # the log keeps the pseudonym; nothing ties this browser to it any more
         forget_requester(rt.session_factory, rt.secret, credential_of(rt.secret, request, profile))
         msg = t(lang, "delete_done", n=len(report.requests), images=report.images_removed, kept=report.kept_for_audit)
-        return (*on_refresh(request, profile), f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>', False)
+        return (*on_refresh(request, profile)[:2], f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>', False)
 
+    def step(delta: int):
+        def handler(page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+            return on_refresh(request, profile, max(0, int(page or 0) + delta))
+        return handler
+
+    def on_appeal(record_id, text, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        """The requester's one appeal; a plain sentence back whatever happens."""
+        lang = language(request.headers.get("accept-language") if request else None)
+        requester = requester_for(rt, request, profile)
+        try:
+            if not record_id or not requester:
+                raise QueueError("Choose the rejected edit to appeal.", "queue.appeal_not_rejected")
+            rt.queue.appeal(requester, record_id, text or "")
+        except UserError as exc:
+            return (*[gr.skip()] * 4, render.error_html(lang, error_message(lang, exc.code, exc.params),
+                                                         "appeal_error_title"), gr.skip())
+        return (*on_refresh(request, profile, page),
+                f'<div class="eg-card" id="eg-appealed">{escape(t(lang, "appeal_done"))}</div>', "")
+
+    mine = [gallery, listing, page_no, appeal_pick]
+    appeal_btn.click(on_appeal, [appeal_pick, appeal_text, page_no], [*mine, appeal_msg, appeal_text],
+                     api_visibility="private")
     delete_btn.click(on_delete, [confirm], [gallery, listing, deleted, confirm], api_visibility="private")
-    refresh.click(on_refresh, None, [gallery, listing], api_visibility="private")
-    tab.select(on_refresh, None, [gallery, listing], api_visibility="private")
+    refresh.click(step(0), page_no, mine, api_visibility="private")
+    newer.click(step(-1), page_no, mine, api_visibility="private")
+    older.click(step(1), page_no, mine, api_visibility="private")
+    tab.select(step(0), page_no, mine, api_visibility="private")
+
+
+MINE_PAGE = 20
 
 
 def _pill(status: str) -> str:

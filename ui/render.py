@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
-from ui.strings import category, provenance_labels, t
+from ui.strings import category, has, provenance_labels, status_words, t
 
 BADGE_CLASS = {"Safe": "eg-safe", "Controversial": "eg-controversial", "Unsafe": "eg-unsafe"}
 PENDING_BLUR_CELLS = 12  # a pending picture keeps 12 averaged cells across its long side, at any size
@@ -42,18 +42,37 @@ CSS = """
 .eg-form .secondary {background:var(--button-secondary-background-fill); color:var(--button-secondary-text-color);
   border:1px solid var(--button-secondary-border-color);}
 .eg-signout {margin:0 0 0 auto;}
+/* galleries show each whole picture, whatever its shape: a tile is as tall as the row, the picture fits inside it */
+#eg-outputs .grid-container, #eg-works .grid-container, #eg-mine-gallery .grid-container {
+  grid-template-columns:repeat(auto-fit, minmax(180px, 1fr)) !important; grid-auto-rows:280px !important;}
+#eg-outputs .thumbnail-item, #eg-works .thumbnail-item, #eg-mine-gallery .thumbnail-item {aspect-ratio:auto !important;
+  height:280px;}
+#eg-outputs .thumbnail-item img, #eg-works .thumbnail-item img, #eg-mine-gallery .thumbnail-item img {width:100%;
+  height:100%; object-fit:contain;}
+.eg-export-link {display:inline-block; margin:6px 8px 6px 0; padding:8px 18px; border-radius:var(--button-large-radius);
+  background:var(--button-secondary-background-fill); color:var(--button-secondary-text-color); font-weight:600;
+  border:1px solid var(--button-secondary-border-color); text-decoration:none;}
+#eg-compare .slider-wrap, #eg-compare img {max-width:100%;}
 .eg-mine {display:grid; grid-template-columns:repeat(auto-fill,minmax(220px,1fr)); gap:10px;}
 """
 
 
 def decision_html(lang: str, record: dict) -> str:
+    """The headline never contradicts the lines under it: a release that carries warnings says so, naming the
+    registered works it resembles."""
     d = record["decision"]
     reasons = "".join(f"<li>{escape(t(lang, 'reason_' + r))}</li>" for r in record["reasons"])
     warnings = "".join(f"<li>{escape(t(lang, 'reason_' + w))}</li>" for w in record["warnings"])
+    headline, why = t(lang, "decision_" + d), t(lang, "why_" + d)
+    if d == "released" and record["warnings"]:
+        titles = list(dict.fromkeys(m["title"] for m in record.get("matches", [])))
+        headline = t(lang, "decision_released_warned")
+        why = (t(lang, "why_released_resembles", titles=t(lang, "list_sep").join(f"“{x}”" for x in titles))
+               if titles else t(lang, "why_released_warned"))
     return (
-        f'<div class="eg-card" id="eg-decision" data-decision="{escape(d)}">'
-        f'<div class="eg-decision"><span class="eg-pill eg-{escape(d)}">{escape(t(lang, "decision_" + d))}</span>'
-        f'<span>{escape(t(lang, "why_" + d))}</span></div>'
+        f'<div class="eg-card" id="eg-decision" data-decision="{escape(d)}" data-warned="{str(bool(warnings)).lower()}">'
+        f'<div class="eg-decision"><span class="eg-pill eg-{escape(d)}{" eg-warned" if warnings else ""}">'
+        f'{escape(headline)}</span><span>{escape(why)}</span></div>'
         + (f"<ul>{reasons}</ul>" if reasons else "")
         + (f'<ul class="eg-why">{warnings}</ul>' if warnings else "")
         + f'<div class="eg-muted">{escape(t(lang, "record", id=record["id"]))} · {escape(record["backend"])} · '
@@ -66,7 +85,7 @@ def provenance_html(lang: str, record: dict, card: dict, labels: str) -> str:
     editor, filters without generative AI."""
     generative = record["backend"] != "classic"
     text = t(lang, "prov_ai" if generative else "prov_classic", model=record["model"],
-             credit=card.get("credit") or record["model"], license=record["model_license"])
+             credit=status_words(lang, card.get("credit") or record["model"]), license=record["model_license"])
     return (f'<div class="eg-card" id="eg-provenance" data-generative="{str(generative).lower()}">'
             f'<span class="eg-pill {"eg-controversial" if generative else "eg-released"}">'
             f'{escape(t(lang, "prov_badge_ai" if generative else "prov_badge_classic"))}</span> {escape(text)}'
@@ -99,13 +118,15 @@ def _verdict_row(lang: str, what: str, v: dict) -> str:
 BITS = {"pdq": 256, "phash": 64}
 
 
-def matches_html(lang: str, record: dict) -> str:
+def matches_html(lang: str, record: dict, reviewer: bool = False) -> str:
+    """Each matched work by title, owner and license, its thumbnail with the matched region outlined; `reviewer`
+    words the places for the console ("the uploaded image") rather than for the requester ("your uploaded image")."""
     if not record["matches"]:
         return ""
     items = []
     for m in record["matches"]:
         n = m["position"] + 1
-        where = t(lang, f"similar_on_{m['target']}", n=n)
+        where = t(lang, f"{'review' if reviewer else 'similar'}_on_{m['target']}", n=n)
         thumb = thumbnail_data_uri(m.get("reference_image"))
         evidence = m.get("evidence") or {}
         img = f'<img src="{thumb}" alt="">' if thumb else ""
@@ -138,6 +159,18 @@ def matches_html(lang: str, record: dict) -> str:
     return f'<div class="eg-card" id="eg-matches"><strong>⚠ {escape(t(lang, "similar_title"))}</strong>{"".join(items)}</div>'
 
 
+def agreement_html(lang: str, rows: list[dict]) -> str:
+    """Per reviewer: of their decisions that were appealed and looked at again, how many a second reviewer upheld."""
+    if not rows:
+        return f'<div class="eg-muted" id="eg-agreement">{escape(t(lang, "agreement_none"))}</div>'
+    body = "".join(f'<tr data-reviewer="{escape(r["reviewer"])}"><td>{escape(r["reviewer"])}</td><td>{r["appealed"]}</td>'
+                   f'<td>{r["upheld"]}</td><td>{round(100 * r["agreement"])}%</td></tr>' for r in rows)
+    head = "".join(f"<th>{escape(t(lang, k))}</th>" for k in ("agreement_reviewer", "agreement_appealed",
+                                                                "agreement_upheld", "agreement_share"))
+    return (f'<div class="eg-card" id="eg-agreement"><strong>{escape(t(lang, "agreement_title"))}</strong>'
+            f'<table><tr>{head}</tr>{body}</table></div>')
+
+
 def live_verdict_html(lang: str, verdict: dict) -> str:
     """One line under the instruction box: the label, its categories and the words that triggered it."""
     label = verdict["label"]
@@ -149,8 +182,9 @@ def live_verdict_html(lang: str, verdict: dict) -> str:
             + "</div>")
 
 
-def item_html(lang: str, d: dict) -> str:
-    """The reviewer's view of one item: status, request, instruction with the guard's evidence marked, history."""
+def item_html(lang: str, d: dict, store_root=None) -> str:
+    """The reviewer's view of one item: status, why it is here (in words), request, instruction with the guard's
+    evidence marked, every verdict, the matched works (title, owner, license, thumbnail with the region), history."""
     item, req = d["item"], d["request"]
     spans = [e["span"] for v in d["verdicts"] for e in v["evidence"] if e.get("span")]
     verdict_rows = []
@@ -168,9 +202,21 @@ def item_html(lang: str, d: dict) -> str:
         decided = (f'<div>{escape(item["decided_by"])} · {item["decided_at"].strftime("%Y-%m-%d %H:%M")} UTC · '
                    f'{escape(t(lang, "reason_" + (item["decision_reason"] or "other")))}</div>'
                    + (f'<div class="eg-note">{escape(item["decision_note"])}</div>' if item["decision_note"] else ""))
-    history = "".join(f'<li>{e["at"].strftime("%Y-%m-%d %H:%M:%S")} · {escape(e["actor"])} · {escape(e["kind"])}</li>'
+    history = "".join(f'<li>{e["at"].strftime("%Y-%m-%d %H:%M:%S")} · {escape(e["actor"])} · '
+                      f'{escape(t(lang, "event_" + e["kind"]) if has(lang, "event_" + e["kind"]) else e["kind"])}</li>'
                       for e in d["events"])
-    reasons = ", ".join(escape(t(lang, "reason_" + r)) for r in item["reasons"])
+    appeal = ""
+    if d.get("appeal"):
+        a = d["appeal"]
+        appeal = (f'<div class="eg-card eg-appeal" id="eg-item-appeal"><span class="eg-pill eg-controversial">'
+                  f'{escape(t(lang, "appeal_flag"))}</span> '
+                  f'{escape(t(lang, "appeal_by_requester", first=a["first_decider"]))}'
+                  f'<div class="eg-note">{escape(a["text"])}</div></div>')
+    matches = ""
+    if d.get("matches") and store_root is not None:
+        found = [{**m, "reference_image": str(Path(store_root) / m["reference_relpath"])} for m in d["matches"]]
+        matches = matches_html(lang, {"matches": found}, reviewer=True)
+    reasons = "".join(f"<li>{escape(t(lang, 'reason_' + r))}</li>" for r in item["reasons"])
     params = ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in req["params"].items())
     request_line = t(lang, "item_request", id=req["id"], created=req["created_at"].strftime("%Y-%m-%d %H:%M UTC"),
                      requester=req["requester"] or "anonymous")  # a pseudonym (review/requester.py), never a credential
@@ -178,10 +224,10 @@ def item_html(lang: str, d: dict) -> str:
         f'<div class="eg-card" id="eg-item-view" data-item="{item["id"]}" data-status="{escape(item["status"])}">'
         f'<h3>{escape(t(lang, "item_title", id=item["id"], status=t(lang, "status_" + item["status"])))}</h3>'
         f'<div class="eg-muted">{escape(request_line)}</div>'
-        f"<div>{reasons}</div>{lease}{decided}"
+        f'{appeal}<div id="eg-item-reasons"><strong>{escape(t(lang, "item_why"))}</strong><ul>{reasons}</ul></div>{lease}{decided}'
         f'<div class="eg-row"><strong>{escape(t(lang, "item_instruction"))}</strong>'
         f'<span id="eg-item-instruction">{mark_spans(req["instruction"], spans)}</span></div>'
-        + "".join(verdict_rows)
+        + "".join(verdict_rows) + matches
         + f'<div class="eg-muted">{escape(t(lang, "item_model"))}: {escape(req["backend"])} · {escape(req["model"])} '
           f'({escape(req["model_license"])}) · {escape(t(lang, "item_params"))}: {params}</div>'
         + f'<details><summary>{escape(t(lang, "item_history"))}</summary><ul>{history}</ul></details></div>'
@@ -207,10 +253,12 @@ def mark_spans(text: str, spans: list[str]) -> str:
 
 
 def status_html(lang: str, status: dict, card: dict | None = None) -> str:
+    status = {k: status_words(lang, v) if isinstance(v, str) else v for k, v in status.items()}
     if "provenance" in status:
         status = {**status, "provenance": provenance_labels(lang, status["provenance"])}
     line = escape(t(lang, "status_line", **status))
     if card:
+        card = {k: status_words(lang, v) if isinstance(v, str) else v for k, v in card.items()}
         line += f'<br><span id="eg-model-card">{escape(t(lang, "model_card", **card))}</span>'
     return f'<div class="eg-status" id="eg-status">{line}</div>'
 

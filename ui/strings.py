@@ -265,6 +265,42 @@ EN = {
     "err_library.no_files": "Choose the image files to import.",
     "err_library.no_image": "Choose the picture of the work.",
     "err_library.bad_manifest": "The manifest is not a readable CSV file with a 'file' column.",
+    # ---- issue 14: decisions in words, undo, console wording ----
+    "decision_released_warned": "Released with a warning",
+    "why_released_resembles": "The result is yours, but it resembles {titles}: make sure you may use it.",
+    "why_released_warned": "The result is yours, but read the warnings below before you use it.",
+    "list_sep": ", ",
+    "review_on_input": "the uploaded image", "review_on_reference": "reference image {n}", "review_on_output": "result {n}",
+    "match_caption": "{title} — {owner} · {license} (matched {where})",
+    "item_why": "Why it is here",
+    "undo": "Undo", "undo_hint": "You can undo this for {seconds} seconds.",
+    "done_undone": "Decision undone: the item is yours again.",
+    "undo_too_late": "Too late to undo: the decision is final (it is in the log).",
+    "err_queue.reason_needed": "Choose why the edit is rejected before rejecting it.",
+    "review_error_title": "Not done",
+    "signin_error_title": "Not signed in",
+    "event_review.claimed": "claimed", "event_review.released": "released back to the queue",
+    "event_review.lease_expired": "claim lapsed", "event_review.approved": "approved",
+    "event_review.rejected": "rejected", "event_review.escalated": "escalated", "event_review.undone": "decision undone",
+    "event_edit.released": "edit released", "event_edit.pending_review": "edit sent to review",
+    "event_edit.blocked": "edit blocked",
+    "choose_reason": "— choose a reason —",
+    "reason_appeal": "the requester appealed the rejection",
+    "appeal_title": "Appeal a rejection", "appeal_note": "If a reviewer rejected your edit and you think that is wrong, "
+    "say why in a sentence. Each rejection can be appealed once; a different reviewer looks at it.",
+    "appeal_pick": "Rejected edit", "appeal_text": "Why the decision is wrong", "appeal_send": "Send appeal",
+    "appeal_done": "Appeal sent. A different reviewer will look at your edit.", "appeal_sent": "appealed",
+    "appeal_error_title": "Appeal not sent",
+    "appeal_flag": "Appeal", "appeal_by_requester": "The requester contests {first}'s rejection:",
+    "err_queue.appeal_empty": "Say in a sentence why the decision is wrong.",
+    "err_queue.appeal_too_long": "Keep the appeal under 500 characters.",
+    "err_queue.appeal_not_rejected": "Only a rejected edit of yours can be appealed.",
+    "err_queue.appeal_once": "This edit was already appealed once.",
+    "event_review.appealed": "appealed by the requester",
+    "agreement_title": "Agreement on appealed decisions", "agreement_none": "No appealed decision has been settled yet.",
+    "agreement_reviewer": "First reviewer", "agreement_appealed": "Appealed and settled", "agreement_upheld": "Upheld",
+    "agreement_share": "Agreement",
+    "mine_newer": "Newer", "mine_older": "Older", "mine_page": "Page {page}", "mine_more": "older edits on the next page",
 }
 
 JA = {
@@ -514,6 +550,42 @@ JA = {
     "err_library.no_files": "登録する画像ファイルを選んでください。",
     "err_library.no_image": "作品の画像を選んでください。",
     "err_library.bad_manifest": "目録が読み取れる CSV ファイルではないか、file 列がありません。",
+    # ---- issue 14 ----
+    "decision_released_warned": "公開済み（注意あり）",
+    "why_released_resembles": "結果はご利用いただけますが、{titles} に似ています。利用してよいか確認してください。",
+    "why_released_warned": "結果はご利用いただけますが、使う前に下の注意をお読みください。",
+    "list_sep": "、",
+    "review_on_input": "アップロードされた画像", "review_on_reference": "参照画像 {n}", "review_on_output": "結果 {n}",
+    "match_caption": "{title} — {owner}・{license}（一致箇所：{where}）",
+    "item_why": "確認に回った理由",
+    "undo": "取り消す", "undo_hint": "{seconds} 秒以内なら取り消せます。",
+    "done_undone": "判定を取り消しました。この項目はあなたの担当に戻りました。",
+    "undo_too_late": "取り消せる時間を過ぎました。判定は確定し、記録に残っています。",
+    "err_queue.reason_needed": "却下する前に理由を選んでください。",
+    "review_error_title": "実行できませんでした",
+    "signin_error_title": "サインインしていません",
+    "event_review.claimed": "担当", "event_review.released": "キューに戻す",
+    "event_review.lease_expired": "担当期限切れ", "event_review.approved": "承認",
+    "event_review.rejected": "却下", "event_review.escalated": "管理者に回す", "event_review.undone": "判定の取り消し",
+    "event_edit.released": "編集を公開", "event_edit.pending_review": "編集を確認待ちに",
+    "event_edit.blocked": "編集をブロック",
+    "choose_reason": "— 理由を選んでください —",
+    "reason_appeal": "依頼者が却下に異議を申し立てました",
+    "appeal_title": "却下に異議を申し立てる", "appeal_note": "審査担当の却下が誤りだと思う場合は、理由をひとことお書きください。"
+    "異議申し立ては却下 1 件につき 1 回で、別の審査担当が確認します。",
+    "appeal_pick": "却下された編集", "appeal_text": "判定が誤りだと思う理由", "appeal_send": "異議を申し立てる",
+    "appeal_done": "異議を受け付けました。別の審査担当が確認します。", "appeal_sent": "異議申し立て済み",
+    "appeal_error_title": "送信できませんでした",
+    "appeal_flag": "異議申し立て", "appeal_by_requester": "依頼者が {first} の却下に異議を申し立てています：",
+    "err_queue.appeal_empty": "判定が誤りだと思う理由をひとことお書きください。",
+    "err_queue.appeal_too_long": "500 文字以内でお書きください。",
+    "err_queue.appeal_not_rejected": "異議を申し立てられるのは、ご自身の却下された編集だけです。",
+    "err_queue.appeal_once": "この編集にはすでに異議を申し立てています。",
+    "event_review.appealed": "依頼者が異議申し立て",
+    "agreement_title": "異議申し立てのあった判定の一致率", "agreement_none": "再確認が済んだ異議申し立てはまだありません。",
+    "agreement_reviewer": "最初の審査担当", "agreement_appealed": "再確認済みの件数", "agreement_upheld": "維持",
+    "agreement_share": "一致率",
+    "mine_newer": "新しい編集", "mine_older": "以前の編集", "mine_page": "{page} ページ目", "mine_more": "次のページに以前の編集があります",
 }
 
 PROVENANCE_JA = {"XMP (IPTC source type)": "XMP（IPTC デジタルソース種別）", "C2PA (local authority)": "C2PA（ローカル認証局）",
@@ -551,6 +623,27 @@ def t(lang: str, key: str, **params) -> str:
         return template.format(**params)
     except (KeyError, ValueError, IndexError):
         return template
+
+
+def has(lang: str, key: str) -> bool:
+    return key in STRINGS.get(lang, EN) or key in EN
+
+
+STATUS_JA = {"exact Hamming search": "全件ハミング検索", "FAISS Hamming search": "FAISS ハミング検索",
+             "multi-index hashing (whole pictures)": "マルチインデックスハッシュ（画像全体）",
+             "SIFT verification": "SIFT 照合", "none (image content is not checked)": "なし（画像の内容は確認しません）",
+             "EditGuard's classic CPU editor (Pillow)": "EditGuard 内蔵の CPU エディタ（Pillow）", "built-in": "内蔵"}
+POLICY_JA = {"strict": "厳格", "review": "担当者が確認", "loose": "緩め"}
+
+
+def status_words(lang: str, text: str) -> str:
+    """The status line's backend phrases in the page's language (names like PDQ stay as they are)."""
+    if lang == "ja":
+        if text in POLICY_JA:
+            return POLICY_JA[text]
+        for en, ja in STATUS_JA.items():
+            text = text.replace(en, ja)
+    return text
 
 
 def category(lang: str, name: str) -> str:

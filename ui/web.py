@@ -4,6 +4,7 @@
   never the input of a Gradio event (Gradio can record those in the browser); the session token goes only into an
   HttpOnly, SameSite=Lax cookie (Secure on https) and the database keeps its hash.
 - a middleware gives every browser a server-signed, HttpOnly requester cookie (review/requester.py).
+- `GET /review/export.csv|jsonl`: the console's one-click export, for a signed-in reviewer's session cookie only.
 - `GET /pictures/<token>`: stored pictures for the viewer their URL was made for (ui/pictures.py).
 """
 from __future__ import annotations
@@ -112,6 +113,24 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
         response = _back(request, "ok")
         _set_session(request, response, token)
         return response
+
+    @app.get("/review/export.{fmt}")
+    async def export(fmt: str, request: Request):
+        """The decisions as they are now, in one response: no file is left in any cache."""
+        import io
+
+        from review.export import write_csv, write_jsonl
+
+        who = await run_in_threadpool(rt.auth.resolve, request.cookies.get(SESSION_COOKIE))
+        if who is None or fmt not in ("csv", "jsonl"):
+            return Response(status_code=403 if who is None else 404, headers={"Cache-Control": "no-store"})
+        buf = io.StringIO()
+        await run_in_threadpool((write_csv if fmt == "csv" else write_jsonl), rt.queue.export(), buf)
+        log.info("%s exported decisions as %s", who.name, fmt)
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
+        return Response(buf.getvalue(), media_type=media, headers={
+            "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'attachment; filename="editguard-decisions.{fmt}"'})
 
     @app.get(pictures.ROUTE + "{token}")
     async def picture(token: str, request: Request):
