@@ -103,6 +103,11 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.0, "validating")
     main, refs, instruction, negative, params = _validate(rt, sub)
     mask = _load_mask(rt, sub.mask, main)
+    request = EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
+                            seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
+                            num_outputs=params["num_outputs"], fast=sub.fast, mask=mask, cancel=sub.cancel,
+                            preview_check=rt.image_guard.check_image if rt.image_guard else None)
+    _refuse_unsupported(rt, request)
     inputs = [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)]
     # Encoding the inputs and matching them against the library run in the background, beside the guard and editor.
     encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
@@ -111,7 +116,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
 
     say(0.05, "checking the instruction")
     prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
-    edit = _Edit(sub, instruction, negative, params, prompt_verdict, encoded)
+    edit = _Edit(sub, instruction, negative, _requested(params), prompt_verdict, encoded)
     edit.input_verdicts = [f.result() for f in input_checks]
     mode = rt.settings.policy_mode
     if decide(mode, prompt_verdict, [], [], inputs=edit.input_verdicts).decision == Decision.BLOCKED:
@@ -121,18 +126,12 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.1, "editing")
     started = time.perf_counter()
     try:
-        output = rt.editor.edit(
-            EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
-                          seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
-                          num_outputs=params["num_outputs"], fast=sub.fast, mask=mask, cancel=sub.cancel,
-                          preview_check=rt.image_guard.check_image if rt.image_guard else None),
-            progress=lambda f, d: say(0.1 + 0.75 * f, d),
-        )
+        output = rt.editor.edit(request, progress=lambda f, d: say(0.1 + 0.75 * f, d))
     except UserError as exc:  # the editor declined, or the user cancelled
         raise EditFailed.of(exc) from None
     except UnsafePreview as stop:  # the image guard stopped the generation early: record it as blocked
         edit.edit_ms = (time.perf_counter() - started) * 1000
-        edit.params["stopped_at_step"] = stop.step
+        edit.params = {**getattr(stop, "params", {}), "stopped_at_step": stop.step}
         edit.output_verdicts = [combine([stop.verdict], guard=_output_guard_name(rt))]
         edit.matches = input_matches.result()
         return _persist(rt, edit, decide(mode, prompt_verdict, edit.output_verdicts, edit.matches,
@@ -142,6 +141,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
     edit.edit_ms = (time.perf_counter() - started) * 1000
     edit.applied = output.applied
+    edit.params = _ran(rt, output)
     facts = _facts(rt, edit, 1 + len(refs))
     edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
 
@@ -156,10 +156,22 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     return _persist(rt, edit, result)
 
 
+def _ran(rt, output) -> dict:
+    """The record's params: what the editor reports it used, plus which pixels the guard and hashes judged.
+
+    The output guard and the perceptual hashes see the edited picture before the labeller adds the invisible
+    watermark and the optional visible mark; the stored file (and its SHA-256) carries them. `checked_stage` says so.
+    """
+    labeller = getattr(rt, "labeller", None)
+    marked = bool(labeller and (getattr(labeller, "watermark_on", False) or labeller.settings.visible_mark))
+    return {**output.params, "checked_stage": "before_marks" if marked else "stored"}
+
+
 def _facts(rt, edit: _Edit, input_images: int) -> Facts:
     card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
+    revision = edit.params.get("model_revision") or card.get("revision") or ""
     return Facts(source_type=source_type_for(rt.editor.name, input_images), record_id=edit.request_id,
-                 model_id=rt.editor.model_id, model_revision=str(card.get("revision") or ""),
+                 model_id=rt.editor.model_id, model_revision=str(revision),
                  model_license=rt.editor.model_license, credit=str(card.get("credit") or ""))
 
 
@@ -186,20 +198,34 @@ def _validate(rt, sub: Submission):
                 raise BadImage(f"Reference image {i + 1}: {exc}", exc.code, reference=i + 1, **exc.params) from None
     except (BadImage, BadInstruction) as exc:
         raise EditFailed.of(exc) from None
+    # what is asked for; the record keeps it only until the editor reports what it actually used (`_ran`)
     params = {
         "seed": int(sub.seed) if sub.seed is not None and sub.seed >= 0 else random.randrange(2**31),
         "steps": _bounded(sub.steps, 1, MAX_STEPS, "steps"),
         "guidance": float(min(max(float(sub.guidance), 0.0), 20.0)),
         "num_outputs": _bounded(sub.num_outputs, 1, MAX_OUTPUTS, "number of outputs"),
         "references": len(refs),
+        "fast": bool(sub.fast),
     }
     if rt.editor.deterministic:
         params["num_outputs"] = 1  # a deterministic editor would only repeat itself
-    if getattr(rt.editor, "revision", None):
-        params["model_revision"] = rt.editor.revision
-    if sub.fast:
-        params["fast"] = True
     return main, refs, instruction, negative, params
+
+
+def _refuse_unsupported(rt, request: EditorRequest) -> None:
+    """A combination the backend would carry out only in part is refused in words before anything runs."""
+    refuse = getattr(rt.editor, "refuse_unsupported", None)
+    if refuse is None:
+        return
+    try:
+        refuse(request)
+    except UserError as exc:
+        raise EditFailed.of(exc) from None
+
+
+def _requested(params: dict) -> dict:
+    """The record's params when the editor never ran: the request's wishes, labelled as such."""
+    return {"requested": params}
 
 
 def _load_mask(rt, source, main: Image.Image) -> Image.Image | None:
