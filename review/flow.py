@@ -32,6 +32,7 @@ from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
 from review.policy import Decision, PolicyResult, decide
 from review.queue import tags_for
+from review.provenance import watermark
 from review.provenance.labeller import source_type_for
 from review.provenance.metadata import Facts
 from review.similarity import Match
@@ -163,7 +164,9 @@ def _ran(rt, output) -> dict:
     watermark and the optional visible mark; the stored file (and its SHA-256) carries them. `checked_stage` says so.
     """
     labeller = getattr(rt, "labeller", None)
-    marked = bool(labeller and (getattr(labeller, "watermark_on", False) or labeller.settings.visible_mark))
+    big_enough = all(im.width * im.height >= getattr(watermark, "MIN_PIXELS", 0) for im in output.images)
+    marked = bool(labeller and ((getattr(labeller, "watermark_on", False) and big_enough)
+                                or labeller.settings.visible_mark))
     return {**output.params, "checked_stage": "before_marks" if marked else "stored"}
 
 
