@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import uvicorn
 
+from db.engine import StorageUnavailable
 from review.retention import purge_daily
 from review.runtime import Runtime
 from ui.page import build_page, launch_kwargs
@@ -29,10 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                         help="port (default 7860; GRADIO_SERVER_PORT)")
     args = parser.parse_args(argv)
-    rt = Runtime.start()
+    try:
+        rt = Runtime.start()
+    except (StorageUnavailable, ValueError) as exc:  # a setting or the storage needs fixing: one sentence, no traceback
+        sys.exit(f"error: {exc}")
     purge_daily(rt)
     page, i18n = build_page(rt)
-    app = build_app(rt, page.queue(default_concurrency_limit=2), server_name=args.host, server_port=args.port,
+    app = build_app(rt, page.queue(default_concurrency_limit=max(2, rt.edit_concurrency)), server_name=args.host, server_port=args.port,
                     **launch_kwargs(rt, i18n))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
 

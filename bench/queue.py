@@ -1,12 +1,14 @@
-"""Benchmark: the review queue on one SQLite file.
+"""Benchmark: the review queue on SQLite and on PostgreSQL, printed side by side.
 
 - enqueue rate: one transaction per edit needing review (request, verdict, item, event), as the flow writes them;
 - claim + decide rate with 1 and 8 concurrent reviewers (threads), every item decided exactly once;
 - list-page latency (first, middle and last page, with and without a filter) at 100k queued items.
-Baseline in the same run: plain sqlite3 write transactions (BEGIN IMMEDIATE, one INSERT, COMMIT) per second on the
-same file, the ceiling any SQLite writer here can reach; ratios are printed beside the figures.
+Baseline in the same run, per engine: plain write transactions (one INSERT, COMMIT) per second through the bare
+driver on the same database (sqlite3 with BEGIN IMMEDIATE; psycopg), the ceiling any writer there can reach; ratios
+are printed beside the figures. PostgreSQL: --postgres URL, else a throw-away local server (Debian's package) with
+its durable defaults (fsync on), or skipped with a note when none is installed.
 
-    .venv/bin/python -m bench.queue [--items 2000] [--list-items 100000]
+    .venv/bin/python -m bench.queue [--items 2000] [--list-items 100000] [--postgres URL] [--engines sqlite,postgresql]
 """
 from __future__ import annotations
 
@@ -29,29 +31,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--list-items", type=int, default=100_000)
+    parser.add_argument("--postgres", help="PostgreSQL URL of an empty database to use (default: a throw-away local server)")
+    parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
+    results = []
+    for engine in args.engines.split(","):
+        if engine == "sqlite":
+            results.append(run_engine(args, None))
+        elif args.postgres:
+            results.append(run_engine(args, args.postgres))
+        else:
+            from bench.pg import temporary_postgres
+
+            with temporary_postgres() as url:
+                results.append(run_engine(args, url) if url else {"database": "postgresql",
+                                                                   "skipped": "PostgreSQL is not installed"})
+    print(json.dumps({"benchmark": "queue", "engines": results,
+                      "targets": {"decisions_per_s_8_reviewers": 1000, "list_page_p95_ms_at_100k": 100}}, indent=2))
+
+
+def run_engine(args, postgres_url: str | None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     os.environ.update(EDITGUARD_DATA_DIR=str(tmp / "data"), EDITGUARD_SECRET="bench", EDITGUARD_SEED_REFERENCES="0")
-    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("EDITGUARD_REPLICA", None)
+    if postgres_url:
+        os.environ["DATABASE_URL"] = postgres_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
 
     from review.auth import Reviewer
     from review.runtime import Runtime
     from tests.queue_helpers import enqueue
 
-    rt = Runtime.start(load_models=False)
-    db_file = rt.settings.data_dir / "editguard.db"
-
-    # baseline: raw sqlite3 write transactions on the same file
-    raw = sqlite3.connect(db_file, isolation_level=None)
-    raw.execute("create table if not exists bench_raw (x integer)")
-    n_raw = 2000
-    t = time.perf_counter()
-    for i in range(n_raw):
-        raw.execute("begin immediate")
-        raw.execute("insert into bench_raw values (?)", (i,))
-        raw.execute("commit")
-    raw_tps = n_raw / (time.perf_counter() - t)
-    raw.close()
+    rt = Runtime.start(load_models=False, replicate=False)
+    raw_tps = _raw_write_tps(rt, postgres_url)
 
     t = time.perf_counter()
     for _ in range(args.items):
@@ -100,10 +113,10 @@ def main() -> None:
             timings[key].append((time.perf_counter() - t) * 1000)
     all_ms = [v for vs in timings.values() for v in vs]
 
-    print(json.dumps({
-        "benchmark": "queue",
-        "database": "sqlite (WAL, synchronous=NORMAL)",
-        "baseline_raw_sqlite_write_tx_per_s": round(raw_tps, 1),
+    result = {
+        "database": (f"postgresql {rt.engine.dialect.server_version_info[0]} (psycopg 3, fsync on)" if postgres_url
+                     else "sqlite (WAL, synchronous=NORMAL)"),
+        "baseline_raw_write_tx_per_s": round(raw_tps, 1),
         "enqueue_per_s": round(enqueue_rate, 1),
         "enqueue_vs_raw": round(enqueue_rate / raw_tps, 3),
         "claim_decide_1_reviewer": one,
@@ -113,8 +126,40 @@ def main() -> None:
         "list_page_ms": {k: {"p50": round(statistics.median(v), 2), "p95": round(pct(v, 0.95), 2)}
                          for k, v in timings.items()},
         "list_page_p95_ms_all": round(pct(all_ms, 0.95), 2),
-        "targets": {"decisions_per_s_8_reviewers": 1000, "list_page_p95_ms_at_100k": 100},
-    }, indent=2))
+    }
+    rt.engine.dispose()
+    return result
+
+
+def _raw_write_tps(rt, postgres_url: str | None, n: int = 2000) -> float:
+    """The baseline: bare-driver write transactions (one INSERT, COMMIT) per second on the same database."""
+    if postgres_url is None:
+        raw = sqlite3.connect(rt.settings.data_dir / "editguard.db", isolation_level=None)
+        raw.execute("create table if not exists bench_raw (x integer)")
+        t = time.perf_counter()
+        for i in range(n):
+            raw.execute("begin immediate")
+            raw.execute("insert into bench_raw values (?)", (i,))
+            raw.execute("commit")
+        tps = n / (time.perf_counter() - t)
+        raw.close()
+        return tps
+    import psycopg
+
+    from db.engine import normalise_url
+
+    url = normalise_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as raw:
+        raw.execute("create table if not exists bench_raw (x integer)")
+        raw.commit()
+        t = time.perf_counter()
+        for i in range(n):
+            raw.execute("insert into bench_raw values (%s)", (i,))
+            raw.commit()
+        tps = n / (time.perf_counter() - t)
+        raw.execute("drop table bench_raw")
+        raw.commit()
+    return tps
 
 
 if __name__ == "__main__":

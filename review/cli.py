@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 
@@ -17,6 +18,7 @@ EPILOG = """environment:
   EDITGUARD_ADMINS     Hugging Face users (or org:NAME) who may review and decide escalations
   EDITGUARD_DATA_DIR   data directory (database, images); default ./data
   DATABASE_URL         SQLAlchemy URL; default sqlite:///$EDITGUARD_DATA_DIR/editguard.db
+  EDITGUARD_REPLICA    s3://BUCKET/PREFIX?endpoint=URL or a folder: database and files replicated there
   EDITGUARD_POLICY_MODE strict | review (default) | loose
   EDITOR_BACKEND       auto (default) | classic | qwen-image-edit | qwen-image-2.1 (EDITOR_MODEL)
   GUARD_BACKEND        auto (default) | rules | qwen3guard         (GUARD_MODEL: hub id or folder)
@@ -28,6 +30,36 @@ EPILOG = """environment:
 
 class CliError(Exception):
     pass
+
+
+MAX_SEED = 2**31 - 1  # the page's seed field allows the same range
+
+
+def _whole(lo: int, hi: int | None = None):
+    """An argparse type: a whole number in [lo, hi], refused in plain words otherwise (no silent replacement)."""
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({lo} to {hi})" if hi is not None
+                                             else f"{value} is out of range (at least {lo})")
+        return value
+    return parse
+
+
+def _finite(lo: float, hi: float):
+    """An argparse type: a finite number in [lo, hi]; NaN and infinities are refused, not stored."""
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{raw} is not a number from {lo:g} to {hi:g}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,17 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
                        ("activate", "match against deactivated works again"),
                        ("remove", "delete works that no past edit was matched against")):
         cmd = lib.add_parser(name, help=what)
-        cmd.add_argument("ids", nargs="+", type=int, metavar="ID")
+        cmd.add_argument("ids", nargs="+", type=_whole(1, 2**63 - 1), metavar="ID")
 
     e = sub.add_parser("edit", help="run one moderated edit exactly as the page does")
     e.add_argument("--image", required=True)
     e.add_argument("--reference", action="append", default=[], help="reference image (repeatable, up to 3)")
     e.add_argument("--instruction", required=True)
     e.add_argument("--negative-prompt", default="")
-    e.add_argument("--steps", type=int, default=30)
-    e.add_argument("--seed", type=int, default=None, help="default: random (recorded)")
-    e.add_argument("--guidance", type=float, default=4.0)
-    e.add_argument("--outputs", type=int, default=1, help="number of variants (model backends)")
+    e.add_argument("--steps", type=_whole(1), default=30)
+    e.add_argument("--seed", type=_whole(0, MAX_SEED), default=None, help=f"0 to {MAX_SEED}; default: random (recorded)")
+    e.add_argument("--guidance", type=_finite(0.0, 20.0), default=4.0, help="0 to 20 (default 4)")
+    e.add_argument("--outputs", type=_whole(1), default=1, help="number of variants (model backends)")
     e.add_argument("--requester", default="cli")
     e.add_argument("--json", action="store_true", help="print the stored record as JSON")
 
@@ -121,6 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("EDITGUARD_LOG_LEVEL", "WARNING"), stream=sys.stderr)
     args = build_parser().parse_args(argv)
+    code = _run(args)
+    try:
+        for rt in _started:  # EDITGUARD_REPLICA: this command's writes are in the replica before it returns
+            rt.finish()
+    except StorageUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _run(args) -> int:
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:
@@ -134,10 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+_started: list = []
+
+
 def _runtime(load_models: bool):
     from review.runtime import Runtime
 
-    return Runtime.start(load_models=load_models)
+    rt = Runtime.start(load_models=load_models, replicate=False)
+    _started.append(rt)
+    return rt
 
 
 def _print_json(data) -> None:
@@ -203,20 +251,21 @@ def cmd_library(args) -> int:
                 print(f"error: {path}: {exc}", file=sys.stderr)
         return 1 if failures else 0
     if cmd == "check":
-        results = []
+        results, found_matches = [], []
         for path in args.images:
             try:
                 image = load_image(path, max_pixels=rt.settings.max_pixels)
             except BadImage as exc:
                 raise CliError(f"{path}: {exc}") from None
-            results.append({"image": path, "matches": [m.to_dict() for m in rt.index.search(image)]})
+            found_matches.append(rt.index.search(image))
+            results.append({"image": path, "matches": [m.to_dict() for m in found_matches[-1]]})
         if args.json:
             _print_json(results)
         else:
-            for r in results:
-                found = ", ".join(f"#{m['reference_id']} {m['title']} ({m['level']}, {m['hash_kind']} distance "
-                                  f"{m['distance']}, score {m['score']:.4f})" for m in r["matches"]) or "no match"
-                print(f"{r['image']}: {found}")
+            for image, matches in zip(args.images, found_matches):
+                found = ", ".join(f"#{m.reference_id} {m.title} ({m.level}, {m.basis()}, confidence {m.score:.2%})"
+                                  for m in matches) or "no match"
+                print(f"{image}: {found}")
         return 0
     if cmd == "import":
         try:
@@ -360,7 +409,10 @@ def cmd_queue(args) -> int:
         return 0
     from review.export import write_csv, write_jsonl
 
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc.strerror or exc}; choose a writable file path.") from None
     try:
         (write_csv if args.format == "csv" else write_jsonl)(rt.queue.export(), out)
     finally:
@@ -377,6 +429,7 @@ def cmd_provenance(args) -> int:
     from review.settings import Settings
 
     settings = Settings.from_env()
+    _restore(settings)
     anchors = (_read(args.trust) if args.trust else b"") + (
         trust_anchors(settings.data_dir / "provenance", settings.provenance.cert_path) or b"")
     try:
@@ -397,6 +450,17 @@ def cmd_provenance(args) -> int:
         found = {True: f"present {mark['payload']}", False: "none found"}.get(mark["present"], mark.get("note", "-"))
         print(f"watermark:     {found}" + (" (matches the record)" if mark.get("matches_record") else ""))
     return 0 if state == "Trusted" else 1
+
+
+def _restore(settings) -> None:
+    """Commands that need no database still read the data directory: bring it back first on a wiped disk."""
+    from db.image_store import prepare_data_dir
+    from db.replica import open_replica
+
+    replica = open_replica(settings.replica, settings.data_dir, settings.database_url)
+    if replica:
+        prepare_data_dir(settings.data_dir)
+        replica.restore()
 
 
 def _read(path: str) -> bytes:

@@ -7,6 +7,7 @@ An Unsafe instruction is refused before the editor runs; the refusal is recorded
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -110,27 +111,42 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
                             preview_check=rt.image_guard.check_image if rt.image_guard else None)
     _refuse_unsupported(rt, request)
     inputs = [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)]
-    # Encoding the inputs and matching them against the library run in the background, beside the guard and editor.
-    encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
-    input_matches = rt.pool.submit(_matches, rt, inputs)
+    # Checking the inputs, matching them against the library and encoding them run in the background, beside the
+    # text guard and the editor, submitted in the order they are needed (a busy pool starts them in that order).
     input_checks = [rt.pool.submit(rt.image_guard.check_image, im) for _, _, im in inputs] if rt.image_guard else []
+    input_matches = rt.pool.submit(_matches, rt, inputs)
+    encoded = [(role, pos, rt.pool.submit(rt.store.encode, im)) for role, pos, im in inputs]
 
     say(0.05, "checking the instruction")
     prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
     edit = _Edit(sub, instruction, negative, _requested(params), prompt_verdict, encoded)
-    edit.input_verdicts = [f.result() for f in input_checks]
     mode = rt.settings.policy_mode
-    if decide(mode, prompt_verdict, [], [], inputs=edit.input_verdicts).decision == Decision.BLOCKED:
-        edit.matches = input_matches.result()  # refused before any edit time is spent; the refusal is recorded
+
+    def refused() -> bool:  # the instruction or an input image: refused before any edit is shown or stored
+        edit.input_verdicts = [f.result() for f in input_checks]
+        return decide(mode, prompt_verdict, [], [], inputs=edit.input_verdicts).decision == Decision.BLOCKED
+
+    def refusal() -> dict:  # recorded the same way whether or not the CPU editor already ran
+        edit.matches = input_matches.result()
         return _persist(rt, edit, decide(mode, prompt_verdict, [], edit.matches, inputs=edit.input_verdicts))
+
+    # A model waits for the input images' check: no GPU time is spent on a refused picture. The CPU editor's filters
+    # cost less than the check, so they run beside it and their result is dropped if the picture is refused.
+    speculative = rt.editor.name == "classic"
+    if not speculative or decide(mode, prompt_verdict, [], []).decision == Decision.BLOCKED:
+        if refused():
+            return refusal()
 
     say(0.1, "editing")
     started = time.perf_counter()
     try:
         output = rt.editor.edit(request, progress=lambda f, d: say(0.1 + 0.75 * f, d))
     except UserError as exc:  # the editor declined, or the user cancelled
+        if speculative and refused():
+            return refusal()
         raise EditFailed.of(exc) from None
     except UnsafePreview as stop:  # the image guard stopped the generation early: record it as blocked
+        refused()
         edit.edit_ms = (time.perf_counter() - started) * 1000
         edit.params = {**getattr(stop, "params", {}), "stopped_at_step": stop.step}
         edit.output_verdicts = [combine([stop.verdict], guard=_output_guard_name(rt))]
@@ -140,14 +156,17 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     except Exception:
         log.exception("editor %s failed", rt.editor.name)
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
-    edit.edit_ms = (time.perf_counter() - started) * 1000
-    edit.applied = output.applied
+    edit_ms = (time.perf_counter() - started) * 1000
+    if speculative and refused():
+        return refusal()
+    edit.edit_ms, edit.applied = edit_ms, output.applied
     edit.params = _ran(rt, output)
     facts = _facts(rt, edit, 1 + len(refs))
-    edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
-
+    # The results' library match (needed for the decision) and labelling (watermark, XMP, PNG, C2PA: needed to
+    # save) run in the pool while this thread runs the image guard on them.
     say(0.87, "checking the result")
     output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
+    edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
     caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
     edit.output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
                                     guard=_output_guard_name(rt)) for im in output.images]
@@ -203,9 +222,9 @@ def _validate(rt, sub: Submission):
         raise EditFailed.of(exc) from None
     # what is asked for; the record keeps it only until the editor reports what it actually used (`_ran`)
     params = {
-        "seed": int(sub.seed) if sub.seed is not None and sub.seed >= 0 else random.randrange(2**31),
+        "seed": random.randrange(2**31) if sub.seed is None else _bounded(sub.seed, 0, 2**31 - 1, "seed"),
         "steps": _bounded(sub.steps, 1, MAX_STEPS, "steps"),
-        "guidance": float(min(max(float(sub.guidance), 0.0), 20.0)),
+        "guidance": _guidance(sub.guidance),
         "num_outputs": _bounded(sub.num_outputs, 1, MAX_OUTPUTS, "number of outputs"),
         "references": len(refs),
         "fast": bool(sub.fast),
@@ -244,10 +263,21 @@ def _load_mask(rt, source, main: Image.Image) -> Image.Image | None:
     return mask.resize(main.size)
 
 
+def _guidance(value) -> float:
+    """Finite, clamped to 0-20: NaN would be stored as NaN and written out as invalid JSON."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise EditFailed("The guidance must be between 0 and 20.", "param.range", name="guidance", lo=0, hi=20)
+    return min(max(value, 0.0), 20.0)
+
+
 def _bounded(value, lo: int, hi: int, name: str) -> int:
     try:
         value = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise EditFailed(f"The {name} must be a whole number.", "param.range", name=name, lo=lo, hi=hi) from None
     if not lo <= value <= hi:
         raise EditFailed(f"The {name} must be between {lo} and {hi}.", "param.range", name=name, lo=lo, hi=hi)
@@ -264,9 +294,10 @@ def _matches(rt, targets: list[tuple[str, int, Image.Image]]) -> list[Match]:
 
 def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
     """Image files first (atomic, content-addressed), then one transaction. Blocked outputs are never written."""
-    try:
-        saved = [(role, pos, rt.store.write(future.result())) for role, pos, future in edit.encoded
-                 if role != "output" or result.decision != Decision.BLOCKED]
+    try:  # the files are written side by side (each waits for its own fsync)
+        writes = [(role, pos, rt.pool.submit(rt.store.write, future.result())) for role, pos, future in edit.encoded
+                  if role != "output" or result.decision != Decision.BLOCKED]
+        saved = [(role, pos, future.result()) for role, pos, future in writes]
     except UserError as exc:  # the output could not be labelled (C2PA): nothing is recorded as released unlabelled
         raise EditFailed.of(exc) from None
     sub = edit.sub
@@ -307,7 +338,10 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
                           request_id=req.id, payload={"reasons": list(result.reasons)}))
         return req.id
 
-    return load_record(rt, run_write(rt.session_factory, work))
+    request_id = run_write(rt.session_factory, work)
+    rt.store.ensure([future.result() for role, pos, future in edit.encoded
+                     if role != "output" or result.decision != Decision.BLOCKED])  # a purge ran meanwhile: see there
+    return load_record(rt, request_id)
 
 
 def _insert_images(session: Session, images) -> None:

@@ -41,6 +41,8 @@ class QueueError(UserError):
 _T, _E = ReviewItem.__table__, Event.__table__
 _EVENT = insert(_E)
 _HELD = select(_T.c.id).where(_T.c.status == "claimed", _T.c.claimed_by == bindparam("me")).limit(1)
+_H = _T.alias("held")
+_HOLDS_ONE = select(_H.c.id).where(_H.c.status == "claimed", _H.c.claimed_by == bindparam("me")).exists()
 _SET_LEASE = update(_T).where(_T.c.id == bindparam("item_id")).values(lease_expires_at=bindparam("until"))
 _EXPIRE = (update(_T).where(_T.c.status == "claimed", _T.c.lease_expires_at < bindparam("now"))
            .values(status=case((_T.c.escalated.is_(True), "escalated"), else_="pending"), claimed_by=None,
@@ -49,11 +51,12 @@ _EXPIRE = (update(_T).where(_T.c.status == "claimed", _T.c.lease_expires_at < bi
 
 
 def _claim_first(statuses: tuple[str, ...], postgres: bool):
-    first = (select(_T.c.id).where(_T.c.status.in_(statuses))
+    first = (select(_T.c.id).where(_T.c.status == statuses[0] if len(statuses) == 1 else _T.c.status.in_(statuses))
              .order_by(_T.c.priority.desc(), _T.c.created_at, _T.c.id).limit(1))
     if postgres:  # concurrent claimers skip each other's candidate row instead of queueing on it
         first = first.with_for_update(skip_locked=True)
-    return (update(_T).where(_T.c.id == first.scalar_subquery())
+    # one statement in the common case: a reviewer who holds nothing gets the first available item
+    return (update(_T).where(_T.c.id == first.scalar_subquery(), ~_HOLDS_ONE)
             .values(status="claimed", claimed_by=bindparam("me"), lease_expires_at=bindparam("until"))
             .returning(_T.c.id, _T.c.request_id))
 
@@ -124,14 +127,15 @@ class ReviewQueue:
                 self._expire(conn, now)
                 self._expired_at = now
             params = {"me": who.name, "until": now + self.lease}
-            held = conn.execute(_HELD, params).scalar()
-            if held is not None:
-                conn.execute(_SET_LEASE, {"item_id": held, "until": params["until"]})
-                return held
             row = claim_first(conn, params)
-            if row is None and not swept:  # never "empty" while a lapsed claim could be taken
-                self._expire(conn, now)
-                row = claim_first(conn, params)
+            if row is None:  # `who` holds an item already, or none is available
+                held = conn.execute(_HELD, params).scalar()
+                if held is not None:
+                    conn.execute(_SET_LEASE, {"item_id": held, "until": params["until"]})
+                    return held
+                if not swept:  # never "empty" while a lapsed claim could be taken
+                    self._expire(conn, now)
+                    row = claim_first(conn, params)
             if row is None:
                 return None
             conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": "review.claimed", "request_id": row.request_id,

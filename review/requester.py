@@ -104,6 +104,22 @@ def forget_requester(factory, secret: str, credential: str | None) -> None:
             RequesterKey.lookup == _lookup(secret, credential))))
 
 
+def may_see_full(factory, relpath: str, pseudonym: str | None) -> bool:
+    """Whether a requester (or, with `pseudonym` None, anyone holding a link made for an anonymous edit) may see the
+    stored picture unblurred: an input or reference of their edit, or an output of a released or approved one.
+    Checked when the picture is fetched, so a pending or blocked result never goes out unblurred, whatever the link."""
+    from db.models import ReviewItem, StoredImage
+
+    mine = (EditRequest.requester == pseudonym) if pseudonym else EditRequest.requester.is_(None)
+    shown_output = (RequestImage.role == "output") & ((EditRequest.decision == "released") | select(ReviewItem.id).where(
+        ReviewItem.request_id == EditRequest.id, ReviewItem.status == "approved").exists())
+    with factory() as s:
+        return s.scalar(select(RequestImage.id).join(EditRequest, EditRequest.id == RequestImage.request_id)
+                        .join(StoredImage, StoredImage.sha256 == RequestImage.image_sha256)
+                        .where(mine, StoredImage.relpath == relpath,
+                               RequestImage.role.in_(("input", "reference")) | shown_output).limit(1)) is not None
+
+
 def owns_picture(factory, pseudonym: str | None, relpath: str) -> bool:
     """Whether one of this requester's edits uses the stored picture at `relpath` (input, reference or output)."""
     if not pseudonym:

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,18 +27,27 @@ OPEN_STATES = ("pending", "claimed", "escalated")
 DECIDED_STATES = ("approved", "rejected")
 
 
+STRAY_GRACE_S = 3600  # a picture file no row names is collected only this long after it was last written or
+# touched: an edit writes its files before its row commits (seconds), and one that crashed leaves them behind
+
+
 @dataclass
 class PurgeReport:
     requests: list[str] = field(default_factory=list)  # ids removed (or that would be, on a dry run)
     kept_open: int = 0  # waiting for a person
     kept_for_audit: int = 0  # decided by a reviewer, or blocked
-    images_removed: int = 0
+    images_removed: int = 0  # picture files deleted (or that would be): the removed edits' and stray ones
     bytes_freed: int = 0
+    stray_files: int = 0  # of images_removed: files no row named (left by a crash or a failed write)
 
     def to_dict(self) -> dict:
         return {"removed": len(self.requests), "kept_waiting_for_review": self.kept_open,
                 "kept_for_audit": self.kept_for_audit, "images_removed": self.images_removed,
-                "bytes_freed": self.bytes_freed, "ids": self.requests}
+                "bytes_freed": self.bytes_freed, "stray_files": self.stray_files, "ids": self.requests}
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run after it did exactly what the real run would."""
 
 
 def _open_item():
@@ -52,7 +62,7 @@ def _audit_kept():
 def _remove(factory: sessionmaker[Session], store: ImageStore, scope, keep_open: bool, keep_decided: bool,
             dry_run: bool, actor: str, kind: str, detail: dict) -> PurgeReport:
     report = PurgeReport()
-    files: list[str] = []
+    files: list[tuple[str, str, int]] = []  # (sha256, relpath, size) whose rows went
 
     def work(s: Session) -> None:
         files.clear()
@@ -63,25 +73,65 @@ def _remove(factory: sessionmaker[Session], store: ImageStore, scope, keep_open:
             report.kept_for_audit = s.scalar(select(func.count(EditRequest.id)).where(
                 scope, ~_open_item(), _audit_kept())) or 0
         report.requests = list(s.scalars(select(EditRequest.id).where(scope, *(~k for k in keep))))
-        if dry_run or not report.requests:
-            return
-        for start in range(0, len(report.requests), 500):
-            s.execute(delete(EditRequest).where(EditRequest.id.in_(report.requests[start:start + 500])))
-        orphans = s.execute(select(StoredImage.sha256, StoredImage.relpath, StoredImage.size_bytes).where(
-            ~exists().where(RequestImage.image_sha256 == StoredImage.sha256),
-            ~exists().where(ReferenceWork.image_sha256 == StoredImage.sha256))).all()
-        for start in range(0, len(orphans), 500):
-            s.execute(delete(StoredImage).where(StoredImage.sha256.in_([o[0] for o in orphans[start:start + 500]])))
-        report.images_removed = len(orphans)
-        report.bytes_freed = sum(o[2] or 0 for o in orphans)
-        s.add(Event(actor=actor, kind=kind, payload={**detail, "removed": len(report.requests),
-                                                       "images_removed": len(orphans)}))
-        files.extend(o[1] for o in orphans)  # deleted after the commit: a rollback must not lose files
+        if report.requests:
+            for start in range(0, len(report.requests), 500):
+                s.execute(delete(EditRequest).where(EditRequest.id.in_(report.requests[start:start + 500])))
+            orphans = s.execute(select(StoredImage.sha256, StoredImage.relpath, StoredImage.size_bytes).where(
+                ~exists().where(RequestImage.image_sha256 == StoredImage.sha256),
+                ~exists().where(ReferenceWork.image_sha256 == StoredImage.sha256))).all()
+            for start in range(0, len(orphans), 500):
+                s.execute(delete(StoredImage).where(StoredImage.sha256.in_([o[0] for o in orphans[start:start + 500]])))
+            s.add(Event(actor=actor, kind=kind, payload={**detail, "removed": len(report.requests),
+                                                           "images_removed": len(orphans)}))
+            files.extend((o[0], o[1], o[2] or 0) for o in orphans)
+        if dry_run:
+            raise _DryRun  # the same statements, rolled back: the dry run's figures are the real run's
 
-    run_write(factory, work)
-    for relpath in files:
-        store.path(relpath).unlink(missing_ok=True)
+    try:
+        run_write(factory, work)
+    except _DryRun:
+        pass
+    strays = _stray_files(factory, store)
+    if dry_run:
+        report.images_removed = sum(store.path_exists(rel) for _, rel, _ in files) + len(strays)
+        report.bytes_freed = sum(size for _, rel, size in files if store.path_exists(rel)) + sum(b for _, b in strays)
+        report.stray_files = len(strays)
+        return report
+    removed, freed = _delete_unused(factory, store, files + [(None, rel, size) for rel, size in strays])
+    report.images_removed, report.bytes_freed = removed, freed
+    report.stray_files = len(strays)
     return report
+
+
+def _delete_unused(factory, store: ImageStore, files: list[tuple[str | None, str, int]]) -> tuple[int, int]:
+    """Delete files no row names, re-checked under the picture folder's exclusive lock: an edit that committed a
+    row for one of them since (content-addressed: the same picture again) keeps it; see ImageStore.ensure."""
+    removed = freed = 0
+    with store.locked(exclusive=True):
+        for start in range(0, len(files), 500):
+            batch = files[start:start + 500]
+            shas = [sha or Path(rel).stem for sha, rel, _ in batch]
+            with factory() as s:
+                named = set(s.scalars(select(StoredImage.sha256).where(StoredImage.sha256.in_(shas))))
+            gone = [(rel, size) for (sha, rel, size), key in zip(batch, shas) if key not in named]
+            present = [(rel, size) for rel, size in gone if store.path_exists(rel)]
+            store.remove([rel for rel, _ in gone])
+            removed += len(present)
+            freed += sum(size for _, size in present)
+    return removed, freed
+
+
+def _stray_files(factory, store: ImageStore) -> list[tuple[str, int]]:
+    """Picture files on disk that no row names and nothing wrote for STRAY_GRACE_S (a crash, a failed write)."""
+    cutoff = time.time() - STRAY_GRACE_S
+    old = [(rel, size) for rel, size, mtime in store.files() if mtime < cutoff]
+    stray = []
+    for start in range(0, len(old), 500):
+        batch = old[start:start + 500]
+        with factory() as s:
+            named = set(s.scalars(select(StoredImage.relpath).where(StoredImage.relpath.in_([r for r, _ in batch]))))
+        stray += [(rel, size) for rel, size in batch if rel not in named]
+    return stray
 
 
 def purge(factory: sessionmaker[Session], store: ImageStore, older_than_days: int, *, keep_decided: bool = True,

@@ -7,14 +7,15 @@ import os
 import secrets
 from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.engine import make_engine, make_session_factory, migrate, run_write
-from db.image_store import ImageStore
+from db.engine import make_session_factory, open_database, run_write
+from db.image_store import ImageStore, prepare_data_dir
+from db.replica import open_replica
 from db.models import Event
 from editor.base import Editor
 from editor.image_input import load_image
@@ -43,35 +44,56 @@ class Runtime:
     image_guard: ImageGuard | None
     index: ReferenceIndex
     secret: str = ""  # server-side only: signs cookies and picture URLs, keys pseudonyms; EDITGUARD_SECRET or a file in the data directory
-    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="editguard"))
+    pool: ThreadPoolExecutor = None  # background work of the edits (encoding, hashing, the input image check)
     queue: ReviewQueue = None
     auth: Authenticator = None
     labeller: Labeller = None
 
     @classmethod
-    def start(cls, settings: Settings | None = None, *, load_models: bool = True) -> "Runtime":
-        """Create the data directory, migrate the database, load backends, register sample references once."""
+    def start(cls, settings: Settings | None = None, *, load_models: bool = True, replicate: bool = True) -> "Runtime":
+        """Create the data directory, restore from EDITGUARD_REPLICA if the disk was wiped, migrate the database,
+        load backends, register sample references once. `replicate`: keep the replica current from now on (the app);
+        a CLI command passes False and calls finish() at exit instead."""
         settings = settings or Settings.from_env()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.database_url)
-        migrate(engine)
+        prepare_data_dir(settings.data_dir)
+        replica = open_replica(settings.replica, settings.data_dir, settings.database_url)
+        if replica:
+            replica.restore()  # a wiped disk: the database (when missing), the secret and the signing authority
+        engine = open_database(settings.database_url)
         factory = make_session_factory(engine)
-        store = ImageStore(settings.data_dir, settings.png_compression)
+        store = ImageStore(settings.data_dir, settings.png_compression, replica)
         rt = cls(settings, engine, factory, store,
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
                  load_text_guard(settings.guard_backend, settings.guard_model),
                  load_image_guard(settings.image_guard) if load_models else None,
                  ReferenceIndex(factory, settings.similarity_index, store))
         rt.secret = _secret(settings)
+        # each running edit hands up to five pieces of work to the pool: enough threads that none waits for another's
+        rt.pool = ThreadPoolExecutor(4 * rt.edit_concurrency, thread_name_prefix="editguard")
         rt.labeller = Labeller(settings.provenance, settings.data_dir, settings.png_compression)
         rt.queue = ReviewQueue(factory)
         rt.auth = Authenticator.from_env(factory, rt.secret)
+        if replica:
+            replica.publish_state()
+            if replicate:
+                replica.start()
         if settings.seed_references:
             rt.seed_sample_references()
         rehashed = rehash_references(factory, rt.store)
         if rehashed:
             log.info("re-hashed %d reference(s) registered by an older version", rehashed)
         return rt
+
+    @property
+    def edit_concurrency(self) -> int:
+        """How many edits run at once (the Gradio queue's limit). A model backend holds one pipeline on one GPU, and
+        a diffusers pipeline keeps per-call state: one at a time. The CPU editor's filters each keep one core busy
+        (Pillow and numpy release the GIL): one per core. EDITGUARD_EDIT_CONCURRENCY overrides."""
+        if self.settings.edit_concurrency:
+            return self.settings.edit_concurrency
+        if self.editor is not None and self.editor.name != "classic":
+            return 1
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
     def seed_sample_references(self) -> int:
         """Register the shipped sample works the first time a database starts (never again, even if removed)."""
@@ -95,6 +117,11 @@ class Runtime:
 
         return run_write(self.session_factory, work)
 
+    def finish(self) -> None:
+        """Before a CLI command exits: everything it wrote is in the replica (no-op without EDITGUARD_REPLICA)."""
+        if self.store.replica is not None:
+            self.store.replica.flush()
+
     def status(self) -> dict:
         """Which backends are active, for the status line and `--help`-style reports."""
         return {
@@ -107,6 +134,7 @@ class Runtime:
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,
+            "replica": self.store.replica.target.describe() if self.store.replica else "none (EDITGUARD_REPLICA is not set)",
         }
 
 

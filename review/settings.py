@@ -38,6 +38,8 @@ class Settings:
     retention_days: int = 0  # 0: keep everything; else `purge` (and the app, daily) removes older records
     keep_decided: bool = True  # records a reviewer decided (and blocked ones) stay for the audit trail
     blocked_picture_days: int = 7  # uploads of blocked (Unsafe) edits are removed after this; their record stays
+    edit_concurrency: int = 0  # EDITGUARD_EDIT_CONCURRENCY: edits run at once; 0 derives it (Runtime.edit_concurrency)
+    replica: str | None = None  # EDITGUARD_REPLICA: s3:// URL or folder the database and files are replicated to
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -67,6 +69,8 @@ class Settings:
             retention_days=_int(env, "EDITGUARD_RETENTION_DAYS", 0, lo=0),
             keep_decided=_flag(env, "EDITGUARD_KEEP_DECIDED", True),
             blocked_picture_days=_int(env, "EDITGUARD_BLOCKED_PICTURE_DAYS", 7, lo=0),
+            edit_concurrency=_int(env, "EDITGUARD_EDIT_CONCURRENCY", 0, lo=0),
+            replica=(env.get("EDITGUARD_REPLICA") or "").strip() or None,
         )
 
 

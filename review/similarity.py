@@ -110,6 +110,13 @@ class Match:
     # "region_share", ...} or {"basis": "hash"}; None for a bare hash candidate (search_codes)
     evidence: dict | None = None
 
+    def basis(self) -> str:
+        """What the score rests on, in words (the CLI; the page translates its own)."""
+        e = self.evidence or {}
+        if e.get("basis") == "verified":
+            return f"verified: {e['inliers']} matching keypoints, region {round(100 * e['region_share'])}% of the work"
+        return f"{self.hash_kind} hash distance {self.distance}" + (" only" if e.get("basis") == "hash" else "")
+
     def to_dict(self) -> dict:
         return {"reference_id": self.reference_id, "title": self.title, "owner": self.owner, "license": self.license,
                 "source": self.source, "level": self.level, "distance": self.distance, "hash_kind": self.hash_kind,

@@ -9,5 +9,4 @@ if nvidia-smi -L >/dev/null 2>&1; then REQS=requirements.txt; fi
 REQS=${EDITGUARD_REQUIREMENTS:-$REQS}
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$REQS"
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 exec .venv/bin/python app.py "$@"

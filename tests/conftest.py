@@ -1,7 +1,12 @@
-"""Shared fixtures: real photos from scikit-image, a fresh data directory and runtime per test."""
+"""Shared fixtures: real photos from scikit-image, a fresh data directory and runtime per test.
+
+When DATABASE_URL names a PostgreSQL server, the whole suite runs on it: every test gets a fresh database there
+(created empty, dropped afterwards); otherwise every test has its own SQLite file.
+"""
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +15,42 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+POSTGRES_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="about the SQLite file itself")
+
+
+def fresh_database_url() -> str | None:
+    """A new, empty PostgreSQL database on the DATABASE_URL server; None when the suite runs on SQLite."""
+    if not POSTGRES_URL:
+        return None
+    from sqlalchemy import create_engine
+
+    from db.engine import normalise_url
+
+    name = "eg_test_" + uuid.uuid4().hex[:12]
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return normalise_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop a database fresh_database_url() made (a served app's are left to the throw-away CI server)."""
+    from sqlalchemy import create_engine
+
+    from db.engine import normalise_url
+
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{normalise_url(url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
 
 
 def photo(name: str = "chelsea", size: tuple[int, int] | None = None) -> Image.Image:
@@ -24,9 +65,15 @@ def env(tmp_path, monkeypatch):
     """A private data directory and database for one test."""
     monkeypatch.setenv("EDITGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("EDITGUARD_REPLICA", raising=False)
+    url = fresh_database_url()
+    if url:
+        monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("EDITGUARD_POLICY_MODE", raising=False)
     monkeypatch.setenv("EDITGUARD_SECRET", "test-secret")
-    return tmp_path
+    yield tmp_path
+    if url:
+        drop_database(url)  # WITH (FORCE): the test's pooled connections end with it
 
 
 @pytest.fixture
@@ -95,6 +142,9 @@ def serve_app(tmp: Path, setup=None):
     env = {**os.environ, "EDITGUARD_DATA_DIR": str(tmp / "data"), "EDITGUARD_SECRET": "served-app-test",
            "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("DATABASE_URL", None)
+    env.pop("EDITGUARD_REPLICA", None)
+    if POSTGRES_URL:
+        env["DATABASE_URL"] = fresh_database_url()
     env.pop("EDITGUARD_POLICY_MODE", None)
     if setup:
         setup(env)

@@ -37,6 +37,9 @@ def test_library_add_check_and_duplicates(cli, env):
     assert match["title"] == "Chelsea <b>cat</b>" and match["level"] in ("warn", "review")
     assert isinstance(match["reference_id"], int) and isinstance(match["distance"], int)
     assert result[1]["matches"] == []
+    assert match["evidence"]["basis"] == "verified" and match["evidence"]["inliers"] >= 12
+    text = cli("library", "check", str(edited)).stdout
+    assert "verified:" in text and "matching keypoints" in text and "confidence" in text
 
 
 def test_edit_json_record(cli, env):

@@ -1,4 +1,5 @@
 """SQLite through SQLAlchemy with Alembic: schema, pragmas, append-only log, busy database, image store."""
+import os
 import sqlite3
 import threading
 
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from db.engine import StorageUnavailable, make_engine, make_session_factory, migrate, run_write
 from db.image_store import ImageStore
 from db.models import Event
-from tests.conftest import photo
+from tests.conftest import photo, sqlite_only
 
 TABLES = {"edit_requests", "images", "request_images", "verdicts", "similarity_matches", "reference_works", "users",
           "reviewer_sessions", "reference_hashes",
@@ -17,17 +18,12 @@ TABLES = {"edit_requests", "images", "request_images", "verdicts", "similarity_m
 
 
 @pytest.fixture
-def engine(tmp_path):
-    e = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def engine(env, tmp_path):
+    """The suite's engine: a fresh PostgreSQL database when DATABASE_URL names a server, else an SQLite file."""
+    e = make_engine(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(e)
-    return e
-
-
-def test_migration_creates_schema_and_is_idempotent(engine):
-    assert TABLES <= set(inspect(engine).get_table_names())
-    migrate(engine)  # a second start changes nothing
-    with engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == _head()
+    yield e
+    e.dispose()
 
 
 def _head() -> str:
@@ -41,14 +37,21 @@ def _head() -> str:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-def test_upgrade_renames_bearer_tokens_in_records_and_the_log(tmp_path):
+def test_migration_creates_schema_and_is_idempotent(engine):
+    assert TABLES <= set(inspect(engine).get_table_names())
+    migrate(engine)  # a second start changes nothing
+    with engine.connect() as c:
+        assert c.execute(text("select version_num from alembic_version")).scalar() == _head()
+
+
+def test_upgrade_renames_bearer_tokens_in_records_and_the_log(env, tmp_path):
     """Before 0005 a requester was stored as `browser:<the token that browser used as its credential>`."""
     from alembic import command
     from alembic.config import Config
 
     from db.engine import MIGRATIONS_DIR
 
-    e = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    e = make_engine(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'old.sqlite'}")  # both engines
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with e.begin() as conn:
@@ -82,6 +85,7 @@ def test_migrations_match_the_models(engine):
         assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
 
 
+@sqlite_only
 def test_pragmas(engine):
     with engine.connect() as c:
         assert c.exec_driver_sql("pragma journal_mode").scalar() == "wal"
@@ -99,13 +103,17 @@ def test_foreign_keys_are_enforced(engine):
 def test_event_log_is_append_only(engine):
     factory = make_session_factory(engine)
     run_write(factory, lambda s: s.add(Event(actor="a", kind="k", payload={})))
-    for sql in ("update events set actor = 'b'", "delete from events"):
+    statements = ["update events set actor = 'b'", "delete from events"]
+    if engine.dialect.name == "postgresql":
+        statements.append("truncate events")
+    for sql in statements:
         with pytest.raises(Exception, match="append-only"):
             run_write(factory, lambda s: s.execute(text(sql)))
     with factory() as s:
         assert s.query(Event).one().actor == "a"
 
 
+@sqlite_only
 def test_writer_takes_the_lock_up_front(engine, tmp_path):
     """A write transaction starts with BEGIN IMMEDIATE: a second writer waits instead of deadlocking later."""
     factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", busy_timeout_ms=50))
@@ -122,6 +130,7 @@ def test_writer_takes_the_lock_up_front(engine, tmp_path):
         assert s.query(Event).count() == 0
 
 
+@sqlite_only
 def test_busy_database_is_retried_until_free(engine, tmp_path):
     factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", busy_timeout_ms=50))
     raw = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None, check_same_thread=False)

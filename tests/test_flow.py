@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import EditRequest, Event, ReviewItem, SimilarityMatch, StoredImage, Verdict
 from review.flow import EditFailed, Submission, run_edit
-from tests.conftest import photo
+from tests.conftest import photo, sqlite_only
 
 
 def counts(rt):
@@ -41,9 +41,10 @@ def test_released_edit_is_stored_completely(rt, image_file):
     assert rec["backend"] == "classic" and rec["model"] == "editguard/classic"
     out = Image.open(rec["outputs"][0])
     a = np.asarray(out).astype(int)
-    # greyscale, as stored: the invisible watermark lives in the colour channels and tints a few pixels slightly
+    # greyscale, as stored: the invisible watermark lives in the colour channels and tints pixels slightly (blue
+    # by 2-3 levels: the scheme's full step, which the old package's 8-bit truncation cut to ±2)
     tint = np.abs(a[..., 0] - a[..., 2])
-    assert tint.mean() < 3 and np.median(tint) <= 2
+    assert tint.mean() < 3 and np.median(tint) <= 3
     assert progress == sorted(progress) and progress[-1] >= 0.95
     with rt.session_factory() as s:
         req = s.get(EditRequest, rec["id"])
@@ -131,6 +132,7 @@ def test_out_of_range_parameters(rt, image_file):
     assert err.value.code == "param.range"
 
 
+@sqlite_only
 def test_database_gone_loses_nothing_and_says_so(rt, image_file):
     rt.engine.dispose()
     db_path = Path(rt.settings.database_url.removeprefix("sqlite:///"))
@@ -163,11 +165,15 @@ class _UnsafeOn:
         return V(Label.UNSAFE, ("Sexual Content or Sexual Acts",), guard=self.name) if image.size == self.size else V(Label.SAFE)
 
 
-def test_an_unsafe_upload_is_refused_before_editing(rt, image_file):
+@pytest.mark.parametrize("backend", ["qwen-image-edit", "classic"])
+def test_an_unsafe_upload_is_refused_before_editing(rt, image_file, backend):
+    """A model never runs on a refused picture; the CPU editor's filters run beside the check and are dropped."""
     rt.editor = CountingEditor(rt.editor)
+    rt.editor.name = backend
     rt.image_guard = _UnsafeOn((451, 300))
     rec = run_edit(rt, Submission(image=image_file(photo("chelsea")), instruction="make it sepia"))
     assert rec["decision"] == "blocked" and rec["reasons"] == ["input:unsafe"]
-    assert rt.editor.calls == 0 and rec["verdicts"]["inputs"][0]["label"] == "Unsafe" and rec["outputs"] == []
+    assert rt.editor.calls == (backend == "classic") and rec["edit_ms"] is None and rec["applied"] == []
+    assert rec["verdicts"]["inputs"][0]["label"] == "Unsafe" and rec["outputs"] == []
     ok = run_edit(rt, Submission(image=image_file(photo("coffee"), "c.png"), instruction="make it sepia"))
     assert ok["decision"] == "released" and [v["label"] for v in ok["verdicts"]["inputs"]] == ["Safe"]

@@ -124,3 +124,29 @@ def test_signed_requester_cookie(rt):
     value = new_requester_cookie(rt.secret)
     assert cookie_id(rt.secret, value) and cookie_id("other", value) is None
     assert cookie_id(rt.secret, "0123456789abcdef0123456789abcdef") is None and cookie_id(rt.secret, None) is None
+
+
+def test_a_pending_result_never_goes_out_unblurred_to_a_requester(rt, edit):
+    mine = new_requester_cookie(rt.secret)
+    record, request, _ = edit(mine, name="astronaut", instruction="make it sepia")  # a sample work: pending
+    assert record["decision"] == "pending_review"
+    output = _rel(rt, record["outputs"][0])
+    for blur in (True, False):  # even a link that asks for the full picture (the app never makes one)
+        url = pictures.requester_url(rt, request, output, blur=blur)
+        if blur:
+            assert pictures.resolve(rt, _token(url), {REQUESTER_COOKIE: mine})[1] == "blur"
+        else:
+            with pytest.raises(pictures.Refused):
+                pictures.resolve(rt, _token(url), {REQUESTER_COOKIE: mine})
+    assert pictures.resolve(rt, _token(pictures.requester_url(rt, request, _rel(rt, record["inputs"][0]))),
+                            {REQUESTER_COOKIE: mine})[1] == "full"  # their own upload
+    from db.models import ReviewItem
+    from review.auth import Reviewer
+
+    with rt.session_factory() as s:
+        item = s.scalar(select(ReviewItem.id).where(ReviewItem.request_id == record["id"]))
+    alice = Reviewer("alice", "reviewer")
+    rt.queue.claim(alice, item)
+    rt.queue.decide(alice, item, "approve", "no_issue")
+    url = pictures.requester_url(rt, request, output)
+    assert pictures.resolve(rt, _token(url), {REQUESTER_COOKIE: mine})[1] == "full"  # approved: theirs to see

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from db.models import Event, ReviewItem
 from review.auth import Reviewer
 from review.queue import QueueError, ReviewQueue
+from tests.conftest import sqlite_only
 from tests.queue_helpers import enqueue
 
 ALICE, BOB, ADMIN = Reviewer("alice", "reviewer"), Reviewer("bob", "reviewer"), Reviewer("root", "admin")
@@ -193,6 +194,7 @@ def test_a_lapsed_claim_is_never_hidden_behind_an_empty_queue(rt):
     assert q.next(Reviewer("carol", "reviewer")) == a
 
 
+@sqlite_only
 def test_a_briefly_locked_database_does_not_lose_the_decision(rt, q):
     import sqlite3
 

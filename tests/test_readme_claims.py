@@ -46,7 +46,7 @@ def test_faiss_thresholds():
     exact = re.search(r"`faiss`: faiss-cpu, exact below ([\d.]+)([kM]) codes \(about (\d+)k works\)", README)
     assert exact, "the EDITGUARD_SIMILARITY_INDEX row states where FAISS stops being exact"
     assert float(exact.group(1)) * {"k": 1e3, "M": 1e6}[exact.group(2)] == FAISS_IVF_MIN_CODES
-    per_work = re.search(r"(\d+) PDQ \+ (\d+) pHash codes per work", README)
+    per_work = re.search(r"codes per work as registered here \((\d+) PDQ \+ (\d+) pHash\s+for\s+every view", README)
     assert per_work and round(FAISS_IVF_MIN_CODES / sum(map(int, per_work.groups())) / 1000) == int(exact.group(3))
     probed = re.findall(r"(\d+) cells probed", README)
     assert probed and {int(n) for n in probed} == {FAISS_IVF_NPROBE}

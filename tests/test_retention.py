@@ -119,7 +119,9 @@ def test_the_app_purges_daily_when_retention_is_set(world, monkeypatch):
     rt, recs = world
     from review.retention import purge_daily
 
-    assert purge_daily(rt) is None  # EDITGUARD_RETENTION_DAYS unset: the app keeps everything
+    keep_all = rt.settings.__class__(**{**rt.settings.__dict__, "blocked_picture_days": 0})
+    monkeypatch.setattr(rt, "settings", keep_all)
+    assert purge_daily(rt) is None  # EDITGUARD_RETENTION_DAYS unset, blocked pictures kept: the app keeps everything
     monkeypatch.setattr(rt, "settings", rt.settings.__class__(**{**rt.settings.__dict__, "retention_days": 30}))
     thread = purge_daily(rt)
     import time
@@ -129,3 +131,58 @@ def test_the_app_purges_daily_when_retention_is_set(world, monkeypatch):
             break
         time.sleep(0.05)
     assert thread.daemon and _ids(rt) == {r["id"] for k, r in recs.items() if k != "released"}
+
+
+def test_a_dry_run_tells_the_truth(world):
+    rt, recs = world
+    dry = purge(rt.session_factory, rt.store, 30, keep_decided=False, dry_run=True)
+    assert _ids(rt) == {r["id"] for r in recs.values()}  # nothing went
+    real = purge(rt.session_factory, rt.store, 30, keep_decided=False)
+    assert dry.images_removed == real.images_removed > 0 and dry.bytes_freed == real.bytes_freed
+    assert dry.requests == real.requests
+
+
+def test_a_purge_racing_an_edit_of_the_same_picture_leaves_no_row_without_its_file(world, image_file, monkeypatch):
+    """The edit finds its input already stored; the purge then deletes that picture's row and file; the edit's row
+    commits afterwards. The picture must be on disk for it."""
+    rt, recs = world
+    write, raced = rt.store.write, []
+
+    def write_then_purge(encoded):
+        saved = write(encoded)
+        if not raced:
+            raced.append(purge(rt.session_factory, rt.store, 30))  # runs between the edit's files and its row
+        return saved
+
+    monkeypatch.setattr(rt.store, "write", write_then_purge)
+    again = _edit(rt, image_file, "make it sepia")  # the same coffee picture as the purged "released" edit
+    assert raced[0].requests == [recs["released"]["id"]] and raced[0].images_removed >= 1
+    with rt.session_factory() as s:
+        for relpath in s.scalars(select(StoredImage.relpath)):
+            assert rt.store.path(relpath).exists(), relpath
+    assert all(Path(p).exists() for p in again["inputs"] + again["outputs"])
+
+
+def test_stray_files_are_collected_but_never_fresh_ones(world):
+    import os
+    import time
+
+    from review.retention import STRAY_GRACE_S
+
+    rt, recs = world
+    images = rt.store.root / "images" / "00" / "00"
+    images.mkdir(parents=True, exist_ok=True)
+    old, fresh, tmp = images / ("0" * 64 + ".png"), images / ("00" + "1" * 62 + ".png"), images / ".tmp-crash.png"
+    for path in (old, fresh, tmp):
+        path.write_bytes(b"left by a crash")
+    past = time.time() - STRAY_GRACE_S - 60
+    os.utime(old, (past, past))
+    os.utime(tmp, (past, past))
+    dry = purge(rt.session_factory, rt.store, 30, dry_run=True)
+    assert dry.stray_files == 2 and old.exists()
+    report = purge(rt.session_factory, rt.store, 30)
+    assert report.stray_files == 2 and not old.exists() and not tmp.exists()
+    assert fresh.exists()  # an in-flight edit may be about to name it
+    with rt.session_factory() as s:
+        for relpath in s.scalars(select(StoredImage.relpath)):
+            assert rt.store.path(relpath).exists(), relpath

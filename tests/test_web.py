@@ -86,3 +86,8 @@ def test_a_forwarded_address_is_believed_only_behind_the_spaces_proxy(client):
     for n in range(5):
         assert guess(f"198.51.100.{n}").headers["location"].endswith("signin=failed")
     assert guess("198.51.100.99").headers["location"].endswith("signin=locked")  # one caller, whatever it claims
+
+
+def test_on_https_the_requester_cookie_is_partitioned_for_the_spaces_frame(client):
+    cookie = client.get("/", headers={"x-forwarded-proto": "https"}).headers["set-cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "Partitioned" in cookie and "SameSite=None" in cookie

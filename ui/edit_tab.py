@@ -15,7 +15,7 @@ from review.requester import REQUESTER_COOKIE, cookie_id, requester_for
 from review.runtime import ASSETS
 from ui import render
 from ui.components import upload_image
-from ui.pictures import LEDGER, api_copy, requester_url, serve_urls
+from ui.pictures import LEDGER, api_blurred, api_copy, requester_url, serve_urls
 from ui.strings import error_message, label, language
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
 
     run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
                        fast, region], [compare, outputs, decision, verdicts, matches, seed, provenance, download],
-              concurrency_id="edit", concurrency_limit=2, api_visibility="private")
+              concurrency_id="edit", concurrency_limit=rt.edit_concurrency, api_visibility="private")
     cancel.click(on_cancel, None, None, api_visibility="private", queue=False)
 
     def edit(image, instruction, negative_prompt=None, seed=None, steps=None, guidance=None, variants=None, fast=None,
@@ -158,7 +158,7 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
     api_seed = gr.Number(value=0, precision=0, minimum=-1, maximum=2**31 - 1, label="seed (-1: random)", visible=False)
     gr.Button(visible=False).click(edit, [image, instruction, negative, api_seed, steps, guidance, variants, fast],
                                    [api_result, api_pictures], api_name="edit", concurrency_id="edit",
-                                   concurrency_limit=2, show_progress="hidden")
+                                   concurrency_limit=rt.edit_concurrency, show_progress="hidden")
 
     def on_type(text, request: gr.Request):
         """The guard's verdict while the user types, so they learn before running anything."""
@@ -286,7 +286,7 @@ def api_pictures_for(rt, record: dict) -> list:
     if record["decision"] == "released":
         return [api_copy(p, f"editguard-{record['id']}-{i + 1}.png") for i, p in enumerate(record["outputs"])]
     if record["decision"] == "pending_review":
-        return [render.blurred(p) for p in record["outputs"]]
+        return [api_blurred(p, f"editguard-{record['id']}-{i + 1}-blurred.png") for i, p in enumerate(record["outputs"])]
     return []
 
 

@@ -11,7 +11,6 @@ import gradio as gr
 
 from review.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
 from review.retention import delete_requester_data
-from ui import render
 from ui.edit_tab import browser_key
 from ui.pictures import LEDGER, requester_url, serve_urls
 from ui.review_tab import oauth_enabled

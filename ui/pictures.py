@@ -6,7 +6,8 @@ the cache is emptied). Instead each picture shown gets a URL of ours, `/pictures
 - bound to the viewer: a reviewer's console session (`s:`), which must still be valid when the picture is fetched,
   or a requester's pseudonym (`r:`), whose edits must still use the picture (so it is gone after Delete my data),
   or, for a caller with neither, open (`o:`) but only for what anyone who made the edit may see: a released result or
-  a blurred preview;
+  a blurred preview (for `r:` and `o:` this is checked again when the picture is fetched: a pending or blocked
+  result never goes out unblurred, whatever the link says);
 - and says what to serve: the stored file (`full`) or a blur made on the fly (`blur`), never stored anywhere.
 
 Gradio would download a URL value into its cache; `serve_urls(component)` keeps URL values as links instead.
@@ -21,7 +22,7 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from review.auth import SESSION_COOKIE, session_id
-from review.requester import credential_of, owns_picture, pseudonym_for
+from review.requester import credential_of, may_see_full, owns_picture, pseudonym_for
 
 PICTURE_URL_MINUTES = 10  # long enough to look at an item; a link copied out of the page soon stops working
 ROUTE = "/pictures/"
@@ -81,7 +82,12 @@ def resolve(rt, token: str, cookies: dict, profile: dict | None = None) -> tuple
             raise Refused(403)
         if not owns_picture(rt.session_factory, mine, relpath):
             raise Refused(404)
-    elif binding != "o:":
+        if kind != "blur" and not may_see_full(rt.session_factory, relpath, mine):
+            raise Refused(403)
+    elif binding == "o:":
+        if kind != "blur" and not may_see_full(rt.session_factory, relpath, None):
+            raise Refused(403)
+    else:
         raise Refused(404)
     path = rt.store.path(relpath)
     if not path.is_file():
@@ -186,17 +192,32 @@ def remove_cached(path: str | None) -> bool:
 LEDGER = CacheLedger()
 
 
-def api_copy(path: Path, name: str) -> str:
-    """A released picture for an API caller: a byte-for-byte copy (its labels intact) written straight into Gradio's
-    cache under a fresh folder, because gradio_client fetches outputs only through `/gradio_api/file=`. It is one the
-    caller may see anyway, and the scheduled cache clean-up removes it."""
-    import shutil
+def _api_file(name: str) -> Path:
+    """A fresh, uniquely named place in Gradio's cache: two callers never write (or read) the same file."""
     import secrets as _secrets
 
     from gradio.utils import get_upload_folder
 
     folder = Path(get_upload_folder()) / "editguard-api" / _secrets.token_hex(16)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
+    return folder / name
+
+
+def api_blurred(path, name: str) -> str:
+    """A pending result for an API caller: blurred on the server, in a file of its own."""
+    from ui.render import blurred
+
+    target = _api_file(name)
+    blurred(str(path)).save(target, format="PNG", compress_level=1)
+    return str(target)
+
+
+def api_copy(path: Path, name: str) -> str:
+    """A released picture for an API caller: a byte-for-byte copy (its labels intact) written straight into Gradio's
+    cache under a fresh folder, because gradio_client fetches outputs only through `/gradio_api/file=`. It is one the
+    caller may see anyway, and the scheduled cache clean-up removes it."""
+    import shutil
+
+    target = _api_file(name)
     shutil.copyfile(path, target)
     return str(target)

@@ -65,8 +65,15 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
         response = await call_next(request)
         if cookie_id(rt.secret, request.cookies.get(REQUESTER_COOKIE)) is None and request.method == "GET" \
                 and request.url.path in ("/", ""):
-            response.set_cookie(REQUESTER_COOKIE, new_requester_cookie(rt.secret), max_age=REQUESTER_COOKIE_DAYS * 86400,
-                                httponly=True, samesite="lax", secure=_secure(request), path="/")
+            # On https it is partitioned (CHIPS) and SameSite=None, so My edits works inside the Space page on
+            # huggingface.co (a third-party frame); a partitioned cookie only reaches this app under the same
+            # top-level site, so another site framing the app gets none. Locally (http) it is SameSite=Lax.
+            value, age = new_requester_cookie(rt.secret), REQUESTER_COOKIE_DAYS * 86400
+            if _secure(request):  # written by hand: Python before 3.14 cannot write the Partitioned attribute
+                response.headers.append("set-cookie", f"{REQUESTER_COOKIE}={value}; Max-Age={age}; Path=/; HttpOnly; "
+                                                      "Secure; SameSite=None; Partitioned")
+            else:
+                response.set_cookie(REQUESTER_COOKIE, value, max_age=age, httponly=True, samesite="lax", path="/")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
@@ -120,7 +127,9 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
             return FileResponse(path, media_type="image/png", filename=name, headers=headers)
         return FileResponse(path, media_type="image/png", headers=headers)
 
-    return gr.mount_gradio_app(app, page, path="/", run_history=False, **mount_kwargs)
+    # run_history off: Gradio would otherwise record event inputs and outputs in the browser's localStorage.
+    # ssr_mode off: the page must be served by this app (whose middleware sets the requester cookie), not a Node server.
+    return gr.mount_gradio_app(app, page, path="/", run_history=False, ssr_mode=False, **mount_kwargs)
 
 
 def _set_session(request: Request, response: Response, token: str) -> None:

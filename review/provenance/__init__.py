@@ -4,8 +4,8 @@
   (PNG iTXt / JPEG APP1), readable by any photo tool;
 - `signing`: a C2PA manifest signed with c2pa-python (a local certificate authority made on first start, or the
   operator's certificate and key);
-- `watermark`: an invisible DWT-DCT-SVD watermark (invisible-watermark, as diffusers' SDXL pipelines add), which survives
-  the metadata being stripped.
+- `watermark`: an invisible DWT-DCT-SVD watermark (invisible-watermark's scheme, as diffusers' SDXL pipelines add,
+  vectorised in numpy), which survives the metadata being stripped and JPEG re-compression.
 
 `labeller.Labeller` applies them in that order to an output's pixels; `verify.verify` reads all of them back.
 """

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +11,6 @@ from db.image_store import EncodedImage
 from review.provenance import metadata, signing, watermark
 from review.provenance.metadata import Facts
 from review.settings import ProvenanceSettings
-
-log = logging.getLogger(__name__)
 
 
 def source_type_for(editor_name: str, input_images: int) -> str:
@@ -48,9 +45,7 @@ class Labeller:
         self.settings = settings
         self.png_compression = png_compression
         self.signer: signing.Signer | None = None
-        self.watermark_on = settings.watermark and watermark.available()
-        if settings.watermark and not self.watermark_on:
-            log.warning("invisible watermark requested but invisible-watermark is not installed; outputs carry none")
+        self.watermark_on = settings.watermark
         if settings.c2pa:
             creds = signing.load_credentials(Path(data_dir) / "provenance", settings.cert_path, settings.key_path)
             self.signer = signing.Signer(creds)

@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
@@ -46,8 +46,11 @@ def _rename_legacy_requesters() -> None:
                                 "UNION SELECT DISTINCT actor FROM events WHERE actor LIKE 'browser:%'")).all()
     if not rows:
         return
+    postgres = bind.dialect.name == "postgresql"
     if sqlite:
         op.execute("DROP TRIGGER IF EXISTS events_no_update")
+    if postgres:  # 0004's append-only trigger, lifted for this one statement (inside the migration's transaction)
+        op.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
     for (old,) in rows:
         new = "legacy:" + hashlib.sha256(old.split(":", 1)[1].encode()).hexdigest()[:24]
         bind.execute(sa.text("UPDATE edit_requests SET requester = :new WHERE requester = :old"), {"new": new, "old": old})
@@ -55,6 +58,8 @@ def _rename_legacy_requesters() -> None:
     if sqlite:
         op.execute("CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
                    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END")
+    if postgres:
+        op.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
 
 
 def downgrade() -> None:
