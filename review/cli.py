@@ -21,8 +21,8 @@ EPILOG = """environment:
   EDITGUARD_REPLICA    s3://BUCKET/PREFIX?endpoint=URL or a folder: database and files replicated there
   EDITGUARD_POLICY_MODE strict | review (default) | loose
   EDITOR_BACKEND       auto (default) | classic | qwen-image-edit | qwen-image-2.1 (EDITOR_MODEL)
-  GUARD_BACKEND        auto (default) | rules | qwen3guard         (GUARD_MODEL: hub id or folder)
-  IMAGE_GUARD          auto (default) | nudenet | none
+  GUARD_BACKEND        auto (default) | context | rules | qwen3guard   (GUARD_MODEL: hub id or folder)
+  IMAGE_GUARD          auto (default) | none | a list of nudenet,qr,vl   (IMAGE_GUARD_MODEL: the vl checkpoint)
   EDITGUARD_RETENTION_DAYS, EDITGUARD_KEEP_DECIDED, EDITGUARD_C2PA, EDITGUARD_WATERMARK, EDITGUARD_C2PA_CERT,
   EDITGUARD_C2PA_KEY, EDITGUARD_SIMILARITY_INDEX, EDITGUARD_BLOCKED_PICTURE_DAYS, EDITGUARD_SECRET: see the README
 """

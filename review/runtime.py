@@ -62,10 +62,11 @@ class Runtime:
         engine = open_database(settings.database_url)
         factory = make_session_factory(engine)
         store = ImageStore(settings.data_dir, settings.png_compression, replica)
+        text_guard = load_text_guard(settings.guard_backend, settings.guard_model)
         rt = cls(settings, engine, factory, store,
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
-                 load_text_guard(settings.guard_backend, settings.guard_model),
-                 load_image_guard(settings.image_guard) if load_models else None,
+                 text_guard,
+                 load_image_guard(settings.image_guard, settings.image_guard_model, text_guard) if load_models else None,
                  ReferenceIndex(factory, settings.similarity_index, store))
         rt.secret = _secret(settings)
         # each running edit hands up to five pieces of work to the pool: enough threads that none waits for another's
@@ -127,7 +128,8 @@ class Runtime:
         return {
             "editor": f"{self.editor.name} ({self.editor.model_id}, {self.editor.device})" if self.editor else "none",
             "text_guard": self.text_guard.name + (f" ({self.text_guard.model_id})" if hasattr(self.text_guard, "model_id") else ""),
-            "image_guard": self.image_guard.name if self.image_guard else "none (image content is not checked)",
+            "image_guard": (self.image_guard.describe() if hasattr(self.image_guard, "describe") else self.image_guard.name)
+            if self.image_guard else "none (image content is not checked)",
             "similarity": "PDQ + pHash, " + {"numpy": "exact Hamming search", "faiss": "FAISS Hamming search",
                                              "mih": "multi-index hashing (whole pictures)"}[
                 self.settings.similarity_index] + ", SIFT verification",

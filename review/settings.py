@@ -40,6 +40,7 @@ class Settings:
     blocked_picture_days: int = 7  # uploads of blocked (Unsafe) edits are removed after this; their record stays
     edit_concurrency: int = 0  # EDITGUARD_EDIT_CONCURRENCY: edits run at once; 0 derives it (Runtime.edit_concurrency)
     replica: str | None = None  # EDITGUARD_REPLICA: s3:// URL or folder the database and files are replicated to
+    image_guard_model: str | None = None  # the vision-language judge's checkpoint (IMAGE_GUARD=vl)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -71,6 +72,7 @@ class Settings:
             blocked_picture_days=_int(env, "EDITGUARD_BLOCKED_PICTURE_DAYS", 7, lo=0),
             edit_concurrency=_int(env, "EDITGUARD_EDIT_CONCURRENCY", 0, lo=0),
             replica=(env.get("EDITGUARD_REPLICA") or "").strip() or None,
+            image_guard_model=env.get("IMAGE_GUARD_MODEL") or None,
         )
 
 

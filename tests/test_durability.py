@@ -125,10 +125,9 @@ def test_kill_9_and_a_wiped_disk_lose_nothing(kind, tmp_path, request):
         assert _replica_has(env, tmp_path, lambda db: db.execute(
             "select count(*) from edit_requests where id = ?", (second["id"],)).fetchone()[0] == 1)
         # a decision in the app reaches the replica by itself (Litestream ships it within about a second)
-        client = Client(url, verbose=False)
-        token = client.predict("alice", PW, api_name="/on_signin")[0]
-        client.predict(token, *FILTERS, api_name="/review_next")
-        client.predict(token, "no_issue", "", *FILTERS, api_name="/review_approve")
+        client, _ = _reviewer(url)
+        client.predict(*FILTERS, api_name="/review_next")
+        client.predict("no_issue", "", *FILTERS, api_name="/review_approve")
         decided = lambda db: db.execute("select count(*) from review_items where status = 'approved'").fetchone()[0] == 1
         deadline = time.time() + 60
         while not _replica_has(env, tmp_path, decided):
@@ -150,11 +149,10 @@ def test_kill_9_and_a_wiped_disk_lose_nothing(kind, tmp_path, request):
         with sqlite3.connect(data / "editguard.db") as db:
             assert {first["id"], second["id"]} <= {r[0] for r in db.execute("select id from edit_requests")}
         # the console opens a restored item with its pictures (fetched back from the replica on first use)
-        client = Client(url, verbose=False)
-        token = client.predict("alice", PW, api_name="/on_signin")[0]
-        opened = client.predict(token, 1, *FILTERS, api_name="/review_open")
-        pictures = _paths(opened)  # before/after and the matched work, as the app served them
-        assert len(pictures) >= 3 and all(Path(p).stat().st_size > 0 for p in pictures)
+        client, session = _reviewer(url)
+        opened = client.predict(1, *FILTERS, api_name="/review_open")
+        pictures = _fetched(opened, session)  # before/after and the matched work, as the app served them
+        assert len(pictures) >= 3 and all(len(b) > 0 for b in pictures)
         assert any(isinstance(v, str) and "sepia" in v for v in opened)  # the item's page names its instruction
         out = Path(first["outputs"][0])
         assert out.exists()  # the output picture is back on the local disk
@@ -163,6 +161,28 @@ def test_kill_9_and_a_wiped_disk_lose_nothing(kind, tmp_path, request):
     finally:
         app.terminate()
         app.wait(timeout=30)
+
+
+def _reviewer(url: str):
+    """A gradio_client signed in as alice through the /auth/signin form (the session is an HttpOnly cookie); its
+    pictures come back as links bound to that session."""
+    from gradio_client import Client
+
+    from tests.test_review_api import sign_in
+
+    session = sign_in(url, "alice", PW)
+    return Client(url, verbose=False, headers={"Cookie": f"editguard_session={session}"}, download_files=False), session
+
+
+def _fetched(value, session: str) -> list[bytes]:
+    """Every picture in a reviewer's answer: local files Gradio cached, and /pictures/ links opened with the session."""
+    from tests.test_space import _urls
+
+    found = [Path(p).read_bytes() for p in _paths(value)]
+    for link in {u for u in _urls(value) if "/pictures/" in u or "/gradio_api/file=" in u}:
+        req = urllib.request.Request(link, headers={"Cookie": f"editguard_session={session}"})
+        found.append(urllib.request.urlopen(req, timeout=30).read())
+    return found
 
 
 def _paths(value) -> list[str]:

@@ -270,4 +270,4 @@ def test_auto_guard_uses_qwen3guard_when_its_weights_are_local(tiny_guard, tmp_p
     from review.guard.registry import load_text_guard
 
     assert load_text_guard("auto", str(tiny_guard)).name == "qwen3guard"
-    assert load_text_guard("auto", str(tmp_path / "absent")).name == "rules-v1"
+    assert load_text_guard("auto", str(tmp_path / "absent")).name == "context-v1"

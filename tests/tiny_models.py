@@ -196,3 +196,68 @@ def save_tiny_qwen_image21(path: Path) -> Path:
     index["processor"] = ["transformers", "Qwen3VLProcessor"]  # as in the published repository
     (path / "model_index.json").write_text(json.dumps(index, indent=2))
     return path
+
+
+VL_JUDGE_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+    "{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def save_tiny_vl_judge(path: Path, answers: list[tuple["Image.Image", str]], steps: int = 200) -> Path:
+    """A tiny Qwen2.5-VL Instruct checkpoint in the hub layout (config, weights, tokenizer, preprocessor config),
+    taught (Adam, a few hundred steps) to answer the image judge's request for each picture with the given text.
+
+    Its prompt comes from the production code (review/guard/vl_judge.py), so the test exercises the real chat
+    template, processor, generation and parser."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    from editor.qwen_image_edit import image_only_processor_class
+    from review.guard.vl_judge import MAX_SIDE, POLICY
+
+    try:
+        from transformers import Qwen2VLImageProcessorPil as ImageProcessor
+    except ImportError:
+        from transformers import Qwen2VLImageProcessor as ImageProcessor
+    tok = tiny_tokenizer()
+    tok.chat_template = VL_JUDGE_TEMPLATE
+    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL}
+    image_processor = ImageProcessor(min_pixels=56 * 56, max_pixels=56 * 56, patch_size=14, temporal_patch_size=2,
+                                     merge_size=2)
+    processor = image_only_processor_class("Qwen2_5_VLProcessor")(image_processor=image_processor, tokenizer=tok,
+                                                                  chat_template=VL_JUDGE_TEMPLATE)
+    torch.manual_seed(0)
+    model = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(
+        text_config={"vocab_size": len(tok), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                     "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 1e6},
+                     "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+                     "pad_token_id": ids["<|endoftext|>"], "tie_word_embeddings": True},
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 32, "num_heads": 2, "out_hidden_size": 64,
+                       "patch_size": 14, "temporal_patch_size": 2, "spatial_merge_size": 2, "fullatt_block_indexes": [1]},
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"]))
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": POLICY}]}]
+    head = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    batch = []
+    for image, answer in answers:
+        picture = image.convert("RGB")
+        picture.thumbnail((MAX_SIDE, MAX_SIDE))
+        enc = processor(text=[head + answer + "<|im_end|>"], images=[picture], return_tensors="pt")
+        n_head = processor(text=[head], images=[picture], return_tensors="pt")["input_ids"].shape[1]
+        labels = enc["input_ids"].clone()
+        labels[:, :n_head] = -100
+        batch.append((enc, labels))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = sum(model(**enc, labels=labels).loss for enc, labels in batch)
+        loss.backward()
+        opt.step()
+    model.eval()
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    image_processor.save_pretrained(path)
+    return path

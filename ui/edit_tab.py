@@ -144,7 +144,7 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
         """
         requester = requester_for(rt, request, profile, create=True)
         sub = Submission(image=image, instruction=instruction or "", negative_prompt=negative_prompt or "",
-                         seed=int(seed) if seed is not None else 0, steps=int(steps or 30),
+                         seed=None if seed is not None and int(seed) == -1 else int(seed or 0), steps=int(steps or 30),
                          guidance=float(4.0 if guidance is None else guidance), num_outputs=int(variants or 1),
                          fast=bool(fast), requester=requester)
         lang = language(request.headers.get("accept-language") if request else None)

@@ -40,15 +40,17 @@ def origin(request) -> str:
     return f"{proto.split(',')[0].strip()}://{host.split(',')[0].strip()}"
 
 
-def _url(rt, request, relpath: str, binding: str, kind: str, download: str | None) -> str:
-    token = _serializer(rt.secret).dumps({"p": relpath, "b": binding, "k": kind, **({"n": download} if download else {})})
+def _url(rt, request, relpath: str, binding: str, kind: str, download: str | None, regions: list | None = None) -> str:
+    token = _serializer(rt.secret).dumps({"p": relpath, "b": binding, "k": kind, **({"n": download} if download else {}),
+                                          **({"r": regions} if regions else {})})
     return origin(request) + ROUTE + quote(token)
 
 
-def reviewer_url(rt, request, relpath: str) -> str:
-    """A stored picture for the signed-in reviewer who asked, and only while their session lasts."""
+def reviewer_url(rt, request, relpath: str, regions: list | None = None) -> str:
+    """A stored picture for the signed-in reviewer who asked, and only while their session lasts; with `regions`
+    (verified match polygons, in fractions of the picture) it is drawn with them outlined, on the fly."""
     token = (getattr(request, "cookies", None) or {}).get(SESSION_COOKIE) or ""
-    return _url(rt, request, relpath, "s:" + session_id(token), "full", None)
+    return _url(rt, request, relpath, "s:" + session_id(token), "outline" if regions else "full", None, regions)
 
 
 def requester_url(rt, request, relpath: str, *, blur: bool = False, download: str | None = None,
@@ -63,6 +65,25 @@ class Refused(Exception):
     def __init__(self, status: int):
         super().__init__(status)
         self.status = status
+
+
+def regions_of(rt, token: str) -> list:
+    """The outline regions a picture link carries (already checked by resolve)."""
+    try:
+        return list(_serializer(rt.secret).loads(token).get("r") or [])
+    except (BadSignature, TypeError, AttributeError):
+        return []
+
+
+def outlined_png(path: Path, regions: list) -> bytes:
+    from PIL import Image
+
+    from ui.render import outlined
+
+    buf = io.BytesIO()
+    with Image.open(path) as im:
+        outlined(im, [{"region": r} for r in regions]).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
 
 
 def resolve(rt, token: str, cookies: dict, profile: dict | None = None) -> tuple[Path, str, str | None]:

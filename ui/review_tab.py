@@ -225,8 +225,9 @@ def build_review_tab(rt, i18n) -> None:
         for m in d["matches"]:  # one tile per matched work, naming every place it matched
             seen.setdefault(m["reference_id"], (m, []))[1].append(
                 f"{m['target']} {m.get('hash_kind') or ''} {m['distance']}" + (f" {m['view']}" if m.get("view") else ""))
-        gallery += [(render.outlined(rt.store.open(m["reference_relpath"]), [x.get("evidence") for x in d["matches"]
-                                                                             if x["reference_id"] == m["reference_id"]]),
+        gallery += [(reviewer_url(rt, request, m["reference_relpath"], [
+                        x["evidence"]["region"] for x in d["matches"] if x["reference_id"] == m["reference_id"]
+                        and x.get("evidence") and len(x["evidence"].get("region") or []) >= 3]),
                      f"{m['title']} ({', '.join(where)})") for m, where in seen.values()]
         return render.item_html(lang, d), compare_value, gallery
 

@@ -123,6 +123,9 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
         headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
         if kind == "blur":
             return Response(await run_in_threadpool(pictures.blurred_png, path), media_type="image/png", headers=headers)
+        if kind == "outline":
+            png = await run_in_threadpool(pictures.outlined_png, path, pictures.regions_of(rt, token))
+            return Response(png, media_type="image/png", headers=headers)
         if name:
             return FileResponse(path, media_type="image/png", filename=name, headers=headers)
         return FileResponse(path, media_type="image/png", headers=headers)

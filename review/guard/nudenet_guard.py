@@ -38,6 +38,7 @@ def verdict_from_detections(detections: list[dict], guard: str = "nudenet") -> V
 
 class NudeNetGuard:
     name = "nudenet"
+    checks = (SEXUAL,)
 
     def __init__(self):
         from nudenet import NudeDetector

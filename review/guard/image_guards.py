@@ -1,0 +1,78 @@
+"""CPU image checks beyond nudity, and the guard that runs several image checks as one.
+
+What an embedded CPU check can honestly judge is narrow: NudeNet finds exposed body parts (Sexual); OpenCV, which
+NudeNet already installs, ships a QR-code detector, so a code in the picture is decoded and its text judged by the
+text guard (a phone number or address is PII, a slur is Unethical Acts, ...). OpenCV's bundled face cascades were
+considered for PII and left out: this app edits photos of people, so "a face is visible" would send nearly every
+portrait to review without telling a person anything. Gore, weapons, hate symbols and self-harm in pixels need the
+vision-language judge (review/guard/vl_judge.py) on a GPU; the status line says which categories are checked.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PIL import Image
+
+from review.guard.base import Evidence, TextGuard, Verdict, combine
+from review.labels import CATEGORIES, Label
+
+MAX_QR_SIDE = 800  # detection runs on a downscaled copy (~7 ms on a quiet core); a code must span ~1/15 of the side
+
+
+class QRCodeGuard:
+    """Decodes QR codes in a picture and judges their text with the text guard."""
+
+    name = "qr-text"
+    checks = CATEGORIES  # whatever the text guard judges, for the text inside a QR code
+
+    def __init__(self, text_guard: TextGuard):
+        import cv2
+
+        self._detector = cv2.QRCodeDetector()
+        self._text_guard = text_guard
+        self._lock = threading.Lock()
+
+    def payloads(self, image: Image.Image) -> list[str]:
+        picture = image.convert("L")
+        picture.thumbnail((MAX_QR_SIDE, MAX_QR_SIDE))
+        gray = np.asarray(picture)
+        with self._lock:
+            ok, texts, _, _ = self._detector.detectAndDecodeMulti(gray)
+        return [t for t in texts if t] if ok else []
+
+    def check_image(self, image: Image.Image) -> Verdict:
+        try:
+            found = self.payloads(image)
+        except Exception as exc:  # the policy must see "could not judge", never "Safe"
+            return Verdict(Label.CONTROVERSIAL, guard=self.name, available=False,
+                           note=f"QR check failed: {type(exc).__name__}")
+        verdicts = []
+        for text in found:
+            v = self._text_guard.check_text(text)
+            evidence = tuple(Evidence(f"qr.{e.rule}", e.category, e.label, e.span) for e in v.evidence)
+            verdicts.append(Verdict(v.label, v.categories, evidence, self.name, v.available, v.note))
+        return combine(verdicts, self.name)
+
+
+class ImageGuards:
+    """Several image checks as one guard: the most severe verdict wins (base.combine)."""
+
+    def __init__(self, guards: list):
+        self.guards = list(guards)
+        self.name = "+".join(g.name for g in self.guards)
+        self.checks = tuple(c for c in CATEGORIES if any(c in g.checks for g in self.guards))
+
+    def check_image(self, image: Image.Image) -> Verdict:
+        return combine([g.check_image(image) for g in self.guards], self.name)
+
+    def describe(self) -> str:
+        """For the status line: which categories pictures are checked for, and by what."""
+        parts = []
+        for g in self.guards:
+            what = ", ".join(g.checks) if len(g.checks) < len(CATEGORIES) else "all nine categories"
+            if isinstance(g, QRCodeGuard):
+                what = f"only the text of QR codes, in {what}"
+            parts.append(f"{g.name}: {what}" + (f" ({g.model_id})" if hasattr(g, "model_id") else ""))
+        return "; ".join(parts)
+
