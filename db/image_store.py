@@ -39,8 +39,9 @@ class SavedImage:
 class ImageStore:
     """Stores PNG files under <root>/images/ab/cd/<sha256>.png.
 
-    PNG is lossless, so a stored output is exactly what the guard and the hashes saw. Saving the same picture twice
-    writes one file. A crash mid-write leaves only a temporary file, never a truncated image under a real name.
+    PNG is lossless: a stored output holds exactly the pixels encoded. The guard and the perceptual hashes judge an
+    output before its watermark and visible mark are added; its record says so (`params.checked_stage`). Saving the
+    same picture twice writes one file. A crash mid-write leaves only a temporary file, never a truncated image under a real name.
     """
 
     def __init__(self, root: Path, compress_level: int = PNG_COMPRESS_LEVEL, replica=None):

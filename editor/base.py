@@ -35,6 +35,9 @@ class EditOutput:
     images: list[Image.Image]
     applied: list[str] = field(default_factory=list)  # what was done, in words, in order
     captions: list[str] = field(default_factory=list)  # text the editor drew into the picture (guarded too)
+    # the parameters that actually ran, read from the backend after the fact; the record stores these, never the
+    # request's wishes (a CPU filter has no steps, guidance or seed, so it reports none)
+    params: dict = field(default_factory=dict)
 
 
 class EditorCannotDo(UserError):

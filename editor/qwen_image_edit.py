@@ -50,9 +50,9 @@ class EditCancelled(UserError):
 class UnsafePreview(Exception):
     """The image guard judged an intermediate preview Unsafe; the diffusion was stopped at `step`."""
 
-    def __init__(self, verdict, step: int):
+    def __init__(self, verdict, step: int, params: dict | None = None):
         super().__init__(f"stopped at step {step}")
-        self.verdict, self.step = verdict, step
+        self.verdict, self.step, self.params = verdict, step, params or {}
 
 
 def image_only_processor_class(base: str = "Qwen2VLProcessor"):
@@ -137,7 +137,6 @@ class QwenImageEditor:
 
         self.settings = settings
         self.model_id = settings.model
-        self.revision = settings.revision or "main"
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         if self.device == "cpu":
             log.warning("No CUDA device: %s runs on the CPU, which is only practical for tiny test checkpoints.",
@@ -151,6 +150,7 @@ class QwenImageEditor:
         except Exception as exc:  # a named backend that cannot load is an error, never a silent swap
             raise BackendLoadError(self.name, settings.model, exc) from exc
         pipe.set_progress_bar_config(disable=True)
+        self.revision = resolved_revision(settings.model, settings.revision)  # after loading: the snapshot is cached
         fast_scheduler = None
         if settings.lightning_lora:
             from diffusers import FlowMatchEulerDiscreteScheduler
@@ -182,16 +182,33 @@ class QwenImageEditor:
         return PIPELINES[self.key].fast_scheduler is not None
 
     def model_card(self) -> dict:
+        """What the page shows about the model: read from the loaded pipeline, not from the settings asked for."""
+        pipe = self.pipe
         return {"id": self.model_id, "revision": self.revision, "license": self.model_license, "credit": self.credit,
-                "device": self.device, "fast": self.fast_available}
+                "device": self.device, "dtype": _dtype_name(pipe.transformer.dtype), "fast": self.fast_available,
+                "scheduler": type(pipe.scheduler).__name__}
 
-    def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
-        images = [request.image, *request.references][:self.max_images]
-        fast = bool(request.fast and self.fast_available)
-        steps = self.settings.lightning_steps if fast else request.steps
-        preview_every = request.preview_every if request.preview_every is not None else self.settings.preview_every
+    def refuse_unsupported(self, request: EditRequest) -> None:
+        """Refuse, before anything runs, a combination this backend would otherwise carry out only in part."""
         if request.mask is not None and not self.supports_mask:
             raise UserError(f"{self.name} cannot limit an edit to a painted region.", "editor.no_mask")
+        if request.mask is not None and request.references:
+            # the inpaint pipeline takes one picture: references would be dropped without a word
+            raise UserError("A painted region cannot be combined with reference images; remove the references or "
+                            "clear the painting.", "editor.mask_refs")
+        if len(request.references) + 1 > self.max_images:
+            raise UserError(f"At most {self.max_images - 1} reference images are accepted.", "refs.too_many",
+                            n=self.max_images - 1)
+        if request.fast and not self.fast_available:
+            raise UserError("Fast mode needs the Lightning LoRA, which this server has not configured "
+                            "(EDITOR_LIGHTNING_LORA); untick Fast.", "editor.no_fast")
+
+    def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
+        self.refuse_unsupported(request)
+        images = [request.image, *request.references]
+        fast = bool(request.fast)
+        steps = self.settings.lightning_steps if fast else request.steps
+        preview_every = request.preview_every if request.preview_every is not None else self.settings.preview_every
         width, height = _output_size(request.image)
         cfg = 1.0 if fast else request.guidance
         job = GpuJob(pipeline=self.key, prompt=request.instruction, images=images, mask=request.mask,
@@ -199,12 +216,12 @@ class QwenImageEditor:
                      steps=steps, num_outputs=request.num_outputs, width=width, height=height, seed=request.seed,
                      fast=fast, preview_every=preview_every if request.preview_check else 0,
                      extra=self.extra_args(width, height))
-        step, stopped, result = 0, None, None
+        step, stopped, result, ran = 0, None, None, {}
         events = run_job(job)  # looked up at call time: ZeroGPU's wrapper (or a test's) stands in for it
         try:
             for kind, *payload in events:
                 if kind == "done":
-                    result = payload[0]
+                    result, ran = payload
                     continue
                 step, preview = payload
                 if progress:
@@ -221,14 +238,18 @@ class QwenImageEditor:
             events.close()  # stops the diffusion at this step (on ZeroGPU: sets the worker's stop event)
         if stopped == "cancel":
             raise EditCancelled(step)
-        if stopped is not None:
-            raise UnsafePreview(stopped, step)
-        applied = [f"{self.name}: {steps} steps" + (" (Lightning)" if fast else "")
-                   + (", masked region" if request.mask is not None else "")]
+        if stopped is not None:  # what the job was set to run, and where it stopped
+            raise UnsafePreview(stopped, step, params={
+                "seed": job.seed, "steps_planned": steps, "guidance": cfg, "fast": fast,
+                "references": len(images) - 1, "mask": request.mask is not None, "model_revision": self.revision})
+        applied = [f"{self.name}: {ran['steps']} steps" + (" (Lightning)" if ran["lora"] else "")
+                   + (", masked region" if ran["mask"] else "")]
         # the inpaint pipeline works at its own size; hand back the size the user will compare with
         images = [im if im.size == (width, height) else im.resize((width, height), Image.Resampling.LANCZOS)
                   for im in result]
-        return EditOutput(images=images, applied=applied)
+        params = {"seed": job.seed, **ran, "fast": ran["lora"] is not None, "num_outputs": len(result),
+                  "model_revision": self.revision}
+        return EditOutput(images=images, applied=applied, params=params)
 
     def extra_args(self, width: int, height: int) -> dict:
         return {}
@@ -318,12 +339,14 @@ def run_job(job: GpuJob):
     events: queue.Queue = queue.Queue()
     taken = threading.Semaphore(0)
     stop = threading.Event()
+    steps_run = [0]
 
     def on_step(pipe, i, t, kwargs):
         if stop.is_set():  # nobody listens any more: never wait again
             pipe._interrupt = True
             return kwargs
         step = i + 1
+        steps_run[0] = step
         preview = None
         if job.preview_every and step % job.preview_every == 0 and step < job.steps:
             preview = _preview(pipe, kwargs["latents"], job.height, job.width)
@@ -343,14 +366,24 @@ def run_job(job: GpuJob):
         try:
             with loaded.lock:
                 _use_fast(loaded, job.fast)
+                pipe = loaded.inpaint if job.mask is not None else loaded.pipe
+                calls = _count_calls(pipe.transformer)
                 try:
+                    seen = _what_runs(loaded, pipe)  # read from the pipeline about to run, not from the job
                     if job.mask is not None:
-                        result = loaded.inpaint(image=job.images[0], mask_image=job.mask, strength=1.0, **args)
+                        if len(job.images) > 1:  # refused before the call (refuse_unsupported); never dropped here
+                            raise ValueError("the inpaint pipeline takes one picture")
+                        result = pipe(image=job.images[0], mask_image=job.mask, strength=1.0, **args)
                     else:
-                        result = loaded.pipe(image=job.images if len(job.images) > 1 else job.images[0], **args)
+                        result = pipe(image=job.images if len(job.images) > 1 else job.images[0], **args)
                 finally:
+                    calls.remove()
                     _use_fast(loaded, False)
-            events.put(("done", result.images))
+            passes = calls.count / max(1, steps_run[0])
+            ran = {**seen, "steps": steps_run[0], "guidance": job.true_cfg_scale if passes >= 2 else 1.0,
+                   "true_cfg": passes >= 2, "images": len(job.images), "references": len(job.images) - 1,
+                   "mask": job.mask is not None, "width": job.width, "height": job.height}
+            events.put(("done", result.images, ran))
         except BaseException as exc:  # handed to the consumer, raised there
             events.put(("error", exc))
 
@@ -372,17 +405,54 @@ def run_job(job: GpuJob):
 
 
 def _use_fast(loaded: LoadedPipelines, fast: bool) -> None:
-    """Switch the Lightning LoRA and its scheduler on or off (inside the GPU call: a ZeroGPU worker has its own
-    copy of the pipeline, so a switch made in the main process would not reach it)."""
+    """Switch the Lightning LoRA and its scheduler on or off, on the edit pipeline and its inpaint twin alike (they
+    share the transformer, but each holds its own scheduler). Inside the GPU call: a ZeroGPU worker has its own
+    copy of the pipeline, so a switch made in the main process would not reach it."""
     if loaded.fast_scheduler is None:
+        if fast:
+            raise ValueError("Fast was asked for but no Lightning LoRA is loaded")
         return
-    if fast:
-        loaded.pipe.enable_lora()
-        loaded.pipe.set_adapters(["lightning"], [1.0])
-        loaded.pipe.scheduler = loaded.fast_scheduler
-    else:
-        loaded.pipe.disable_lora()
-        loaded.pipe.scheduler = loaded.default_scheduler
+    for pipe in (p for p in (loaded.pipe, loaded.inpaint) if p is not None):
+        if fast:
+            pipe.enable_lora()
+            pipe.set_adapters(["lightning"], [1.0])
+            pipe.scheduler = loaded.fast_scheduler
+        else:
+            pipe.disable_lora()
+            pipe.scheduler = loaded.default_scheduler
+
+
+def _what_runs(loaded: LoadedPipelines, pipe) -> dict:
+    """The scheduler, LoRA, dtype and device of the pipeline about to run, read from its modules."""
+    try:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        layers = [m for m in pipe.transformer.modules() if isinstance(m, BaseTunerLayer)]
+    except ImportError:  # without peft no LoRA can have been loaded
+        layers = []
+    lora = next((",".join(m.active_adapters) for m in layers if not m.disable_adapters), None) if layers else None
+    scheduler = pipe.scheduler
+    return {"pipeline": type(pipe).__name__, "scheduler": type(scheduler).__name__,
+            "scheduler_config": "lightning" if scheduler is loaded.fast_scheduler else "default",
+            "lora": lora, "dtype": _dtype_name(pipe.transformer.dtype), "device": str(pipe._execution_device)}
+
+
+class _count_calls:
+    """Counts the transformer's forward passes: two per step means true CFG really ran its negative branch."""
+
+    def __init__(self, module):
+        self.count = 0
+        self._hook = module.register_forward_pre_hook(self._seen)
+
+    def _seen(self, *_):
+        self.count += 1
+
+    def remove(self):
+        self._hook.remove()
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _preview(pipe, latents, height: int, width: int) -> Image.Image:
@@ -404,6 +474,19 @@ def _output_size(image: Image.Image) -> tuple[int, int]:
     w = math.sqrt(min(1024 * 1024, image.width * image.height) * ratio)
     h = w / ratio
     return max(32, round(w / 32) * 32), max(32, round(h / 32) * 32)
+
+
+def resolved_revision(model: str, revision: str | None) -> str:
+    """The revision that is loaded: "local" for a folder, else the Hub commit the cached snapshot holds (a branch
+    name like "main" moves; the commit does not), else the revision as asked."""
+    if os.path.isdir(model):
+        return "local"
+    try:
+        from huggingface_hub import snapshot_download
+
+        return os.path.basename(snapshot_download(model, revision=revision, local_files_only=True))
+    except Exception:
+        return revision or "main"
 
 
 def _dtype(name: str, device: str):

@@ -33,6 +33,7 @@ from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
 from review.policy import Decision, PolicyResult, decide
 from review.queue import tags_for
+from review.provenance import watermark
 from review.provenance.labeller import source_type_for
 from review.provenance.metadata import Facts
 from review.similarity import Match
@@ -104,6 +105,11 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.0, "validating")
     main, refs, instruction, negative, params = _validate(rt, sub)
     mask = _load_mask(rt, sub.mask, main)
+    request = EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
+                            seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
+                            num_outputs=params["num_outputs"], fast=sub.fast, mask=mask, cancel=sub.cancel,
+                            preview_check=rt.image_guard.check_image if rt.image_guard else None)
+    _refuse_unsupported(rt, request)
     inputs = [("input", 0, main)] + [("reference", i, r) for i, r in enumerate(refs)]
     # Checking the inputs, matching them against the library and encoding them run in the background, beside the
     # text guard and the editor, submitted in the order they are needed (a busy pool starts them in that order).
@@ -113,7 +119,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
 
     say(0.05, "checking the instruction")
     prompt_verdict = rt.text_guard.check_text(instruction + ("\n" + negative if negative else ""))
-    edit = _Edit(sub, instruction, negative, params, prompt_verdict, encoded)
+    edit = _Edit(sub, instruction, negative, _requested(params), prompt_verdict, encoded)
     mode = rt.settings.policy_mode
 
     def refused() -> bool:  # the instruction or an input image: refused before any edit is shown or stored
@@ -134,13 +140,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.1, "editing")
     started = time.perf_counter()
     try:
-        output = rt.editor.edit(
-            EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
-                          seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
-                          num_outputs=params["num_outputs"], fast=sub.fast, mask=mask, cancel=sub.cancel,
-                          preview_check=rt.image_guard.check_image if rt.image_guard else None),
-            progress=lambda f, d: say(0.1 + 0.75 * f, d),
-        )
+        output = rt.editor.edit(request, progress=lambda f, d: say(0.1 + 0.75 * f, d))
     except UserError as exc:  # the editor declined, or the user cancelled
         if speculative and refused():
             return refusal()
@@ -148,7 +148,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     except UnsafePreview as stop:  # the image guard stopped the generation early: record it as blocked
         refused()
         edit.edit_ms = (time.perf_counter() - started) * 1000
-        edit.params["stopped_at_step"] = stop.step
+        edit.params = {**getattr(stop, "params", {}), "stopped_at_step": stop.step}
         edit.output_verdicts = [combine([stop.verdict], guard=_output_guard_name(rt))]
         edit.matches = input_matches.result()
         return _persist(rt, edit, decide(mode, prompt_verdict, edit.output_verdicts, edit.matches,
@@ -160,6 +160,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     if speculative and refused():
         return refusal()
     edit.edit_ms, edit.applied = edit_ms, output.applied
+    edit.params = _ran(rt, output)
     facts = _facts(rt, edit, 1 + len(refs))
     # The results' library match (needed for the decision) and labelling (watermark, XMP, PNG, C2PA: needed to
     # save) run in the pool while this thread runs the image guard on them.
@@ -175,10 +176,24 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     return _persist(rt, edit, result)
 
 
+def _ran(rt, output) -> dict:
+    """The record's params: what the editor reports it used, plus which pixels the guard and hashes judged.
+
+    The output guard and the perceptual hashes see the edited picture before the labeller adds the invisible
+    watermark and the optional visible mark; the stored file (and its SHA-256) carries them. `checked_stage` says so.
+    """
+    labeller = getattr(rt, "labeller", None)
+    big_enough = all(im.width * im.height >= getattr(watermark, "MIN_PIXELS", 0) for im in output.images)
+    marked = bool(labeller and ((getattr(labeller, "watermark_on", False) and big_enough)
+                                or labeller.settings.visible_mark))
+    return {**output.params, "checked_stage": "before_marks" if marked else "stored"}
+
+
 def _facts(rt, edit: _Edit, input_images: int) -> Facts:
     card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
+    revision = edit.params.get("model_revision") or card.get("revision") or ""
     return Facts(source_type=source_type_for(rt.editor.name, input_images), record_id=edit.request_id,
-                 model_id=rt.editor.model_id, model_revision=str(card.get("revision") or ""),
+                 model_id=rt.editor.model_id, model_revision=str(revision),
                  model_license=rt.editor.model_license, credit=str(card.get("credit") or ""))
 
 
@@ -205,20 +220,34 @@ def _validate(rt, sub: Submission):
                 raise BadImage(f"Reference image {i + 1}: {exc}", exc.code, reference=i + 1, **exc.params) from None
     except (BadImage, BadInstruction) as exc:
         raise EditFailed.of(exc) from None
+    # what is asked for; the record keeps it only until the editor reports what it actually used (`_ran`)
     params = {
         "seed": random.randrange(2**31) if sub.seed is None else _bounded(sub.seed, 0, 2**31 - 1, "seed"),
         "steps": _bounded(sub.steps, 1, MAX_STEPS, "steps"),
         "guidance": _guidance(sub.guidance),
         "num_outputs": _bounded(sub.num_outputs, 1, MAX_OUTPUTS, "number of outputs"),
         "references": len(refs),
+        "fast": bool(sub.fast),
     }
     if rt.editor.deterministic:
         params["num_outputs"] = 1  # a deterministic editor would only repeat itself
-    if getattr(rt.editor, "revision", None):
-        params["model_revision"] = rt.editor.revision
-    if sub.fast:
-        params["fast"] = True
     return main, refs, instruction, negative, params
+
+
+def _refuse_unsupported(rt, request: EditorRequest) -> None:
+    """A combination the backend would carry out only in part is refused in words before anything runs."""
+    refuse = getattr(rt.editor, "refuse_unsupported", None)
+    if refuse is None:
+        return
+    try:
+        refuse(request)
+    except UserError as exc:
+        raise EditFailed.of(exc) from None
+
+
+def _requested(params: dict) -> dict:
+    """The record's params when the editor never ran: the request's wishes, labelled as such."""
+    return {"requested": params}
 
 
 def _load_mask(rt, source, main: Image.Image) -> Image.Image | None:

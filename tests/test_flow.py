@@ -48,7 +48,7 @@ def test_released_edit_is_stored_completely(rt, image_file):
     assert progress == sorted(progress) and progress[-1] >= 0.95
     with rt.session_factory() as s:
         req = s.get(EditRequest, rec["id"])
-        assert req.requester == "browser:abc" and req.params["seed"] == rec["params"]["seed"]
+        assert req.requester == "browser:abc" and req.params == rec["params"]
         assert s.scalar(select(Event.kind).where(Event.request_id == rec["id"])) == "edit.released"
 
 

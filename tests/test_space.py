@@ -62,7 +62,7 @@ def test_edit_endpoint_returns_the_labelled_picture_from_a_volume(space):
     photo("chelsea").save(src)
     record, pictures = space["client"].predict(handle_file(str(src)), "make it sepia", api_name="/edit")
     assert record["decision"] == "released" and record["verdicts"]["instruction"]["label"] == "Safe"
-    assert [v["label"] for v in record["verdicts"]["outputs"]] == ["Safe"] and record["params"]["seed"] == 0
+    assert [v["label"] for v in record["verdicts"]["outputs"]] == ["Safe"] and "seed" not in record["params"]
     assert str(space["data_dir"]) not in json.dumps(record)  # no server paths leave the app
     assert len(pictures) == 1
     from review.provenance.verify import verify
@@ -90,7 +90,8 @@ def test_edit_endpoint_options_and_a_pending_result_is_blurred(space):
                                                api_name="/edit")
     assert record["decision"] == "pending_review" and record["review_status"] == "pending"
     assert record["matches"][0]["title"].startswith("Eileen Collins") and "reference_image" not in record["matches"][0]
-    assert record["params"]["steps"] == 12 and record["params"]["seed"] >= 0  # -1: a random seed, recorded
+    # the CPU editor ran: its record holds what its filters used, not the steps and seed it was sent
+    assert record["params"]["filters"] == ["sepia"] and "steps" not in record["params"]
     stored = sorted((space["data_dir"] / "images").rglob("*.png"), key=os.path.getmtime)[-1]
     seen = Image.open(pictures[0]["image"])
     assert seen.size == Image.open(stored).size and sharpness(seen) < sharpness(Image.open(stored)) / 3

@@ -323,6 +323,6 @@ def _show(rt, lang: str, record: dict, request=None, requester: str | None = Non
     card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
     provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
     return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
-            render.matches_html(lang, record), record["params"]["seed"], provenance, download)
+            render.matches_html(lang, record), record["params"].get("seed", gr.skip()), provenance, download)
 
 

@@ -6,6 +6,7 @@ from PIL import Image
 from editor.base import EditorCannotDo, EditOutput, EditRequest, ProgressFn
 from editor.classic import operations
 from editor.classic.parser import parse
+from editor.errors import UserError
 
 
 class ClassicEditor:
@@ -23,7 +24,17 @@ class ClassicEditor:
         return {"id": self.model_id, "revision": self.revision, "license": self.model_license, "credit": self.credit,
                 "device": self.device, "fast": False}
 
+    def refuse_unsupported(self, request: EditRequest) -> None:
+        """Filters use neither reference photos nor a Lightning LoRA: asking for them is refused, not ignored."""
+        if request.references:
+            raise UserError("The CPU editor cannot use reference images; remove them to apply its filters.",
+                            "editor.no_refs")
+        if request.fast:
+            raise UserError("Fast mode is for the GPU model backends; the CPU editor has none. Untick Fast.",
+                            "editor.no_fast")
+
     def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput:
+        self.refuse_unsupported(request)
         parsed = parse(request.instruction)
         image = request.image
         for i, op in enumerate(parsed.operations):
@@ -42,5 +53,7 @@ class ClassicEditor:
             image = Image.composite(image, request.image, request.mask.resize(image.size))
         if progress:
             progress(1.0, "done")
+        # only what the filters used: no steps, guidance or seed (there is no diffusion and no randomness)
         return EditOutput(images=[image], applied=[op.describe() for op in parsed.operations],
-                          captions=parsed.captions)
+                          captions=parsed.captions,
+                          params={"filters": [op.describe() for op in parsed.operations], "mask": request.mask is not None})

@@ -67,7 +67,7 @@ class Labeller:
     def encode(self, image: Image.Image, facts: Facts, fmt: str = "PNG") -> EncodedImage:
         """The labelled file's bytes. Each layer is independent: one that cannot apply is noted, the rest still are."""
         if self.settings.visible_mark:
-            image = visible_mark(image)
+            image = visible_mark(image, metadata.visible_text(facts.source_type))
         mark = "off"
         if self.watermark_on:
             try:

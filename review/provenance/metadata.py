@@ -46,9 +46,22 @@ class Facts:
         return asdict(self)
 
 
+def describe(facts: Facts) -> str:
+    """The one-line description every label carries, worded from the source type: the CPU editor's filtered outputs
+    are automatic edits, never called AI-generated."""
+    made = {ALGORITHMIC_EDIT: "Automatically edited image (filters, no generative AI)",
+            COMPOSITE_TRAINED: "AI-edited image", TRAINED: "AI-generated image"}.get(facts.source_type, "Image")
+    return f"{made} from {facts.generator} (record {facts.record_id}, model {facts.model_id})"
+
+
+def visible_text(source_type: str) -> str:
+    """The visible mark's words, from the same source type as the metadata."""
+    return "Auto-edited" if source_type == ALGORITHMIC_EDIT else "AI generated"
+
+
 def xmp_packet(facts: Facts) -> bytes:
     fields = "".join(f"\n   editguard:{_camel(k)}={quoteattr(str(getattr(facts, k)))}" for k in FIELDS)
-    description = f"AI-edited image from {facts.generator} (record {facts.record_id}, model {facts.model_id})"
+    description = describe(facts)
     xml = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="{NS['rdf']}">

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from editor.errors import UserError
+from review.provenance.metadata import describe
 
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
 RECORD_ASSERTION = "org.editguard.record"
@@ -133,7 +134,8 @@ def manifest_for(facts, fmt: str) -> dict:
                 "digitalSourceType": facts.source_type,
                 "softwareAgent": {"name": facts.model_id, "version": facts.model_revision or "unknown"},
             }]}},
-            {"label": RECORD_ASSERTION, "data": {k: v for k, v in facts.to_dict().items() if k != "source_type"}},
+            {"label": RECORD_ASSERTION, "data": {**{k: v for k, v in facts.to_dict().items() if k != "source_type"},
+                                                 "description": describe(facts)}},
         ],
     }
 
