@@ -147,7 +147,9 @@ def test_accounts_administration_from_the_command_line(cli, env):
     assert json.loads(cli("users", "list", "--json").stdout) == []
     from sqlalchemy import create_engine, text
 
-    with create_engine(f"sqlite:///{env / 'data' / 'editguard.db'}").connect() as c:
+    # the suite's database: the test's PostgreSQL database when DATABASE_URL names one, else the data dir's file
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{env / 'data' / 'editguard.db'}"
+    with create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)).connect() as c:
         kinds = [r[0] for r in c.execute(text("select kind from events where kind like 'user.%' order by id"))]
     assert kinds == ["user.added", "user.disabled", "user.enabled", "user.role_set", "user.password_reset",
                      "user.password_reset", "user.removed"]
