@@ -3,7 +3,6 @@
 All 32 callers send the same picture, which is what used to break: Gradio named the cached "before" picture by its
 content and rewrote it while another response was being served.
 """
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -38,10 +37,14 @@ def test_32_concurrent_api_edits_all_succeed_and_store_one_record_each(served):
     ids = [record["id"] for record, _ in results]
     assert len(set(ids)) == USERS
     assert all(record["decision"] == "released" and len(pictures) == 1 for record, pictures in results)
-    with sqlite3.connect(f"{env['EDITGUARD_DATA_DIR']}/editguard.db") as db:
-        stored = dict(db.execute(f"select id, count(*) from edit_requests where id in ({','.join('?' * USERS)}) "
-                                 "group by id", ids).fetchall())
-        total = db.execute("select count(*) from edit_requests").fetchone()[0]
+    from sqlalchemy import bindparam, create_engine, text
+
+    # the app's database: its own PostgreSQL database when the suite runs there, else the data directory's file
+    url_db = env.get("DATABASE_URL") or f"sqlite:///{env['EDITGUARD_DATA_DIR']}/editguard.db"
+    with create_engine(url_db.replace("postgresql://", "postgresql+psycopg://", 1)).connect() as db:
+        stored = dict(db.execute(text("select id, count(*) from edit_requests where id in :ids group by id")
+                                 .bindparams(bindparam("ids", expanding=True)), {"ids": ids}).all())
+        total = db.execute(text("select count(*) from edit_requests")).scalar()
     assert stored == {i: 1 for i in ids} and total == USERS
 
 
