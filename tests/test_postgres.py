@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import POSTGRES_URL, cli_run, fresh_database_url, photo
 from tests.test_browser import CHROMIUM, run_edit
-from tests.test_durability import _paths, _start_app
+from tests.test_durability import _fetched, _start_app
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs the PostgreSQL server of the suite's second run")
 PW = "correct horse battery staple"
@@ -51,29 +51,38 @@ def _edit_in_page(url: str, image, instruction: str) -> str:
         return decision
 
 
-def test_two_apps_share_one_database_and_one_picture_store(two_apps, tmp_path):
-    from gradio_client import Client, handle_file
+def _signed_in(url: str, name: str):
+    """A gradio_client with `name`'s session cookie from the /auth/signin form; pictures come back as links."""
+    from gradio_client import Client
 
-    a, b = (Client(app["url"], verbose=False) for app in two_apps)
+    from tests.test_review_api import sign_in
+
+    session = sign_in(url, name, PW)
+    return Client(url, verbose=False, headers={"Cookie": f"editguard_session={session}"}, download_files=False), session
+
+
+def test_two_apps_share_one_database_and_one_picture_store(two_apps, tmp_path):
+    from gradio_client import handle_file
+
     work = tmp_path / "astronaut.png"
     photo("astronaut").save(work)
     assert _edit_in_page(two_apps[1]["url"], work, "make it sepia") == "released"  # B: nothing registered yet
 
     # A registers a work; B's index follows: the same edit on B now waits for review
-    admin_a = a.predict("root", PW, api_name="/on_signin")[0]
-    message, _, _ = a.predict(admin_a, handle_file(str(work)), "Astronaut", "NASA", "Public domain", "",
-                              api_name="/library_add")
+    admin_a, _ = _signed_in(two_apps[0]["url"], "root")
+    message, _, _ = admin_a.predict(handle_file(str(work)), "Astronaut", "NASA", "Public domain", "",
+                                    api_name="/library_add")
     assert "Astronaut" in message
     assert _edit_in_page(two_apps[1]["url"], work, "make it sepia") == "pending_review"
 
     # at once: a reviewer on A takes and approves B's item while someone edits on B
-    reviewer_a = a.predict("alice", PW, api_name="/on_signin")[0]
+    reviewer_a, session_a = _signed_in(two_apps[0]["url"], "alice")
     opened, decided = [], []
 
     def review():
-        a.predict(reviewer_a, *FILTERS, api_name="/review_next")
-        opened.append(a.predict(reviewer_a, 1, *FILTERS, api_name="/review_open"))
-        decided.append(a.predict(reviewer_a, "no_issue", "", *FILTERS, api_name="/review_approve"))
+        reviewer_a.predict(*FILTERS, api_name="/review_next")
+        opened.append(reviewer_a.predict(1, *FILTERS, api_name="/review_open"))
+        decided.append(reviewer_a.predict("no_issue", "", *FILTERS, api_name="/review_approve"))
 
     reviewer = threading.Thread(target=review)
     reviewer.start()
@@ -81,11 +90,12 @@ def test_two_apps_share_one_database_and_one_picture_store(two_apps, tmp_path):
     photo("coffee").save(coffee)
     assert _edit_in_page(two_apps[1]["url"], coffee, "make it black and white") == "released"
     reviewer.join(timeout=120)
-    assert decided and len(_paths(opened[0])) >= 3  # A served B's pictures, fetched from the shared store
+    # A served B's pictures (fetched from the shared store), behind alice's session
+    assert decided and len([b for b in _fetched(opened[0], session_a) if b]) >= 3
     export = cli_run(two_apps[1]["env"], "queue", "export").stdout
     assert '"approved"' in export
 
     # B deactivates the work; A's index follows: the same edit on A is released again
-    admin_b = b.predict("root", PW, api_name="/on_signin")[0]
-    b.predict(admin_b, 1, api_name="/library_deactivate")
+    admin_b, _ = _signed_in(two_apps[1]["url"], "root")
+    admin_b.predict(1, api_name="/library_deactivate")
     assert _edit_in_page(two_apps[0]["url"], work, "make it sepia") == "released"
