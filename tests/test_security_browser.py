@@ -48,16 +48,7 @@ def server(tmp_path_factory):
     next(gen, None)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-quic", "--no-first-run", "--disable-sync"])
-        yield b
-        b.close()
+from tests.test_browser import browser  # noqa: E402,F401  (the suite's one Chromium launch)
 
 
 def personal(urls) -> list[str]:
