@@ -57,3 +57,19 @@ class Editor(Protocol):
     deterministic: bool  # True: seed and variants change nothing
 
     def edit(self, request: EditRequest, progress: ProgressFn | None = None) -> EditOutput: ...
+
+
+class EditCancelled(UserError):
+    """The requester pressed Cancel; the backend stopped between steps."""
+
+    def __init__(self, step: int):
+        super().__init__(f"The edit was cancelled after step {step}; nothing was saved.", "editor.cancelled", step=step)
+
+
+class UnsafePreview(Exception):
+    """The early-stop signal: the image guard judged an intermediate preview Unsafe; the diffusion stopped at `step`.
+    """
+
+    def __init__(self, verdict, step: int, params: dict | None = None):
+        super().__init__(f"stopped at step {step}")
+        self.verdict, self.step, self.params = verdict, step, params or {}

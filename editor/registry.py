@@ -15,22 +15,24 @@ def load_editor(name: str = "auto", model: str | None = None) -> Editor:
     """
     name = (name or "auto").strip().lower()
     if name == "auto":
-        from editor import qwen_image_edit as q
+        from editor.hub import cuda_available, weights_present
+        from editor.qwen_image_edit import QwenEditSettings
 
-        settings = q.QwenEditSettings.from_env(model)
-        name = "qwen-image-edit" if q.cuda_available() and q.weights_present(settings.model) else "classic"
+        settings = QwenEditSettings.from_env(model)
+        name = "qwen-image-edit" if cuda_available() and weights_present(settings.model) else "classic"
     if name == "classic":
         from editor.classic.backend import ClassicEditor
 
         return ClassicEditor()
     if name in ("qwen-image-edit", "qwen-image-2.1"):
-        from editor import qwen_image_edit as q
-
         try:
             import diffusers  # noqa: F401
         except ImportError as exc:
             raise ValueError(f"EDITOR_BACKEND={name} needs torch and diffusers ({exc}); "
                              "install requirements.txt (the full set).") from None
-        cls = q.QwenImageEditor if name == "qwen-image-edit" else q.QwenImage21Editor
-        return cls(q.QwenEditSettings.from_env(model, default=cls.default_model))
+        from editor.qwen_image_21 import QwenImage21Editor
+        from editor.qwen_image_edit import QwenEditSettings, QwenImageEditor
+
+        cls = QwenImageEditor if name == "qwen-image-edit" else QwenImage21Editor
+        return cls(QwenEditSettings.from_env(model, default=cls.default_model))
     raise ValueError(f"Unknown editor backend {name!r}; choose one of: auto, {', '.join(BACKENDS)}.")

@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session, selectinload
 from db.engine import StorageUnavailable, run_write
 from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
                        Verdict as VerdictRow, new_id)
-from editor.base import EditRequest as EditorRequest
+from editor.base import EditRequest as EditorRequest, UnsafePreview
 from editor.errors import UserError
-from editor.qwen_image_edit import UnsafePreview
 from editor.image_input import BadImage, load_image
 from review.guard.base import Verdict, combine
 from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text

@@ -12,8 +12,8 @@ from PIL import Image
 
 pytest.importorskip("diffusers", reason="the model backends need requirements.txt (the full set)")
 
-from editor.base import EditRequest  # noqa: E402
-from editor.qwen_image_edit import EditCancelled, QwenEditSettings, QwenImageEditor, UnsafePreview  # noqa: E402
+from editor.base import EditCancelled, EditRequest, UnsafePreview  # noqa: E402
+from editor.qwen_image_edit import QwenEditSettings, QwenImageEditor  # noqa: E402
 from review.guard.base import Verdict  # noqa: E402
 from review.guard.qwen3guard import Qwen3Guard, parse_guard_output  # noqa: E402
 from review.labels import Label  # noqa: E402

@@ -75,6 +75,7 @@ def test_secret_signs_cookies_and_links_and_keys_pseudonyms():
 
 def test_configuration_defaults_are_the_codes():
     from editor import qwen_image_edit as q
+    from editor.qwen_image_21 import QwenImage21Editor
     from review.guard import qwen3guard
     from review.settings import Settings
 
@@ -98,21 +99,21 @@ def test_configuration_defaults_are_the_codes():
         written = table[var]
         expected = flag[written] if isinstance(actual, bool) else type(actual)(written)
         assert expected == actual, f"README says {var} defaults to {written!r}; the code uses {actual!r}"
-    assert table["EDITOR_MODEL"].startswith(q_settings.model) and q.QwenImage21Editor.default_model in table["EDITOR_MODEL"]
+    assert table["EDITOR_MODEL"].startswith(q_settings.model) and QwenImage21Editor.default_model in table["EDITOR_MODEL"]
     assert table["EDITOR_REVISION"] == "main" and q_settings.revision is None  # None: diffusers loads main
 
 
 def test_model_limits():
-    from editor import qwen_image_edit as q
+    from editor.qwen_image_21 import QwenImage21Editor
 
     row = re.search(r"`qwen-image-2.1` \(`QwenImage21Pipeline`, up to (\d+) images in all\)", README)
-    assert row and int(row.group(1)) == q.QwenImage21Editor.max_images
+    assert row and int(row.group(1)) == QwenImage21Editor.max_images
 
 
 def test_revision_recorded_is_the_one_loaded(tmp_path):
     """"EDITOR_REVISION ... records store the revision that loaded": a folder is `local`, an uncached hub id keeps
     the revision asked for (there is no commit to name)."""
-    from editor.qwen_image_edit import resolved_revision
+    from editor.hub import resolved_revision
 
     assert "`local` for a folder" in README
     assert resolved_revision(str(tmp_path), None) == "local"

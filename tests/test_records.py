@@ -9,6 +9,7 @@ from PIL import Image
 pytest.importorskip("diffusers", reason="the model backends need requirements.txt (the full set)")
 
 import editor.qwen_image_edit as q  # noqa: E402
+import editor.zerogpu as z  # noqa: E402
 from editor.base import EditRequest  # noqa: E402
 from editor.errors import UserError  # noqa: E402
 from review.flow import EditFailed, Submission, run_edit  # noqa: E402
@@ -63,7 +64,7 @@ CASES = {  # name: (request arguments beyond the defaults, fast?, true CFG?)
 @pytest.mark.parametrize("case", list(CASES))
 def test_recorded_parameters_are_the_executed_ones(editor, spy, case):  # noqa: F811
     extra, fast, cfg = CASES[case]
-    loaded = q.PIPELINES[editor.key]
+    loaded = z.PIPELINES[editor.key]
     out = editor.edit(EditRequest(**{"image": picture(), "instruction": "make the sky purple", "steps": 3, "seed": 7,
                                      "guidance": 1.0, **extra}))
     masked = "mask" in extra

@@ -12,7 +12,8 @@ pytest.importorskip("diffusers", reason="the model backends need requirements.tx
 spaces_utils = pytest.importorskip("spaces.utils", reason="ZeroGPU's package (spaces) is in requirements.txt")
 
 import editor.qwen_image_edit as q  # noqa: E402
-from editor.base import EditRequest  # noqa: E402
+import editor.zerogpu as z  # noqa: E402
+from editor.base import EditCancelled, EditRequest, UnsafePreview  # noqa: E402
 from review.guard.base import Verdict  # noqa: E402
 from review.labels import Label  # noqa: E402
 from tests.test_models import picture, tiny_edit, tiny_guard  # noqa: E402,F401
@@ -96,8 +97,8 @@ def editor(tiny_edit):  # noqa: F811
 
 @pytest.fixture
 def zerogpu(monkeypatch):
-    emulator = ZeroGPUEmulator(q.run_job)
-    monkeypatch.setattr(q, "run_job", emulator)
+    emulator = ZeroGPUEmulator(z.run_job)
+    monkeypatch.setattr(z, "run_job", emulator)
     return emulator
 
 
@@ -106,19 +107,19 @@ def steps_of(events):
 
 
 def test_the_gpu_job_is_plain_picklable_data(editor):
-    job = q.GpuJob(pipeline=editor.key, prompt="x", images=[picture()], mask=None, negative_prompt=None,
+    job = z.GpuJob(pipeline=editor.key, prompt="x", images=[picture()], mask=None, negative_prompt=None,
                    true_cfg_scale=1.0, steps=4, num_outputs=1, width=64, height=64, seed=0, fast=False,
                    preview_every=0, extra={})
     assert pickle.loads(pickle.dumps(job)) == job
-    assert q.job_seconds(job) == q.gpu_seconds(4, 64, 64) >= 20  # the duration function takes the same argument
+    assert z.job_seconds(job) == z.gpu_seconds(4, 64, 64) >= 20  # the duration function takes the same argument
 
 
 def test_an_edit_across_the_process_boundary_matches_the_local_one(editor, monkeypatch):
     request = dict(image=picture(), instruction="make it purple", steps=3, seed=5, guidance=1.0,
                    references=[picture(shift=60)])
     local = editor.edit(EditRequest(**request))
-    emulator = ZeroGPUEmulator(q.run_job)
-    monkeypatch.setattr(q, "run_job", emulator)
+    emulator = ZeroGPUEmulator(z.run_job)
+    monkeypatch.setattr(z, "run_job", emulator)
     seen = []
     remote = editor.edit(EditRequest(**request), progress=lambda f, d: seen.append(d))
     assert seen == ["step 1/3", "step 2/3", "step 3/3"]  # per-step progress crossed the boundary
@@ -132,7 +133,7 @@ def test_cancel_reaches_the_worker(editor, zerogpu):
     import threading
 
     cancel = threading.Event()
-    with pytest.raises(q.EditCancelled) as err:
+    with pytest.raises(EditCancelled) as err:
         editor.edit(EditRequest(image=picture(), instruction="x", steps=30, seed=0, guidance=1.0, cancel=cancel),
                     progress=lambda f, d: cancel.set())  # Cancel pressed during the first step
     assert err.value.params["step"] == 1
@@ -146,7 +147,7 @@ def test_an_unsafe_preview_stops_the_worker(editor, zerogpu):
         judged.append(image.size)
         return Verdict(Label.UNSAFE, ("Violent",), guard="test")
 
-    with pytest.raises(q.UnsafePreview) as err:
+    with pytest.raises(UnsafePreview) as err:
         editor.edit(EditRequest(image=picture(), instruction="x", steps=30, seed=0, guidance=1.0,
                                 preview_check=guard, preview_every=2))
     assert err.value.step == 2 and judged == [(64, 64)]  # the decoded preview crossed the boundary as a picture

@@ -43,7 +43,7 @@ def tiny_tokenizer(special=SPECIAL) -> Qwen2Tokenizer:
 def tiny_edit_components() -> dict:
     from diffusers import AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageTransformer2DModel
 
-    from editor.qwen_image_edit import image_only_processor_class
+    from editor.hub import image_only_processor_class
 
     try:
         from transformers import Qwen2VLImageProcessorPil as ImageProcessor
@@ -155,7 +155,7 @@ def save_tiny_qwen_image21(path: Path) -> Path:
                            QwenImage21Transformer2DModel)
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
-    from editor.qwen_image_edit import image_only_processor_class
+    from editor.hub import image_only_processor_class
 
     try:
         from transformers import Qwen2VLImageProcessorPil as ImageProcessor
@@ -213,7 +213,7 @@ def save_tiny_vl_judge(path: Path, answers: list[tuple["Image.Image", str]], ste
     template, processor, generation and parser."""
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    from editor.qwen_image_edit import image_only_processor_class
+    from editor.hub import image_only_processor_class
     from review.guard.vl_judge import MAX_SIDE, POLICY
 
     try:

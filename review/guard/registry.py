@@ -12,7 +12,7 @@ def load_text_guard(name: str = "auto", model: str | None = None) -> TextGuard:
     the shipped classifier); `rules` is the rule guard alone."""
     name = (name or "auto").strip().lower()
     if name == "auto":
-        from editor.qwen_image_edit import weights_present_file
+        from editor.hub import weights_present_file
         from review.guard.qwen3guard import DEFAULT_MODEL
 
         name = "qwen3guard" if weights_present_file(model or DEFAULT_MODEL, "config.json") else "context"
@@ -39,7 +39,7 @@ def _vl_can_run(model: str) -> bool:
         import torch
     except ImportError:
         return False
-    from editor.qwen_image_edit import weights_present_file
+    from editor.hub import weights_present_file
 
     return torch.cuda.is_available() and weights_present_file(model, "config.json")
 

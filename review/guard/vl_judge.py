@@ -48,7 +48,7 @@ def _processor(model: str, revision: str | None):
         pass
     from transformers import AutoConfig
 
-    from editor.qwen_image_edit import image_only_processor_class
+    from editor.hub import image_only_processor_class
 
     try:
         from transformers import Qwen2VLImageProcessorPil as image_processor_cls
