@@ -1,13 +1,13 @@
 """EditGuard: AI image edits behind a moderation gate (Gradio app; a Hugging Face Space's entry point).
 
-Table of contents:
-  settings   review/settings.py   environment variables -> Settings
-  runtime    review/runtime.py    database (migrated), image store, editor, guards, reference index
-  the flow   review/flow.py       validate -> guard -> similarity -> edit -> guard -> similarity -> policy -> persist
-  provenance review/provenance/    XMP, C2PA, watermark on every output
-  retention  review/retention.py  purge by age (daily when EDITGUARD_RETENTION_DAYS is set), delete my data
-  the page   ui/page.py           header, status line, tabs (ui/edit_tab.py, ...)
-  the server ui/web.py            the page on FastAPI, with sign-in routes, session cookies and picture URLs
+Table of contents (docs/ARCHITECTURE.md draws the spine and the packages):
+  settings   review/pipeline/settings.py  environment variables -> Settings
+  runtime    review/pipeline/runtime.py   database (migrated), image store, editor, guards, reference index
+  the flow   review/pipeline/flow.py      validate -> guard -> similarity -> edit -> guard -> similarity -> policy -> persist
+  provenance review/provenance/           XMP, C2PA, watermark on every output
+  retention  review/privacy/retention.py  purge by age (daily when EDITGUARD_RETENTION_DAYS is set), delete my data
+  the page   ui/page.py                   header, status line, tabs (ui/edit_tab.py, ...)
+  the server ui/web.py                    the page on FastAPI, with sign-in routes, session cookies and picture URLs
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import sys
 import uvicorn
 
 from db.engine import StorageUnavailable
-from review.retention import purge_daily
-from review.runtime import Runtime
+from review.pipeline.runtime import Runtime
+from review.privacy.retention import purge_daily
 from ui.page import build_page, launch_kwargs
 from ui.web import build_app
 

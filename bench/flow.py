@@ -53,9 +53,9 @@ def main() -> None:
     from skimage import data
 
     from editor.base import EditRequest
-    from editor.image_input import load_image
-    from review.flow import Submission, run_edit
-    from review.runtime import Runtime
+    from review.pipeline.image_input import load_image
+    from review.pipeline.flow import Submission, run_edit
+    from review.pipeline.runtime import Runtime
 
     photo = Image.fromarray(data.chelsea()).resize((1024, 1024), Image.Resampling.LANCZOS)
     uploads = {"png": tmp / "photo-1024.png", "jpeg": tmp / "photo-1024.jpg"}

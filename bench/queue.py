@@ -59,8 +59,8 @@ def run_engine(args, postgres_url: str | None) -> dict:
     else:
         os.environ.pop("DATABASE_URL", None)
 
-    from review.auth import Reviewer
-    from review.runtime import Runtime
+    from review.queue.accounts import Reviewer
+    from review.pipeline.runtime import Runtime
     from tests.queue_helpers import enqueue
 
     rt = Runtime.start(load_models=False, replicate=False)

@@ -55,8 +55,8 @@ def main() -> None:
 
 def run(args, tmp: Path, url: str, baseline_url: str, label: str) -> dict:
     from db.replica import Replica
-    from review.auth import Reviewer
-    from review.runtime import Runtime
+    from review.queue.accounts import Reviewer
+    from review.pipeline.runtime import Runtime
     from tests.queue_helpers import enqueue
 
     data = tmp / "data"

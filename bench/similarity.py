@@ -42,9 +42,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from bench.common import pct
-from review import hashes, verify
-from review.hamming_index import make_index
-from review.similarity import MIH_QUERY_VIEWS, MIH_VIEWS, THRESHOLDS, VERIFY_TOP, score_for, verified_confidence
+from review.similarity import hashes, verify
+from review.similarity.index import make_index
+from review.similarity.search import MIH_QUERY_VIEWS, MIH_VIEWS, THRESHOLDS, VERIFY_TOP, score_for, verified_confidence
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "immunohistochemistry", "retina",
           "horse", "moon", "coins", "brick", "grass", "gravel", "clock", "cell", "page", "text", "colorwheel", "logo",
@@ -512,9 +512,9 @@ def import_time(works: int = 40) -> dict:
     import tempfile
     from pathlib import Path
 
-    from review.library import folder_items, import_library
-    from review.runtime import Runtime
-    from review.settings import Settings
+    from review.similarity.library import folder_items, import_library
+    from review.pipeline.runtime import Runtime
+    from review.pipeline.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "works"

@@ -7,7 +7,7 @@ from typing import Callable, Protocol
 
 from PIL import Image
 
-from editor.errors import UserError
+from errors import UserError
 
 # progress(fraction 0..1, short description); a backend calls it as work advances.
 ProgressFn = Callable[[float, str], None]

@@ -15,7 +15,7 @@ from PIL import Image
 
 from editor import zerogpu
 from editor.base import EditCancelled, EditOutput, EditRequest, ProgressFn, UnsafePreview
-from editor.errors import BackendLoadError, UserError
+from errors import BackendLoadError, UserError
 from editor.hub import dtype_name, load_processor, resolved_revision, torch_dtype
 from editor.zerogpu import PIPELINES, GpuJob, LoadedPipelines
 

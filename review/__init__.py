@@ -1,1 +1,1 @@
-"""Moderation: guards, similarity, policy, the moderated-edit flow, the review queue and the CLI."""
+"""Moderation, one package per concern: pipeline (the spine), guard, similarity, provenance, queue, privacy, cli."""

@@ -181,7 +181,7 @@ _started: list = []
 
 
 def _runtime(load_models: bool):
-    from review.runtime import Runtime
+    from review.pipeline.runtime import Runtime
 
     rt = Runtime.start(load_models=load_models, replicate=False)
     _started.append(rt)
@@ -194,7 +194,7 @@ def _print_json(data) -> None:
 
 def cmd_guard(args) -> int:
     from review.guard.registry import load_text_guard
-    from review.settings import Settings
+    from review.pipeline.settings import Settings
 
     settings = Settings.from_env()
     guard = load_text_guard(settings.guard_backend, settings.guard_model)
@@ -227,8 +227,8 @@ def cmd_library(args) -> int:
     from pathlib import Path
 
     from db.engine import run_write
-    from editor.image_input import BadImage, load_image
-    from review import library
+    from review.pipeline.image_input import BadImage, load_image
+    from review.similarity import library
 
     rt = _runtime(load_models=False)
     cmd = args.library_command
@@ -318,7 +318,7 @@ def cmd_library(args) -> int:
 
 
 def cmd_edit(args) -> int:
-    from review.flow import EditFailed, Submission, run_edit
+    from review.pipeline.flow import EditFailed, Submission, run_edit
 
     rt = _runtime(load_models=True)
     sub = Submission(image=args.image, instruction=args.instruction, references=args.reference,
@@ -346,7 +346,7 @@ def cmd_status(args) -> int:
 
 def cmd_users(args) -> int:
     """Accounts; every change is written to the event log with the actor `cli`."""
-    from review import auth
+    from review.queue import accounts as auth
 
     rt = _runtime(load_models=False)
     try:
@@ -407,7 +407,7 @@ def cmd_queue(args) -> int:
                 print(f"#{r['id']} {r['status']:<9} p{r['priority']} {r['age_minutes']:>8.1f} min  {', '.join(r['reasons'])}"
                       + (f"  ({r['claimed_by']})" if r["claimed_by"] else ""))
         return 0
-    from review.export import write_csv, write_jsonl
+    from review.queue.export import write_csv, write_jsonl
 
     try:
         out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
@@ -426,7 +426,7 @@ def cmd_provenance(args) -> int:
 
     from review.provenance.signing import trust_anchors
     from review.provenance.verify import NotAnImage, verify
-    from review.settings import Settings
+    from review.pipeline.settings import Settings
 
     settings = Settings.from_env()
     _restore(settings)
@@ -473,7 +473,7 @@ def _read(path: str) -> bytes:
 
 
 def cmd_purge(args) -> int:
-    from review.retention import purge
+    from review.privacy.retention import purge
 
     rt = _runtime(load_models=False)
     report = purge(rt.session_factory, rt.store, args.older_than, keep_decided=rt.settings.keep_decided,

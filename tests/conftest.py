@@ -94,8 +94,8 @@ def cli(env):
 
 @pytest.fixture
 def make_runtime(env, monkeypatch):
-    from review.runtime import Runtime
-    from review.settings import Settings
+    from review.pipeline.runtime import Runtime
+    from review.pipeline.settings import Settings
 
     def make(**overrides):
         for key, value in overrides.items():

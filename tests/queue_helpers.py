@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 from db.engine import run_write
 from db.models import EditRequest, ReviewItem, Verdict, new_id
 from review.guard.base import Verdict as GuardVerdict
-from review.labels import Label
-from review.queue import tags_for
+from review.guard.labels import Label
+from review.queue.service import tags_for
 
 
 def enqueue(factory, n: int, *, label: str = "Controversial", category: str = "PII", priority: int = 1,

@@ -7,8 +7,8 @@ from sqlalchemy import select, update
 
 from db.engine import run_write
 from db.models import Event, ReviewerSession, SignInFailure, User
-from review import auth as accounts
-from review.auth import NAME_FREE, SOURCE_LIMIT, AuthError, Authenticator, add_user
+from review.queue import accounts as auth
+from review.queue.accounts import NAME_FREE, SOURCE_LIMIT, AuthError, Authenticator, add_user
 
 PW = "correct horse battery staple"
 

@@ -121,7 +121,7 @@ def test_users_and_queue_commands(cli, env):
 def test_csv_export_defuses_spreadsheet_formulas():
     import io
 
-    from review.export import write_csv
+    from review.queue.export import write_csv
 
     buf = io.StringIO()
     write_csv([{"id": "x", "decision_note": "=HYPERLINK(\"http://evil\")", "reasons": ["a", "b"]}], buf)

@@ -89,7 +89,7 @@ def test_32_pages_running_the_same_picture_are_all_served_whole(served):
 def test_edit_concurrency_follows_the_backend_and_the_cores(make_runtime, monkeypatch):
     import os
 
-    from review.settings import Settings
+    from review.pipeline.settings import Settings
 
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
     assert rt.edit_concurrency == len(os.sched_getaffinity(0))  # the CPU editor: one edit per core

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Event, ReviewItem
-from review.auth import Reviewer
-from review.queue import UNDO_WINDOW, QueueError, ReviewQueue
+from review.queue.accounts import Reviewer
+from review.queue.service import UNDO_WINDOW, QueueError, ReviewQueue
 from tests.queue_helpers import enqueue
 from tests.test_queue import Clock
 
@@ -84,7 +84,7 @@ def test_the_japanese_status_line_has_no_english_phrases():
 
 def test_an_appeal_goes_to_a_second_reviewer_once_and_counts_for_agreement(rt):
     from db.models import EditRequest
-    from review.requester import my_edits
+    from review.privacy.requester import my_edits
 
     first, other = enqueue(rt.session_factory, 2)
     with rt.session_factory.begin() as s:

@@ -6,7 +6,7 @@ from PIL import Image
 from review.guard.classifier import ContextClassifier, shipped
 from review.guard.context import ContextTextGuard
 from review.guard.rules import RuleTextGuard
-from review.labels import CATEGORIES, PII, SEXUAL, VIOLENT, Label
+from review.guard.labels import CATEGORIES, PII, SEXUAL, VIOLENT, Label
 from tests.conftest import SHARED_DATA, photo
 
 S, C, U = Label.SAFE, Label.CONTROVERSIAL, Label.UNSAFE

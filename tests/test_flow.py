@@ -7,7 +7,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from db.models import EditRequest, Event, ReviewItem, SimilarityMatch, StoredImage, Verdict
-from review.flow import EditFailed, Submission, run_edit
+from review.pipeline.flow import EditFailed, Submission, run_edit
 from tests.conftest import photo, sqlite_only
 
 
@@ -159,7 +159,7 @@ class _UnsafeOn:
 
     def check_image(self, image):
         from review.guard.base import Verdict as V
-        from review.labels import Label
+        from review.guard.labels import Label
 
         self.seen.append(image.size)
         return V(Label.UNSAFE, ("Sexual Content or Sexual Acts",), guard=self.name) if image.size == self.size else V(Label.SAFE)

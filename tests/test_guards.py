@@ -6,7 +6,7 @@ import pytest
 from review.guard.base import Verdict, combine
 from review.guard.nudenet_guard import NudeNetGuard, verdict_from_detections
 from review.guard.rules import RuleTextGuard, luhn_ok
-from review.labels import COPYRIGHT, ILLEGAL, JAILBREAK, PII, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT, Label
+from review.guard.labels import COPYRIGHT, ILLEGAL, JAILBREAK, PII, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT, Label
 from tests.conftest import SHARED_DATA, photo
 
 guard = RuleTextGuard()

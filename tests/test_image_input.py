@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from editor.image_input import BadImage, load_image
+from review.pipeline.image_input import BadImage, load_image
 from tests.conftest import photo
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from db.engine import run_write
 from db.models import Event, ReferenceHashes, ReferenceWork
-from review import hashes, library
-from review.runtime import Runtime
+from review.similarity import hashes, library
+from review.pipeline.runtime import Runtime
 from tests.conftest import photo
 
 
@@ -164,7 +164,7 @@ def test_an_oversized_picture_is_refused_by_name_and_the_rest_goes_in(make_runti
 
 
 def test_the_library_pages_and_searches(make_runtime):
-    from review.library import add_reference, page_references
+    from review.similarity.library import add_reference, page_references
 
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
     ids = {}

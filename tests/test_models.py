@@ -16,7 +16,7 @@ from editor.base import EditCancelled, EditRequest, UnsafePreview  # noqa: E402
 from editor.qwen_image_edit import QwenEditSettings, QwenImageEditor  # noqa: E402
 from review.guard.base import Verdict  # noqa: E402
 from review.guard.qwen3guard import Qwen3Guard, parse_guard_output  # noqa: E402
-from review.labels import Label  # noqa: E402
+from review.guard.labels import Label  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 from tests.tiny_models import save_tiny_edit_model, save_tiny_guard_model, save_tiny_lightning_lora  # noqa: E402
 
@@ -212,7 +212,7 @@ class _AlwaysUnsafe:
 
 
 def test_flow_records_an_early_stopped_generation_as_blocked(tiny_edit, make_runtime, image_file):
-    from review.flow import Submission, run_edit
+    from review.pipeline.flow import Submission, run_edit
 
     rt = make_runtime(EDITOR_BACKEND="qwen-image-edit", EDITOR_MODEL=str(tiny_edit[0]), EDITOR_PREVIEW_EVERY="2",
                       IMAGE_GUARD="none")
@@ -233,7 +233,7 @@ def tiny_21(tmp_path_factory):
 
 
 def test_qwen_image_21_edits_with_many_references(tiny_21, make_runtime, image_file):
-    from review.flow import EditFailed, Submission, run_edit
+    from review.pipeline.flow import EditFailed, Submission, run_edit
 
     rt = make_runtime(EDITOR_BACKEND="qwen-image-2.1", EDITOR_MODEL=str(tiny_21), IMAGE_GUARD="none")
     assert rt.editor.name == "qwen-image-2.1" and rt.editor.max_images == 10

@@ -8,12 +8,12 @@ from sqlalchemy import select, update
 
 from db.engine import run_write
 from db.models import EditRequest, Event, RequesterKey
-from review import auth as accounts
-from review.auth import SESSION_COOKIE, add_user
-from review.flow import Submission, run_edit
-from review.requester import (REQUESTER_COOKIE, cookie_id, credential_of, forget_requester, new_requester_cookie,
+from review.queue import accounts as auth
+from review.queue.accounts import SESSION_COOKIE, add_user
+from review.pipeline.flow import Submission, run_edit
+from review.privacy.requester import (REQUESTER_COOKIE, cookie_id, credential_of, forget_requester, new_requester_cookie,
                               requester_for)
-from review.retention import delete_requester_data, drop_blocked_pictures
+from review.privacy.retention import delete_requester_data, drop_blocked_pictures
 from tests.conftest import photo
 from ui import pictures
 
@@ -141,7 +141,7 @@ def test_a_pending_result_never_goes_out_unblurred_to_a_requester(rt, edit):
     assert pictures.resolve(rt, _token(pictures.requester_url(rt, request, _rel(rt, record["inputs"][0]))),
                             {REQUESTER_COOKIE: mine})[1] == "full"  # their own upload
     from db.models import ReviewItem
-    from review.auth import Reviewer
+    from review.queue.accounts import Reviewer
 
     with rt.session_factory() as s:
         item = s.scalar(select(ReviewItem.id).where(ReviewItem.request_id == record["id"]))

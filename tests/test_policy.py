@@ -4,8 +4,8 @@ import itertools
 import pytest
 
 from review.guard.base import Verdict
-from review.labels import Label
-from review.policy import Decision, Mode, decide
+from review.guard.labels import Label
+from review.pipeline.policy import Decision, Mode, decide
 
 R, P, B = Decision.RELEASED, Decision.PENDING, Decision.BLOCKED
 VERDICTS = {

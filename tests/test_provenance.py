@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from review.flow import Submission, run_edit
+from review.pipeline.flow import Submission, run_edit
 from review.provenance import metadata, signing, watermark
 from review.provenance.labeller import Labeller, source_type_for
 from review.provenance.metadata import Facts
 from review.provenance.verify import verify
-from review.settings import ProvenanceSettings
+from review.pipeline.settings import ProvenanceSettings
 from tests.conftest import photo
 
 FACTS = Facts(source_type=metadata.COMPOSITE_TRAINED, record_id="0123abcd" * 4, model_id="Qwen/Qwen-Image-Edit-2511",

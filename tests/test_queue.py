@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Event, ReviewItem
-from review.auth import Reviewer
-from review.queue import QueueError, ReviewQueue
+from review.queue.accounts import Reviewer
+from review.queue.service import QueueError, ReviewQueue
 from tests.conftest import sqlite_only
 from tests.queue_helpers import enqueue
 

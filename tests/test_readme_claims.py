@@ -41,7 +41,7 @@ def test_torch_and_model_package_versions_are_the_pinned_ones():
 
 
 def test_faiss_thresholds():
-    from review.hamming_index import FAISS_IVF_MIN_CODES, FAISS_IVF_NPROBE
+    from review.similarity.index import FAISS_IVF_MIN_CODES, FAISS_IVF_NPROBE
 
     exact = re.search(r"`faiss`: faiss-cpu, exact below ([\d.]+)([kM]) codes \(about (\d+)k works\)", README)
     assert exact, "the EDITGUARD_SIMILARITY_INDEX row states where FAISS stops being exact"
@@ -58,8 +58,8 @@ def test_secret_signs_cookies_and_links_and_keys_pseudonyms():
                      r"picture links, keys pseudonyms and address hashes", README)
     from itsdangerous import BadSignature
 
-    from review.auth import Authenticator
-    from review.requester import _lookup, cookie_id, new_requester_cookie
+    from review.queue.accounts import Authenticator
+    from review.privacy.requester import _lookup, cookie_id, new_requester_cookie
     from ui.pictures import _serializer
 
     cookie = new_requester_cookie("secret-a")
@@ -77,7 +77,7 @@ def test_configuration_defaults_are_the_codes():
     from editor import qwen_image_edit as q
     from editor.qwen_image_21 import QwenImage21Editor
     from review.guard import qwen3guard
-    from review.settings import Settings
+    from review.pipeline.settings import Settings
 
     table = config_table()
     s = Settings.from_env({})

@@ -11,8 +11,8 @@ pytest.importorskip("diffusers", reason="the model backends need requirements.tx
 import editor.qwen_image_edit as q  # noqa: E402
 import editor.zerogpu as z  # noqa: E402
 from editor.base import EditRequest  # noqa: E402
-from editor.errors import UserError  # noqa: E402
-from review.flow import EditFailed, Submission, run_edit  # noqa: E402
+from errors import UserError  # noqa: E402
+from review.pipeline.flow import EditFailed, Submission, run_edit  # noqa: E402
 from review.provenance import metadata  # noqa: E402
 from tests.conftest import photo  # noqa: E402
 from tests.test_flow import counts  # noqa: E402
@@ -182,7 +182,7 @@ def test_cpu_editor_refuses_what_it_would_ignore(rt, image_file, extra, code):
 def test_visible_mark_words_follow_the_source_type(tmp_path):
     from review.provenance.labeller import Labeller, visible_mark
     from review.provenance.metadata import Facts
-    from review.settings import ProvenanceSettings
+    from review.pipeline.settings import ProvenanceSettings
 
     lab = Labeller(ProvenanceSettings(c2pa=False, watermark=False, visible_mark=True), tmp_path)
     im = photo("chelsea", (256, 256))

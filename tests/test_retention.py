@@ -8,9 +8,9 @@ from sqlalchemy import func, select, update
 
 from db.engine import run_write
 from db.models import EditRequest, Event, RequestImage, ReviewItem, StoredImage
-from review.auth import Reviewer
-from review.flow import Submission, run_edit
-from review.retention import delete_requester_data, purge
+from review.queue.accounts import Reviewer
+from review.pipeline.flow import Submission, run_edit
+from review.privacy.retention import delete_requester_data, purge
 from tests.conftest import photo
 
 A, B = "browser:" + "a" * 32, "browser:" + "b" * 32
@@ -117,7 +117,7 @@ def test_delete_my_data_removes_only_mine(make_runtime, image_file):
 
 def test_the_app_purges_daily_when_retention_is_set(world, monkeypatch):
     rt, recs = world
-    from review.retention import purge_daily
+    from review.privacy.retention import purge_daily
 
     keep_all = rt.settings.__class__(**{**rt.settings.__dict__, "blocked_picture_days": 0})
     monkeypatch.setattr(rt, "settings", keep_all)
@@ -169,7 +169,7 @@ def test_stray_files_are_collected_but_never_fresh_ones(world):
     import os
     import time
 
-    from review.retention import STRAY_GRACE_S
+    from review.privacy.retention import STRAY_GRACE_S
 
     rt, recs = world
     images = rt.store.root / "images" / "00" / "00"

@@ -4,10 +4,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from db.engine import run_write
-from review import hashes
-from review.hamming_index import FaissHammingIndex, NumpyHammingIndex
-from review.library import DuplicateReference, LibraryError, add_reference, remove_reference, set_active
-from review.similarity import THRESHOLDS, ReferenceIndex, level_for, score_for
+from review.similarity import hashes
+from review.similarity.index import FaissHammingIndex, NumpyHammingIndex
+from review.similarity.library import DuplicateReference, LibraryError, add_reference, remove_reference, set_active
+from review.similarity.search import THRESHOLDS, ReferenceIndex, level_for, score_for
 from tests.conftest import photo
 
 

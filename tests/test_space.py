@@ -185,13 +185,13 @@ class _Browser:
     """What a handler's gr.Request offers of one browser: its cookies (the server-signed requester cookie)."""
 
     def __init__(self, secret: str):
-        from review.requester import REQUESTER_COOKIE, new_requester_cookie
+        from review.privacy.requester import REQUESTER_COOKIE, new_requester_cookie
 
         self.cookies = {REQUESTER_COOKIE: new_requester_cookie(secret)}
 
 
 def test_requester_is_the_hub_account_when_signed_in_else_the_browser(rt):
-    from review.requester import credential_of
+    from review.privacy.requester import credential_of
 
     browser_a, browser_b = _Browser(rt.secret), _Browser(rt.secret)
     profile = hub_profile("Alice-Dev")
@@ -204,8 +204,8 @@ def test_requester_is_the_hub_account_when_signed_in_else_the_browser(rt):
 
 
 def test_my_edits_follow_a_signed_in_person_to_another_browser(rt, image_file):
-    from review.flow import Submission, run_edit
-    from review.requester import my_edits, requester_for
+    from review.pipeline.flow import Submission, run_edit
+    from review.privacy.requester import my_edits, requester_for
 
     profile = hub_profile("bo")
     laptop, phone = _Browser(rt.secret), _Browser(rt.secret)

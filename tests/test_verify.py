@@ -11,10 +11,10 @@ from sqlalchemy import event
 
 from bench.similarity import calibrate
 from db.engine import run_write
-from review import hashes, verify
-from review.hamming_index import NumpyHammingIndex
-from review.library import add_reference, set_active
-from review.similarity import (CONFIDENCE_CAP, THRESHOLDS, ReferenceIndex, hash_only_confidence,
+from review.similarity import hashes, verify
+from review.similarity.index import NumpyHammingIndex
+from review.similarity.library import add_reference, set_active
+from review.similarity.search import (CONFIDENCE_CAP, THRESHOLDS, ReferenceIndex, hash_only_confidence,
                                verified_confidence)
 from tests.conftest import photo
 
@@ -142,7 +142,7 @@ def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_lib
 
 
 def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch):
-    from review.hamming_index import MultiIndexHammingIndex
+    from review.similarity.index import MultiIndexHammingIndex
 
     monkeypatch.setattr(MultiIndexHammingIndex, "SEGMENT", 1000)  # several frozen segments and a tail
     rng = np.random.default_rng(2)

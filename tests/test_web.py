@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
-from review.auth import SESSION_COOKIE, Authenticator, add_user
-from review.requester import REQUESTER_COOKIE, cookie_id
+from review.queue.accounts import SESSION_COOKIE, Authenticator, add_user
+from review.privacy.requester import REQUESTER_COOKIE, cookie_id
 from ui.web import build_app
 
 PW = "correct horse battery staple"

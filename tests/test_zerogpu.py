@@ -15,7 +15,7 @@ import editor.qwen_image_edit as q  # noqa: E402
 import editor.zerogpu as z  # noqa: E402
 from editor.base import EditCancelled, EditRequest, UnsafePreview  # noqa: E402
 from review.guard.base import Verdict  # noqa: E402
-from review.labels import Label  # noqa: E402
+from review.guard.labels import Label  # noqa: E402
 from tests.test_models import picture, tiny_edit, tiny_guard  # noqa: E402,F401
 
 

@@ -12,8 +12,8 @@ from html import escape
 import gradio as gr
 import pandas as pd
 
-from editor.errors import UserError
-from review import auth
+from errors import UserError
+from review.queue import accounts as auth
 from ui import render
 from ui.strings import error_message, label, language, t
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from editor.image_input import BadImage, load_image
-from review.flow import EditFailed, Submission, run_edit
-from review.instruction import MAX_INSTRUCTION_CHARS
-from review.requester import REQUESTER_COOKIE, cookie_id, requester_for
-from review.runtime import ASSETS
+from review.pipeline.image_input import BadImage, load_image
+from review.pipeline.flow import EditFailed, Submission, run_edit
+from review.pipeline.instruction import MAX_INSTRUCTION_CHARS
+from review.privacy.requester import REQUESTER_COOKIE, cookie_id, requester_for
+from review.pipeline.runtime import ASSETS
 from ui import render
 from ui.components import upload_image
 from ui.pictures import LEDGER, api_blurred, api_copy, requester_url, serve_urls

@@ -15,9 +15,9 @@ import gradio as gr
 import pandas as pd
 
 from db.engine import StorageUnavailable, run_write
-from editor.errors import UserError
-from editor.image_input import load_image
-from review import library
+from errors import UserError
+from review.pipeline.image_input import load_image
+from review.similarity import library
 from ui import render
 from ui.strings import EN, error_message, label, t
 

@@ -9,10 +9,10 @@ from html import escape
 
 import gradio as gr
 
-from editor.errors import UserError
-from review.queue import MAX_APPEAL_CHARS, QueueError
-from review.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
-from review.retention import delete_requester_data
+from errors import UserError
+from review.queue.service import MAX_APPEAL_CHARS, QueueError
+from review.privacy.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
+from review.privacy.retention import delete_requester_data
 from ui.edit_tab import browser_key
 from ui.pictures import LEDGER, requester_url, serve_urls
 from ui.review_tab import oauth_enabled

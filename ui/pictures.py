@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from review.auth import SESSION_COOKIE, session_id
-from review.requester import credential_of, may_see_full, owns_picture, pseudonym_for
+from review.queue.accounts import SESSION_COOKIE, session_id
+from review.privacy.requester import credential_of, may_see_full, owns_picture, pseudonym_for
 
 PICTURE_URL_MINUTES = 10  # long enough to look at an item; a link copied out of the page soon stops working
 ROUTE = "/pictures/"

@@ -15,10 +15,10 @@ import gradio as gr
 import pandas as pd
 
 from db.engine import StorageUnavailable
-from editor.errors import UserError
-from review.auth import SESSION_COOKIE, Reviewer
-from review.labels import CATEGORIES
-from review.queue import DECISION_REASONS, UNDO_WINDOW
+from errors import UserError
+from review.queue.accounts import SESSION_COOKIE, Reviewer
+from review.guard.labels import CATEGORIES
+from review.queue.service import DECISION_REASONS, UNDO_WINDOW
 from ui import render
 from ui.accounts_tab import build_accounts_tab
 from ui.library_tab import build_library_tab

@@ -6,7 +6,7 @@ Static labels go to the browser through `gr.I18n` (it follows the browser's lang
 from __future__ import annotations
 
 from editor.classic.parser import CAPABILITIES
-from review.labels import COPYRIGHT, ILLEGAL, JAILBREAK, PII, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT
+from review.guard.labels import COPYRIGHT, ILLEGAL, JAILBREAK, PII, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT
 
 EN = {
     # page

@@ -17,9 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from editor.errors import UserError
-from review.auth import SESSION_COOKIE, SESSION_HOURS
-from review.requester import REQUESTER_COOKIE, cookie_id, new_requester_cookie
+from errors import UserError
+from review.queue.accounts import SESSION_COOKIE, SESSION_HOURS
+from review.privacy.requester import REQUESTER_COOKIE, cookie_id, new_requester_cookie
 from ui import pictures
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def build_app(rt, page: gr.Blocks, **mount_kwargs) -> FastAPI:
         """The decisions as they are now, in one response: no file is left in any cache."""
         import io
 
-        from review.export import write_csv, write_jsonl
+        from review.queue.export import write_csv, write_jsonl
 
         who = await run_in_threadpool(rt.auth.resolve, request.cookies.get(SESSION_COOKIE))
         if who is None or fmt not in ("csv", "jsonl"):

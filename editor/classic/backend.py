@@ -6,7 +6,7 @@ from PIL import Image
 from editor.base import EditorCannotDo, EditOutput, EditRequest, ProgressFn
 from editor.classic import operations
 from editor.classic.parser import parse
-from editor.errors import UserError
+from errors import UserError
 
 
 class ClassicEditor:

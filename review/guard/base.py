@@ -6,7 +6,7 @@ from typing import Protocol
 
 from PIL import Image
 
-from review.labels import SEVERITY, Label
+from review.guard.labels import SEVERITY, Label
 
 
 @dataclass(frozen=True)

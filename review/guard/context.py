@@ -19,7 +19,7 @@ from review.guard.base import Evidence, Verdict
 from review.guard.classifier import ContextClassifier, shipped
 from review.guard.features import words
 from review.guard.rules import RuleTextGuard
-from review.labels import SEVERITY, Label
+from review.guard.labels import SEVERITY, Label
 
 # Rule families whose words are everyday objects far more often than harms (measured on COCO captions: knives and
 # forks, bikinis at the beach, a wound-up pitcher). Prefixes of rule ids; only their Controversial hits are weighed.

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from review.guard.base import Evidence, TextGuard, Verdict, combine
-from review.labels import CATEGORIES, Label
+from review.guard.labels import CATEGORIES, Label
 
 MAX_QR_SIDE = 800  # detection runs on a downscaled copy (~7 ms on a quiet core); a code must span ~1/15 of the side
 

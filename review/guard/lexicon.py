@@ -6,7 +6,7 @@ ordinary words that merely contain a risky character ("殺風景", "血色").
 """
 from __future__ import annotations
 
-from review.labels import COPYRIGHT, ILLEGAL, JAILBREAK, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT, Label
+from review.guard.labels import COPYRIGHT, ILLEGAL, JAILBREAK, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT, Label
 
 U, C = Label.UNSAFE, Label.CONTROVERSIAL
 

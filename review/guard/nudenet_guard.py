@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from review.guard.base import Evidence, Verdict, combine
-from review.labels import SEXUAL, Label
+from review.guard.labels import SEXUAL, Label
 
 # Exposed body parts that make an image sexual content. Scores are NudeNet's detection confidences (0..1).
 # Measured on 230 benign pictures (scikit-image and scikit-learn samples under the classic editor's operations):

@@ -14,9 +14,9 @@ import os
 import re
 import threading
 
-from editor.errors import BackendLoadError
+from errors import BackendLoadError
 from review.guard.base import Evidence, Verdict
-from review.labels import CATEGORIES, Label
+from review.guard.labels import CATEGORIES, Label
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "Qwen/Qwen3Guard-Gen-0.6B"

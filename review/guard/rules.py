@@ -6,7 +6,7 @@ import unicodedata
 
 from review.guard.base import Evidence, Verdict, combine
 from review.guard.lexicon import ADDRESS, CARD, EMAIL, MINOR, MY_NUMBER, PHONE, RULES
-from review.labels import PII, SEXUAL, Label
+from review.guard.labels import PII, SEXUAL, Label
 
 MAX_GUARD_CHARS = 100_000  # the guard reads at most this much; the input validator refuses longer text anyway
 

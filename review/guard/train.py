@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from review.guard.features import N_FEATURES, featurise, view
-from review.labels import COPYRIGHT, ILLEGAL, JAILBREAK, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT
+from review.guard.labels import COPYRIGHT, ILLEGAL, JAILBREAK, POLITICAL, SELF_HARM, SEXUAL, UNETHICAL, VIOLENT
 
 HEADS = (SEXUAL, VIOLENT, SELF_HARM, ILLEGAL, UNETHICAL, POLITICAL, COPYRIGHT, JAILBREAK)
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -12,10 +12,10 @@ import threading
 
 from PIL import Image
 
-from editor.errors import BackendLoadError
+from errors import BackendLoadError
 from review.guard.base import Verdict
 from review.guard.qwen3guard import parse_guard_output, unavailable
-from review.labels import CATEGORIES
+from review.guard.labels import CATEGORIES
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from db.image_store import EncodedImage
 from review.provenance import metadata, signing, watermark
 from review.provenance.metadata import Facts
-from review.settings import ProvenanceSettings
+from review.pipeline.settings import ProvenanceSettings
 
 
 def source_type_for(editor_name: str, input_images: int) -> str:

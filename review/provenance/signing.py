@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from editor.errors import UserError
+from errors import UserError
 from review.provenance.metadata import describe
 
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}

@@ -18,16 +18,16 @@ from db.image_store import ImageStore, prepare_data_dir
 from db.replica import open_replica
 from db.models import Event
 from editor.base import Editor
-from editor.image_input import load_image
+from review.pipeline.image_input import load_image
 from editor.registry import load_editor
-from review.auth import Authenticator
+from review.queue.accounts import Authenticator
 from review.guard.base import ImageGuard, TextGuard
 from review.guard.registry import load_image_guard, load_text_guard
 from review.provenance.labeller import Labeller
-from review.queue import ReviewQueue
-from review.settings import Settings
-from review.library import DuplicateReference, LibraryError, add_reference, reference_codes, rehash_references
-from review.similarity import ReferenceIndex
+from review.queue.service import ReviewQueue
+from review.pipeline.settings import Settings
+from review.similarity.library import DuplicateReference, LibraryError, add_reference, reference_codes, rehash_references
+from review.similarity.search import ReferenceIndex
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
-from review import hashes, verify
-from review.hamming_index import make_index
+from review.similarity import hashes, verify
+from review.similarity.index import make_index
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from editor.errors import UserError
+from errors import UserError
 
 DEFAULT_MAX_PIXELS = 40_000_000  # ~ 6300x6300: bigger than any camera a stakeholder uses, far below a bomb
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

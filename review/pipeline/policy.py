@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Iterable, Protocol
 
 from review.guard.base import Verdict
-from review.labels import Label
+from review.guard.labels import Label
 
 
 class Mode(str, Enum):

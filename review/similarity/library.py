@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.engine import run_write
 from db.image_store import ImageStore
 from db.models import Event, LibraryChange, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
-from editor.errors import UserError
-from editor.image_input import BadImage, load_image
-from review import hashes
-from review.export import safe_cell
-from review.similarity import ReferenceIndex, hash_rows
+from errors import UserError
+from review.pipeline.image_input import BadImage, load_image
+from review.similarity import hashes
+from review.queue.export import safe_cell
+from review.similarity.search import ReferenceIndex, hash_rows
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
 MANIFEST_FIELDS = ("file", "title", "owner", "license", "source")

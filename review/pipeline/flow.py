@@ -26,16 +26,16 @@ from db.engine import StorageUnavailable, run_write
 from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
                        Verdict as VerdictRow, new_id)
 from editor.base import EditRequest as EditorRequest, UnsafePreview
-from editor.errors import UserError
-from editor.image_input import BadImage, load_image
+from errors import UserError
+from review.pipeline.image_input import BadImage, load_image
 from review.guard.base import Verdict, combine
-from review.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
-from review.policy import Decision, PolicyResult, decide
-from review.queue import tags_for
+from review.pipeline.instruction import MAX_NEGATIVE_CHARS, BadInstruction, clean_text
+from review.pipeline.policy import Decision, PolicyResult, decide
+from review.queue.service import tags_for
 from review.provenance import watermark
 from review.provenance.labeller import source_type_for
 from review.provenance.metadata import Facts
-from review.similarity import Match
+from review.similarity.search import Match
 
 log = logging.getLogger(__name__)
 

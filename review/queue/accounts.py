@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
 from db.models import Event, ReviewerSession, SignInFailure, User
-from editor.errors import UserError
+from errors import UserError
 
 ROLES = ("reviewer", "admin")
 SESSION_HOURS = 12  # a session ends 12 hours after sign-in, or at sign-out, whichever is first

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from review.policy import Mode
+from review.pipeline.policy import Mode
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from editor.errors import UserError
+from errors import UserError
 
 MAX_INSTRUCTION_CHARS = 2000  # far above any real edit instruction (ImgEdit's longest is ~400), far below abuse
 MAX_NEGATIVE_CHARS = 1000

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from db.engine import run_write, run_write_core
 from db.models import Appeal, EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, Verdict
-from editor.errors import UserError
-from review.auth import Reviewer
+from errors import UserError
+from review.queue.accounts import Reviewer
 
 LEASE = timedelta(minutes=5)  # long enough to look closely; short enough that a closed tab frees the item soon
 OPEN_STATES = ("pending", "claimed", "escalated")

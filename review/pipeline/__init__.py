@@ -1,0 +1,1 @@
+"""One moderated edit: configuration, wiring, the spine (flow), the policy, input checks."""

@@ -1,0 +1,1 @@
+"""The human review queue and the people who work it: the queue service, accounts and sessions, export."""
