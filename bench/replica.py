@@ -158,7 +158,7 @@ def _replica_txid(replica) -> int:
 def _fill(rt, n: int) -> None:
     """n released edits, each with its own small picture (written through the store, so copied to the replica)."""
     from db.engine import run_write
-    from db.models import EditRequest, RequestImage, StoredImage, new_id
+    from db.models import EditRecord, RequestImage, StoredImage, new_id
 
     rng = np.random.default_rng(0)
     batch = 500
@@ -170,7 +170,7 @@ def _fill(rt, n: int) -> None:
             for image in saved:
                 rid = new_id()
                 s.merge(StoredImage(**image.__dict__))
-                s.add(EditRequest(id=rid, instruction="make it sepia", backend="classic", model_id="m",
+                s.add(EditRecord(id=rid, instruction="make it sepia", backend="classic", model_id="m",
                                   model_license="l", policy_mode="review", decision="released", requester="bench"))
                 s.flush()
                 s.add(RequestImage(request_id=rid, role="output", position=0, image_sha256=image.sha256))

@@ -35,7 +35,7 @@ class StoredImage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class EditRequest(Base):
+class EditRecord(Base):
     __tablename__ = "edit_requests"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -54,7 +54,7 @@ class EditRequest(Base):
     edit_ms: Mapped[float | None] = mapped_column(Float)
 
     images: Mapped[list[RequestImage]] = relationship(order_by="RequestImage.role, RequestImage.position")
-    verdicts: Mapped[list[Verdict]] = relationship(order_by="Verdict.id")
+    verdicts: Mapped[list[VerdictRecord]] = relationship(order_by="VerdictRecord.id")
     matches: Mapped[list[SimilarityMatch]] = relationship(order_by="SimilarityMatch.id")
     review_item: Mapped[ReviewItem | None] = relationship(back_populates="request")
 
@@ -72,7 +72,7 @@ class RequestImage(Base):
     image: Mapped[StoredImage] = relationship()
 
 
-class Verdict(Base):
+class VerdictRecord(Base):
     """One guard verdict: on the instruction (position NULL) or on output number `position`."""
 
     __tablename__ = "verdicts"
@@ -168,7 +168,7 @@ class ReviewItem(Base):
     decision_reason: Mapped[str | None] = mapped_column(String(60))
     decision_note: Mapped[str | None] = mapped_column(Text)
     excluded_reviewer: Mapped[str | None] = mapped_column(String(200))  # an appeal goes to someone else than this
-    request: Mapped[EditRequest] = relationship(back_populates="review_item")
+    request: Mapped[EditRecord] = relationship(back_populates="review_item")
 
 
 class Appeal(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import dataclass
 
 from PIL import Image
 

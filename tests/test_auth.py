@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from db.engine import run_write
 from db.models import Event, ReviewerSession, SignInFailure, User
-from review.queue import accounts as auth
+from review.queue import accounts
 from review.queue.accounts import NAME_FREE, SOURCE_LIMIT, AuthError, Authenticator, add_user
 
 PW = "correct horse battery staple"

@@ -83,13 +83,13 @@ def test_the_japanese_status_line_has_no_english_phrases():
 
 
 def test_an_appeal_goes_to_a_second_reviewer_once_and_counts_for_agreement(rt):
-    from db.models import EditRequest
+    from db.models import EditRecord
     from review.privacy.requester import my_edits
 
     first, other = enqueue(rt.session_factory, 2)
     with rt.session_factory.begin() as s:
         rid = s.get(ReviewItem, first).request_id
-        s.get(EditRequest, rid).requester = "rq-1"
+        s.get(EditRecord, rid).requester = "rq-1"
     q = rt.queue
     q.claim(ALICE, first)
     q.decide(ALICE, first, "reject", "copyright")

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from db.models import EditRequest, Event, ReviewItem, SimilarityMatch, StoredImage, Verdict
+from db.models import EditRecord, Event, ReviewItem, SimilarityMatch, StoredImage, VerdictRecord
 from review.pipeline.flow import EditFailed, Submission, run_edit
 from tests.conftest import photo, sqlite_only
 
@@ -14,7 +14,7 @@ from tests.conftest import photo, sqlite_only
 def counts(rt):
     with rt.session_factory() as s:
         return {m.__name__: s.scalar(select(func.count()).select_from(m))
-                for m in (EditRequest, Verdict, SimilarityMatch, ReviewItem, StoredImage, Event)}
+                for m in (EditRecord, VerdictRecord, SimilarityMatch, ReviewItem, StoredImage, Event)}
 
 
 class CountingEditor:
@@ -47,7 +47,7 @@ def test_released_edit_is_stored_completely(rt, image_file):
     assert tint.mean() < 3 and np.median(tint) <= 3
     assert progress == sorted(progress) and progress[-1] >= 0.95
     with rt.session_factory() as s:
-        req = s.get(EditRequest, rec["id"])
+        req = s.get(EditRecord, rec["id"])
         assert req.requester == "browser:abc" and req.params == rec["params"]
         assert s.scalar(select(Event.kind).where(Event.request_id == rec["id"])) == "edit.released"
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select, update
 
 from db.engine import run_write
-from db.models import EditRequest, Event, RequesterKey
-from review.queue import accounts as auth
+from db.models import EditRecord, Event, RequesterKey
+from review.queue import accounts
 from review.queue.accounts import SESSION_COOKIE, add_user
 from review.pipeline.flow import Submission, run_edit
 from review.privacy.requester import (REQUESTER_COOKIE, cookie_id, credential_of, forget_requester, new_requester_cookie,
@@ -112,12 +112,12 @@ def test_uploads_of_blocked_edits_go_after_the_retention_but_the_record_stays(rt
     upload = Path(record["inputs"][0])
     assert upload.is_file()
     assert drop_blocked_pictures(rt.session_factory, rt.store, 7) == 0  # too young
-    run_write(rt.session_factory, lambda s: s.execute(update(EditRequest).values(
+    run_write(rt.session_factory, lambda s: s.execute(update(EditRecord).values(
         created_at=datetime.now(timezone.utc) - timedelta(days=8))))
     assert drop_blocked_pictures(rt.session_factory, rt.store, 7) == 1
     assert not upload.exists()
     with rt.session_factory() as s:
-        assert s.get(EditRequest, record["id"]).decision == "blocked"
+        assert s.get(EditRecord, record["id"]).decision == "blocked"
 
 
 def test_signed_requester_cookie(rt):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.engine import run_write
-from db.models import EditRequest, Event, RequestImage, ReviewItem, StoredImage
+from db.models import EditRecord, Event, RequestImage, ReviewItem, StoredImage
 from review.queue.accounts import Reviewer
 from review.pipeline.flow import Submission, run_edit
 from review.privacy.retention import delete_requester_data, purge
@@ -31,7 +31,7 @@ def _decide(rt, record, decision):
 
 def _age(rt, ids, days):
     run_write(rt.session_factory, lambda s: s.execute(
-        update(EditRequest).where(EditRequest.id.in_(ids))
+        update(EditRecord).where(EditRecord.id.in_(ids))
         .values(created_at=datetime.now(timezone.utc) - timedelta(days=days))))
 
 
@@ -57,7 +57,7 @@ def world(make_runtime, image_file):
 
 def _ids(rt):
     with rt.session_factory() as s:
-        return set(s.scalars(select(EditRequest.id)))
+        return set(s.scalars(select(EditRecord.id)))
 
 
 def test_purge_keeps_what_waits_and_what_was_decided(world):

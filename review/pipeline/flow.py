@@ -23,9 +23,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from db.engine import StorageUnavailable, run_write
-from db.models import (EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
-                       Verdict as VerdictRow, new_id)
-from editor.base import EditRequest as EditorRequest, UnsafePreview
+from db.models import (EditRecord, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, StoredImage,
+                       VerdictRecord, new_id)
+from editor.base import EditRequest, UnsafePreview
 from errors import UserError
 from review.pipeline.image_input import BadImage, load_image
 from review.guard.base import Verdict, combine
@@ -104,7 +104,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     say(0.0, "validating")
     main, refs, instruction, negative, params = _validate(rt, sub)
     mask = _load_mask(rt, sub.mask, main)
-    request = EditorRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
+    request = EditRequest(image=main, instruction=instruction, references=refs, negative_prompt=negative,
                             seed=params["seed"], steps=params["steps"], guidance=params["guidance"],
                             num_outputs=params["num_outputs"], fast=sub.fast, mask=mask, cancel=sub.cancel,
                             preview_check=rt.image_guard.check_image if rt.image_guard else None)
@@ -233,7 +233,7 @@ def _validate(rt, sub: Submission):
     return main, refs, instruction, negative, params
 
 
-def _refuse_unsupported(rt, request: EditorRequest) -> None:
+def _refuse_unsupported(rt, request: EditRequest) -> None:
     """A combination the backend would carry out only in part is refused in words before anything runs."""
     refuse = getattr(rt.editor, "refuse_unsupported", None)
     if refuse is None:
@@ -303,7 +303,7 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
 
     def work(session: Session) -> str:
         _insert_images(session, [s for _, _, s in saved])
-        req = EditRequest(
+        req = EditRecord(
             id=edit.request_id, requester=sub.requester, instruction=edit.instruction, negative_prompt=edit.negative, params=edit.params,
             backend=rt.editor.name, model_id=rt.editor.model_id, model_license=rt.editor.model_license,
             policy_mode=rt.settings.policy_mode.value, decision=result.decision.value,
@@ -318,7 +318,7 @@ def _persist(rt, edit: _Edit, result: PolicyResult) -> dict:
                   *(("output", i, v) for i, v in enumerate(edit.output_verdicts))]
         for target, pos, v in judged:
             d = v.to_dict()
-            session.add(VerdictRow(request_id=req.id, target=target, position=pos,
+            session.add(VerdictRecord(request_id=req.id, target=target, position=pos,
                                    guard=v.guard, label=v.label.value, categories=d["categories"],
                                    evidence=d["evidence"] + ([{"note": v.note}] if v.note else []),
                                    available=v.available))
@@ -375,10 +375,10 @@ def load_record(rt, request_id: str) -> dict:
     """The stored record as plain data: what the CLI prints and the page shows."""
     with rt.session_factory() as session:
         req = session.scalar(
-            select(EditRequest).where(EditRequest.id == request_id).options(
-                selectinload(EditRequest.images).selectinload(RequestImage.image),
-                selectinload(EditRequest.verdicts), selectinload(EditRequest.review_item),
-                selectinload(EditRequest.matches).selectinload(SimilarityMatch.reference).selectinload(
+            select(EditRecord).where(EditRecord.id == request_id).options(
+                selectinload(EditRecord.images).selectinload(RequestImage.image),
+                selectinload(EditRecord.verdicts), selectinload(EditRecord.review_item),
+                selectinload(EditRecord.matches).selectinload(SimilarityMatch.reference).selectinload(
                     ReferenceWork.image),
             )
         )
@@ -422,7 +422,7 @@ def load_record(rt, request_id: str) -> dict:
         }
 
 
-def _verdict_dict(v: VerdictRow) -> dict:
+def _verdict_dict(v: VerdictRecord) -> dict:
     return {"label": v.label, "categories": list(v.categories), "guard": v.guard, "available": v.available,
             "evidence": [e for e in v.evidence if "rule" in e],
             "note": "; ".join(e["note"] for e in v.evidence if "note" in e)}

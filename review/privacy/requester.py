@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from db.engine import run_write
-from db.models import EditRequest, RequesterKey, RequestImage
+from db.models import EditRecord, RequesterKey, RequestImage
 
 REQUESTER_COOKIE = "editguard_requester"
 
@@ -110,11 +110,11 @@ def may_see_full(factory, relpath: str, pseudonym: str | None) -> bool:
     Checked when the picture is fetched, so a pending or blocked result never goes out unblurred, whatever the link."""
     from db.models import ReviewItem, StoredImage
 
-    mine = (EditRequest.requester == pseudonym) if pseudonym else EditRequest.requester.is_(None)
-    shown_output = (RequestImage.role == "output") & ((EditRequest.decision == "released") | select(ReviewItem.id).where(
-        ReviewItem.request_id == EditRequest.id, ReviewItem.status == "approved").exists())
+    mine = (EditRecord.requester == pseudonym) if pseudonym else EditRecord.requester.is_(None)
+    shown_output = (RequestImage.role == "output") & ((EditRecord.decision == "released") | select(ReviewItem.id).where(
+        ReviewItem.request_id == EditRecord.id, ReviewItem.status == "approved").exists())
     with factory() as s:
-        return s.scalar(select(RequestImage.id).join(EditRequest, EditRequest.id == RequestImage.request_id)
+        return s.scalar(select(RequestImage.id).join(EditRecord, EditRecord.id == RequestImage.request_id)
                         .join(StoredImage, StoredImage.sha256 == RequestImage.image_sha256)
                         .where(mine, StoredImage.relpath == relpath,
                                RequestImage.role.in_(("input", "reference")) | shown_output).limit(1)) is not None
@@ -127,9 +127,9 @@ def owns_picture(factory, pseudonym: str | None, relpath: str) -> bool:
     from db.models import StoredImage
 
     with factory() as s:
-        return s.scalar(select(RequestImage.id).join(EditRequest, EditRequest.id == RequestImage.request_id)
+        return s.scalar(select(RequestImage.id).join(EditRecord, EditRecord.id == RequestImage.request_id)
                         .join(StoredImage, StoredImage.sha256 == RequestImage.image_sha256)
-                        .where(EditRequest.requester == pseudonym, StoredImage.relpath == relpath).limit(1)) is not None
+                        .where(EditRecord.requester == pseudonym, StoredImage.relpath == relpath).limit(1)) is not None
 
 
 def status_of(decision: str, review_status: str | None) -> str:
@@ -145,10 +145,10 @@ def my_edits(factory, requester: str | None, limit: int = 30, offset: int = 0) -
         return []
     with factory() as s:
         reqs = s.scalars(
-            select(EditRequest).where(EditRequest.requester == requester)
-            .order_by(EditRequest.created_at.desc(), EditRequest.id).offset(max(0, int(offset))).limit(limit)
-            .options(selectinload(EditRequest.images).selectinload(RequestImage.image),
-                     selectinload(EditRequest.review_item))
+            select(EditRecord).where(EditRecord.requester == requester)
+            .order_by(EditRecord.created_at.desc(), EditRecord.id).offset(max(0, int(offset))).limit(limit)
+            .options(selectinload(EditRecord.images).selectinload(RequestImage.image),
+                     selectinload(EditRecord.review_item))
         ).all()
         from db.models import Appeal
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
 from db.image_store import ImageStore
-from db.models import EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, StoredImage
+from db.models import EditRecord, Event, ReferenceWork, RequestImage, ReviewItem, StoredImage
 
 log = logging.getLogger(__name__)
 OPEN_STATES = ("pending", "claimed", "escalated")
@@ -51,12 +51,12 @@ class _DryRun(Exception):
 
 
 def _open_item():
-    return exists().where(ReviewItem.request_id == EditRequest.id, ReviewItem.status.in_(OPEN_STATES))
+    return exists().where(ReviewItem.request_id == EditRecord.id, ReviewItem.status.in_(OPEN_STATES))
 
 
 def _audit_kept():
-    return or_(EditRequest.decision == "blocked",
-               exists().where(ReviewItem.request_id == EditRequest.id, ReviewItem.status.in_(DECIDED_STATES)))
+    return or_(EditRecord.decision == "blocked",
+               exists().where(ReviewItem.request_id == EditRecord.id, ReviewItem.status.in_(DECIDED_STATES)))
 
 
 def _remove(factory: sessionmaker[Session], store: ImageStore, scope, keep_open: bool, keep_decided: bool,
@@ -68,14 +68,14 @@ def _remove(factory: sessionmaker[Session], store: ImageStore, scope, keep_open:
         files.clear()
         keep = ([_open_item()] if keep_open else []) + ([_audit_kept()] if keep_decided else [])
         if keep_open:
-            report.kept_open = s.scalar(select(func.count(EditRequest.id)).where(scope, _open_item())) or 0
+            report.kept_open = s.scalar(select(func.count(EditRecord.id)).where(scope, _open_item())) or 0
         if keep_decided:
-            report.kept_for_audit = s.scalar(select(func.count(EditRequest.id)).where(
+            report.kept_for_audit = s.scalar(select(func.count(EditRecord.id)).where(
                 scope, ~_open_item(), _audit_kept())) or 0
-        report.requests = list(s.scalars(select(EditRequest.id).where(scope, *(~k for k in keep))))
+        report.requests = list(s.scalars(select(EditRecord.id).where(scope, *(~k for k in keep))))
         if report.requests:
             for start in range(0, len(report.requests), 500):
-                s.execute(delete(EditRequest).where(EditRequest.id.in_(report.requests[start:start + 500])))
+                s.execute(delete(EditRecord).where(EditRecord.id.in_(report.requests[start:start + 500])))
             orphans = s.execute(select(StoredImage.sha256, StoredImage.relpath, StoredImage.size_bytes).where(
                 ~exists().where(RequestImage.image_sha256 == StoredImage.sha256),
                 ~exists().where(ReferenceWork.image_sha256 == StoredImage.sha256))).all()
@@ -140,7 +140,7 @@ def purge(factory: sessionmaker[Session], store: ImageStore, older_than_days: in
     if older_than_days < 0:
         raise ValueError("--older-than must be 0 or more days.")
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
-    return _remove(factory, store, EditRequest.created_at < cutoff, True, keep_decided, dry_run, actor,
+    return _remove(factory, store, EditRecord.created_at < cutoff, True, keep_decided, dry_run, actor,
                    "retention.purged", {"older_than_days": older_than_days})
 
 
@@ -150,7 +150,7 @@ def delete_requester_data(factory: sessionmaker[Session], store: ImageStore, req
     are withdrawn), except what the audit rule keeps (decided by a reviewer, or blocked)."""
     if not requester:
         raise ValueError("No requester given.")
-    return _remove(factory, store, EditRequest.requester == requester, False, keep_decided, False, requester,
+    return _remove(factory, store, EditRecord.requester == requester, False, keep_decided, False, requester,
                    "requester.deleted_data", {})
 
 
@@ -163,7 +163,7 @@ def drop_blocked_pictures(factory: sessionmaker[Session], store: ImageStore, old
 
     def work(s: Session) -> None:
         files.clear()
-        blocked = select(EditRequest.id).where(EditRequest.decision == "blocked", EditRequest.created_at < cutoff)
+        blocked = select(EditRecord.id).where(EditRecord.decision == "blocked", EditRecord.created_at < cutoff)
         links = s.execute(delete(RequestImage).where(RequestImage.request_id.in_(blocked)))
         if not links.rowcount:
             return

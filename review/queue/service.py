@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from db.engine import run_write, run_write_core
-from db.models import Appeal, EditRequest, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, Verdict
+from db.models import Appeal, EditRecord, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, VerdictRecord
 from errors import UserError
 from review.queue.accounts import Reviewer
 
@@ -261,8 +261,8 @@ class ReviewQueue:
         now = self._clock()
 
         def work(s: Session) -> int:
-            item = s.scalar(select(ReviewItem).join(EditRequest).where(
-                ReviewItem.request_id == request_id, EditRequest.requester == requester))
+            item = s.scalar(select(ReviewItem).join(EditRecord).where(
+                ReviewItem.request_id == request_id, EditRecord.requester == requester))
             if item is None or item.status != "rejected":
                 raise QueueError("Only a rejected edit of yours can be appealed.", "queue.appeal_not_rejected")
             if s.scalar(select(Appeal.id).where(Appeal.request_id == request_id)) is not None:
@@ -333,10 +333,10 @@ class ReviewQueue:
         """Everything the item view shows: the request, its images, verdicts with evidence, matches, history."""
         with self._factory() as s:
             item = self._get(s, item_id)
-            req = s.scalar(select(EditRequest).where(EditRequest.id == item.request_id).options(
-                selectinload(EditRequest.images).selectinload(RequestImage.image),
-                selectinload(EditRequest.verdicts),
-                selectinload(EditRequest.matches).selectinload(SimilarityMatch.reference)
+            req = s.scalar(select(EditRecord).where(EditRecord.id == item.request_id).options(
+                selectinload(EditRecord.images).selectinload(RequestImage.image),
+                selectinload(EditRecord.verdicts),
+                selectinload(EditRecord.matches).selectinload(SimilarityMatch.reference)
                 .selectinload(ReferenceWork.image)))
             events = s.scalars(select(Event).where(Event.request_id == item.request_id).order_by(Event.id)).all()
             appeal = s.scalar(select(Appeal).where(Appeal.request_id == item.request_id))
@@ -371,7 +371,7 @@ class ReviewQueue:
         """Every queued item with its request, verdicts and decision: the rows of the CSV and JSONL exports."""
         with self._factory() as s:
             q = (select(ReviewItem).order_by(ReviewItem.id)
-                 .options(selectinload(ReviewItem.request).selectinload(EditRequest.verdicts)))
+                 .options(selectinload(ReviewItem.request).selectinload(EditRecord.verdicts)))
             for item in s.scalars(q).yield_per(500):
                 req = item.request
                 instr = next((v for v in req.verdicts if v.target == "instruction"), None)
@@ -398,11 +398,11 @@ class ReviewQueue:
             per_day = [{"day": d, "status": st, "count": n} for d, st, n in s.execute(
                 select(day, ReviewItem.status, func.count()).group_by(day, ReviewItem.status).order_by(day)).all()]
             labels = [{"label": lab, "count": n} for lab, n in s.execute(
-                select(Verdict.label, func.count()).join(ReviewItem, ReviewItem.request_id == Verdict.request_id)
-                .group_by(Verdict.label)).all()]
+                select(VerdictRecord.label, func.count()).join(ReviewItem, ReviewItem.request_id == VerdictRecord.request_id)
+                .group_by(VerdictRecord.label)).all()]
             cats: dict[str, int] = {}
-            for (categories,) in s.execute(select(Verdict.categories).join(
-                    ReviewItem, ReviewItem.request_id == Verdict.request_id)):
+            for (categories,) in s.execute(select(VerdictRecord.categories).join(
+                    ReviewItem, ReviewItem.request_id == VerdictRecord.request_id)):
                 for c in categories or []:
                     cats[c] = cats.get(c, 0) + 1
             decided = s.execute(select(ReviewItem.decided_by, ReviewItem.created_at, ReviewItem.decided_at,
