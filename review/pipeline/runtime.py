@@ -30,7 +30,7 @@ from review.similarity.library import DuplicateReference, LibraryError, add_refe
 from review.similarity.search import ReferenceIndex
 
 log = logging.getLogger(__name__)
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 @dataclass
