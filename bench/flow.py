@@ -54,7 +54,8 @@ def main() -> None:
 
     from editor.base import EditRequest
     from review.pipeline.image_input import load_image
-    from review.pipeline.flow import Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import Submission
     from review.pipeline.runtime import Runtime
 
     photo = Image.fromarray(data.chelsea()).resize((1024, 1024), Image.Resampling.LANCZOS)

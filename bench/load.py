@@ -174,7 +174,8 @@ def inprocess_baseline(image: Path, tmp: Path, runs: int) -> float:
     """p50 seconds of the same edit called in-process on the idle machine (what the API adds is the difference)."""
     os.environ.update(EDITGUARD_DATA_DIR=str(tmp / "inprocess"), EDITGUARD_SECRET="bench-load")
     os.environ.pop("DATABASE_URL", None)
-    from review.pipeline.flow import Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import Submission
     from review.pipeline.runtime import Runtime
 
     rt = Runtime.start()

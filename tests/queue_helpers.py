@@ -5,7 +5,7 @@ from db.engine import run_write
 from db.models import EditRecord, ReviewItem, VerdictRecord, new_id
 from review.guard.base import Verdict
 from review.guard.labels import Label
-from review.queue.service import tags_for
+from review.queue.states import tags_for
 
 
 def enqueue(factory, n: int, *, label: str = "Controversial", category: str = "PII", priority: int = 1,

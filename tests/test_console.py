@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from db.models import Event, ReviewItem
 from review.queue.accounts import Reviewer
-from review.queue.service import UNDO_WINDOW, QueueError, ReviewQueue
+from review.queue.service import ReviewQueue
+from review.queue.states import QueueError, UNDO_WINDOW
 from tests.queue_helpers import enqueue
 from tests.test_queue import Clock
 

@@ -7,7 +7,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from db.models import EditRecord, Event, ReviewItem, SimilarityMatch, StoredImage, VerdictRecord
-from review.pipeline.flow import EditFailed, Submission, run_edit
+from review.pipeline.flow import run_edit
+from review.pipeline.submission import EditFailed, Submission
 from tests.conftest import photo, sqlite_only
 
 

@@ -212,7 +212,8 @@ class _AlwaysUnsafe:
 
 
 def test_flow_records_an_early_stopped_generation_as_blocked(tiny_edit, make_runtime, image_file):
-    from review.pipeline.flow import Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import Submission
 
     rt = make_runtime(EDITOR_BACKEND="qwen-image-edit", EDITOR_MODEL=str(tiny_edit[0]), EDITOR_PREVIEW_EVERY="2",
                       IMAGE_GUARD="none")
@@ -233,7 +234,8 @@ def tiny_21(tmp_path_factory):
 
 
 def test_qwen_image_21_edits_with_many_references(tiny_21, make_runtime, image_file):
-    from review.pipeline.flow import EditFailed, Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import EditFailed, Submission
 
     rt = make_runtime(EDITOR_BACKEND="qwen-image-2.1", EDITOR_MODEL=str(tiny_21), IMAGE_GUARD="none")
     assert rt.editor.name == "qwen-image-2.1" and rt.editor.max_images == 10

@@ -10,7 +10,8 @@ from db.engine import run_write
 from db.models import EditRecord, Event, RequesterKey
 from review.queue import accounts
 from review.queue.accounts import SESSION_COOKIE, add_user
-from review.pipeline.flow import Submission, run_edit
+from review.pipeline.flow import run_edit
+from review.pipeline.submission import Submission
 from review.privacy.requester import (REQUESTER_COOKIE, cookie_id, credential_of, forget_requester, new_requester_cookie,
                               requester_for)
 from review.privacy.retention import delete_requester_data, drop_blocked_pictures

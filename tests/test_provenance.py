@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from review.pipeline.flow import Submission, run_edit
+from review.pipeline.flow import run_edit
+from review.pipeline.submission import Submission
 from review.provenance import metadata, signing, watermark
 from review.provenance.labeller import Labeller, source_type_for
 from review.provenance.metadata import Facts

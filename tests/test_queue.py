@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from db.models import Event, ReviewItem
 from review.queue.accounts import Reviewer
-from review.queue.service import QueueError, ReviewQueue
+from review.queue.service import ReviewQueue
+from review.queue.states import QueueError
 from tests.conftest import sqlite_only
 from tests.queue_helpers import enqueue
 

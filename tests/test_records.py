@@ -12,7 +12,8 @@ import editor.qwen_image_edit as q  # noqa: E402
 import editor.zerogpu as z  # noqa: E402
 from editor.base import EditRequest  # noqa: E402
 from errors import UserError  # noqa: E402
-from review.pipeline.flow import EditFailed, Submission, run_edit  # noqa: E402
+from review.pipeline.flow import run_edit
+from review.pipeline.submission import EditFailed, Submission  # noqa: E402
 from review.provenance import metadata  # noqa: E402
 from tests.conftest import photo  # noqa: E402
 from tests.test_flow import counts  # noqa: E402

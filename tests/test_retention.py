@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 from db.engine import run_write
 from db.models import EditRecord, Event, RequestImage, ReviewItem, StoredImage
 from review.queue.accounts import Reviewer
-from review.pipeline.flow import Submission, run_edit
+from review.pipeline.flow import run_edit
+from review.pipeline.submission import Submission
 from review.privacy.retention import delete_requester_data, purge
 from tests.conftest import photo
 

@@ -204,7 +204,8 @@ def test_requester_is_the_hub_account_when_signed_in_else_the_browser(rt):
 
 
 def test_my_edits_follow_a_signed_in_person_to_another_browser(rt, image_file):
-    from review.pipeline.flow import Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import Submission
     from review.privacy.requester import my_edits, requester_for
 
     profile = hub_profile("bo")

@@ -81,7 +81,8 @@ def test_edit_numbers_are_refused_not_replaced(cli, image_file, args, expect):
 
 
 def test_the_flow_refuses_nan_and_out_of_range_seeds(rt, image_file):
-    from review.pipeline.flow import EditFailed, Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import EditFailed, Submission
     from tests.conftest import photo
 
     for kwargs in ({"guidance": float("nan")}, {"guidance": float("inf")}, {"seed": -5}, {"seed": 2**31},

@@ -28,7 +28,6 @@ from review.similarity.search import Match
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EditFailed", "Submission", "load_record", "run_edit"]  # the spine's public face
 
 
 def run_edit(rt, sub: Submission, progress: Callable[[float, str], None] | None = None) -> dict:

@@ -15,7 +15,7 @@ from review.guard.base import Verdict
 from review.pipeline.gathered import GatheredEdit
 from review.pipeline.policy import Decision, PolicyResult
 from review.pipeline.submission import EditFailed
-from review.queue.service import tags_for
+from review.queue.states import tags_for
 from review.similarity.search import Match
 
 

@@ -8,96 +8,22 @@ always found. Deciding is a conditional UPDATE: a second decision changes nothin
 """
 from __future__ import annotations
 
-import statistics
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
-from sqlalchemy import Boolean, and_, bindparam, case, func, insert, or_, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write, run_write_core
-from db.models import Appeal, EditRecord, Event, ReferenceWork, RequestImage, ReviewItem, SimilarityMatch, VerdictRecord
-from errors import UserError
+from db.models import Appeal, EditRecord, Event, ReviewItem
 from review.queue.accounts import Reviewer
+from review.queue.reading import QueueReader
+from review.queue.statements import (CLAIM_FIRST, DECIDE, EXPIRE, HELD, INSERT_EVENT, SET_LEASE, SETTLE_APPEAL)
+from review.queue.states import (APPEAL_PRIORITY, DECISION_REASONS, DECISIONS, DEFAULT_REASON, EXPIRY_SWEEP,
+                                 FINAL_STATES, LEASE, MAX_APPEAL_CHARS, MAX_NOTE_CHARS, OPEN_STATES, UNDO_WINDOW,
+                                 QueueError, aware, tags_for, utcnow)
 
-LEASE = timedelta(minutes=5)  # long enough to look closely; short enough that a closed tab frees the item soon
-OPEN_STATES = ("pending", "claimed", "escalated")
-FINAL_STATES = ("approved", "rejected")
-DECISIONS = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
-DECISION_REASONS = ("no_issue", "false_positive", "licensed_or_own_work", "public_domain", "copyright", "sexual",
-                    "violence", "hate", "pii", "political", "self_harm", "illegal", "other")
-MAX_NOTE_CHARS = 200_000
-MAX_APPEAL_CHARS = 500  # a sentence or two
-APPEAL_PRIORITY = 10  # an appeal waits less than fresh items
-UNDO_WINDOW = timedelta(seconds=60)  # a slip of the key can be taken back this long; then the decision is final
-DEFAULT_REASON = {"approve": "no_issue", "escalate": "other"}  # a reject always needs a chosen reason
-PAGE_SIZE = 50
-EXPIRY_SWEEP = timedelta(seconds=1)  # "next" returns lapsed claims to the queue at most this often (any process)
-
-
-class QueueError(UserError):
-    pass
-
-
-# The hot paths (claim, decide) run prebuilt statements: SQLAlchemy compiles each once and caches it.
-_T, _E, _A = ReviewItem.__table__, Event.__table__, Appeal.__table__
-# a final decision on an appealed item settles the appeal: the same outcome upholds the first decision
-_SETTLE = (update(_A).where(_A.c.request_id == bindparam("rid"), _A.c.outcome.is_(None))
-           .values(outcome=case((_A.c.first_status == bindparam("new_status"), "upheld"), else_="overturned"),
-                   decided_by=bindparam("decider")))
-_EVENT = insert(_E)
-_HELD = select(_T.c.id).where(_T.c.status == "claimed", _T.c.claimed_by == bindparam("me")).limit(1)
-_H = _T.alias("held")
-_HOLDS_ONE = select(_H.c.id).where(_H.c.status == "claimed", _H.c.claimed_by == bindparam("me")).exists()
-_SET_LEASE = update(_T).where(_T.c.id == bindparam("item_id")).values(lease_expires_at=bindparam("until"))
-_EXPIRE = (update(_T).where(_T.c.status == "claimed", _T.c.lease_expires_at < bindparam("now"))
-           .values(status=case((_T.c.escalated.is_(True), "escalated"), else_="pending"), claimed_by=None,
-                   lease_expires_at=None)
-           .returning(_T.c.id, _T.c.request_id))
-
-
-def _claim_first(statuses: tuple[str, ...], postgres: bool):
-    first = (select(_T.c.id).where(_T.c.status.in_(statuses),  # an appeal never goes back to its first reviewer
-                                   or_(_T.c.excluded_reviewer.is_(None), _T.c.excluded_reviewer != bindparam("me")))
-             .order_by(_T.c.priority.desc(), _T.c.created_at, _T.c.id).limit(1))
-    if postgres:  # concurrent claimers skip each other's candidate row instead of queueing on it
-        first = first.with_for_update(skip_locked=True)
-    # one statement in the common case: a reviewer who holds nothing gets the first available item
-    return (update(_T).where(_T.c.id == first.scalar_subquery(), ~_HOLDS_ONE)
-            .values(status="claimed", claimed_by=bindparam("me"), lease_expires_at=bindparam("until"))
-            .returning(_T.c.id, _T.c.request_id))
-
-
-_CLAIM_FIRST = {(st, pg): _claim_first(st, pg) for st in (("pending",), ("escalated",)) for pg in (False, True)}
-_DECIDE = (update(_T).where(_T.c.id == bindparam("item_id"), _T.c.status == "claimed",
-                            _T.c.claimed_by == bindparam("me"),
-                            or_(_T.c.escalated.is_(False), bindparam("admin", type_=Boolean)))
-           .values(status=bindparam("new_status"), claimed_by=None, lease_expires_at=None,
-                   decision_reason=bindparam("why"), decision_note=bindparam("note"),
-                   decided_by=bindparam("decider"), decided_at=bindparam("decided", type_=_T.c.decided_at.type),
-                   escalated=or_(_T.c.escalated, bindparam("esc", type_=Boolean)))
-           .returning(_T.c.request_id, _T.c.decided_by, _T.c.decided_at))
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def aware(dt: datetime | None) -> datetime | None:
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def tags_for(reasons: list[str], verdicts) -> str:
-    """The filter tags stored with an item: "|reason:x|label:y|cat:z|"."""
-    tags = [f"reason:{r}" for r in reasons]
-    for v in verdicts:
-        if v.label.value != "Safe":
-            tags.append(f"label:{v.label.value}")
-            tags += [f"cat:{c}" for c in v.categories]
-    tags = list(dict.fromkeys(tags))
-    return "|" + "|".join(tags) + ("|" if tags else "")
 
 
 @dataclass(frozen=True)
@@ -109,13 +35,14 @@ class Outcome:
     repeated: bool = False  # the same decision by the same reviewer was already recorded: nothing changed
 
 
-class ReviewQueue:
+class ReviewQueue(QueueReader):
+    """The write side: claim, renew, release, decide, undo, appeal (reading is inherited from `QueueReader`)."""
+
     def __init__(self, factory: sessionmaker[Session], lease: timedelta = LEASE, clock=utcnow):
-        self._factory = factory
+        super().__init__(factory, clock)
         self._engine = factory.kw["bind"]
         self._expired_at = datetime.min.replace(tzinfo=timezone.utc)
         self.lease = lease
-        self._clock = clock
 
     # ---- claiming -------------------------------------------------------------------------------------------
     def next(self, who: Reviewer) -> int | None:
@@ -125,7 +52,7 @@ class ReviewQueue:
 
         def claim_first(conn, params):
             for statuses in ((("escalated",), ("pending",)) if who.is_admin else (("pending",),)):
-                row = conn.execute(_CLAIM_FIRST[(statuses, postgres)], params).first()
+                row = conn.execute(CLAIM_FIRST[(statuses, postgres)], params).first()
                 if row:
                     return row
             return None
@@ -138,16 +65,16 @@ class ReviewQueue:
             params = {"me": who.name, "until": now + self.lease}
             row = claim_first(conn, params)
             if row is None:  # `who` holds an item already, or none is available
-                held = conn.execute(_HELD, params).scalar()
+                held = conn.execute(HELD, params).scalar()
                 if held is not None:
-                    conn.execute(_SET_LEASE, {"item_id": held, "until": params["until"]})
+                    conn.execute(SET_LEASE, {"item_id": held, "until": params["until"]})
                     return held
                 if not swept:  # never "empty" while a lapsed claim could be taken
                     self._expire(conn, now)
                     row = claim_first(conn, params)
             if row is None:
                 return None
-            conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": "review.claimed", "request_id": row.request_id,
+            conn.execute(INSERT_EVENT, {"at": now, "actor": who.name, "kind": "review.claimed", "request_id": row.request_id,
                                   "payload": {"item": row.id}})
             return row.id
 
@@ -210,16 +137,16 @@ class ReviewQueue:
 
         def work(conn) -> Outcome:
             final = status in FINAL_STATES
-            row = conn.execute(_DECIDE, {
+            row = conn.execute(DECIDE, {
                 "item_id": item_id, "me": who.name, "admin": who.is_admin, "new_status": status, "why": reason,
                 "note": note, "decider": who.name if final else None, "decided": now if final else None,
                 "esc": not final}).first()
             if row is not None:
-                conn.execute(_EVENT, {"at": now, "actor": who.name, "kind": f"review.{status}",
+                conn.execute(INSERT_EVENT, {"at": now, "actor": who.name, "kind": f"review.{status}",
                                       "request_id": row.request_id,
                                       "payload": {"item": item_id, "reason": reason, "note": note}})
                 if final:
-                    conn.execute(_SETTLE, {"rid": row.request_id, "new_status": status, "decider": who.name})
+                    conn.execute(SETTLE_APPEAL, {"rid": row.request_id, "new_status": status, "decider": who.name})
                 return Outcome(item_id, status, row.decided_by, aware(row.decided_at))
             with Session(bind=conn) as s:
                 item = self._get(s, item_id)
@@ -280,148 +207,6 @@ class ReviewQueue:
 
         return run_write(self._factory, work)
 
-    def appeal_agreement(self) -> list[dict]:
-        """Per first reviewer: how many of their appealed decisions a second reviewer settled, and how many upheld."""
-        with self._factory() as s:
-            rows = s.execute(select(Appeal.first_decider, func.count(Appeal.id),
-                                    func.sum(case((Appeal.outcome == "upheld", 1), else_=0)))
-                             .where(Appeal.outcome.is_not(None)).group_by(Appeal.first_decider)
-                             .order_by(Appeal.first_decider)).all()
-        return [{"reviewer": who, "appealed": n, "upheld": int(up or 0), "agreement": round((up or 0) / n, 3)}
-                for who, n, up in rows]
-
-    # ---- reading --------------------------------------------------------------------------------------------
-    def list(self, *, status: str = "open", reason: str | None = None, label: str | None = None,
-             category: str | None = None, min_age_minutes: float | None = None, page: int = 1,
-             page_size: int = PAGE_SIZE) -> tuple[list[dict], int]:
-        """One page of items, most urgent first, and the total that match the filters."""
-        now = self._clock()
-        states = OPEN_STATES if status == "open" else FINAL_STATES if status == "decided" else (status,)
-        conds = [ReviewItem.status.in_(states)]
-        for prefix, value in (("reason", reason), ("label", label), ("cat", category)):
-            if value:
-                conds.append(ReviewItem.tags.contains(f"|{prefix}:{value}|", autoescape=True))
-        if min_age_minutes:
-            conds.append(ReviewItem.created_at <= now - timedelta(minutes=float(min_age_minutes)))
-        page = max(1, int(page))
-        cols = (ReviewItem.id, ReviewItem.request_id, ReviewItem.status, ReviewItem.reasons, ReviewItem.priority,
-                ReviewItem.created_at, ReviewItem.claimed_by, ReviewItem.lease_expires_at, ReviewItem.escalated,
-                ReviewItem.decided_by, ReviewItem.decided_at)
-        order = (ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)
-        with self._factory() as s:
-            total = s.scalar(select(func.count(ReviewItem.id)).where(*conds))
-            # Page through ids only (the order index covers them), then read the 50 rows of the page.
-            ids = s.scalars(select(ReviewItem.id).where(*conds).order_by(*order)
-                            .offset((page - 1) * page_size).limit(page_size)).all()
-            rows = s.execute(select(*cols).where(ReviewItem.id.in_(ids)).order_by(*order)).all() if ids else []
-        items = []
-        for r in rows:
-            lease = aware(r.lease_expires_at)
-            expired = r.status == "claimed" and lease is not None and lease < now
-            items.append({
-                "id": r.id, "request_id": r.request_id,
-                "status": ("escalated" if r.escalated else "pending") if expired else r.status,
-                "reasons": list(r.reasons), "priority": r.priority, "escalated": r.escalated,
-                "age_minutes": round((now - aware(r.created_at)).total_seconds() / 60, 1),
-                "created_at": aware(r.created_at).isoformat(),
-                "claimed_by": None if expired else r.claimed_by,
-                "decided_by": r.decided_by, "decided_at": aware(r.decided_at).isoformat() if r.decided_at else None,
-            })
-        return items, total
-
-    def detail(self, item_id: int) -> dict:
-        """Everything the item view shows: the request, its images, verdicts with evidence, matches, history."""
-        with self._factory() as s:
-            item = self._get(s, item_id)
-            req = s.scalar(select(EditRecord).where(EditRecord.id == item.request_id).options(
-                selectinload(EditRecord.images).selectinload(RequestImage.image),
-                selectinload(EditRecord.verdicts),
-                selectinload(EditRecord.matches).selectinload(SimilarityMatch.reference)
-                .selectinload(ReferenceWork.image)))
-            events = s.scalars(select(Event).where(Event.request_id == item.request_id).order_by(Event.id)).all()
-            appeal = s.scalar(select(Appeal).where(Appeal.request_id == item.request_id))
-            return {
-                "appeal": {"text": appeal.text, "first_decider": appeal.first_decider, "outcome": appeal.outcome,
-                           "created_at": aware(appeal.created_at)} if appeal else None,
-                "item": {"id": item.id, "status": item.status, "claimed_by": item.claimed_by,
-                         "lease_expires_at": aware(item.lease_expires_at), "escalated": item.escalated,
-                         "decided_by": item.decided_by, "decided_at": aware(item.decided_at),
-                         "decision_reason": item.decision_reason, "decision_note": item.decision_note,
-                         "reasons": list(item.reasons), "priority": item.priority},
-                "request": {"id": req.id, "instruction": req.instruction, "negative_prompt": req.negative_prompt,
-                            "params": dict(req.params), "backend": req.backend, "model": req.model_id,
-                            "model_license": req.model_license, "requester": req.requester,
-                            "created_at": aware(req.created_at), "policy_mode": req.policy_mode,
-                            "applied": list(req.applied)},
-                "images": [{"role": ri.role, "position": ri.position, "relpath": ri.image.relpath}
-                           for ri in req.images],
-                "verdicts": [{"target": v.target, "position": v.position, "label": v.label, "guard": v.guard,
-                              "categories": list(v.categories), "available": v.available,
-                              "evidence": [e for e in v.evidence if "rule" in e]} for v in req.verdicts],
-                "matches": [{"target": m.target, "position": m.position, "reference_id": m.reference_id,
-                             "title": m.reference.title, "owner": m.reference.owner, "license": m.reference.license,
-                             "source": m.reference.source, "distance": m.distance, "level": m.level,
-                             "hash_kind": m.hash_kind, "score": m.score, "view": m.view, "evidence": m.evidence,
-                             "reference_relpath": m.reference.image.relpath} for m in req.matches],
-                "events": [{"at": aware(e.at), "actor": e.actor, "kind": e.kind, "payload": dict(e.payload)}
-                           for e in events],
-            }
-
-    def export(self) -> Iterator[dict]:
-        """Every queued item with its request, verdicts and decision: the rows of the CSV and JSONL exports."""
-        with self._factory() as s:
-            q = (select(ReviewItem).order_by(ReviewItem.id)
-                 .options(selectinload(ReviewItem.request).selectinload(EditRecord.verdicts)))
-            for item in s.scalars(q).yield_per(500):
-                req = item.request
-                instr = next((v for v in req.verdicts if v.target == "instruction"), None)
-                outs = [v for v in req.verdicts if v.target == "output"]
-                yield {
-                    "id": req.id, "item_id": item.id, "status": item.status, "reasons": list(item.reasons),
-                    "created_at": aware(item.created_at).isoformat(),
-                    "decided_by": item.decided_by,
-                    "decided_at": aware(item.decided_at).isoformat() if item.decided_at else None,
-                    "decision_reason": item.decision_reason, "decision_note": item.decision_note,
-                    "escalated": item.escalated, "instruction": req.instruction, "backend": req.backend,
-                    "model": req.model_id, "requester_kind": (req.requester or "anonymous").split(":")[0],
-                    "instruction_label": instr.label if instr else None,
-                    "instruction_categories": list(instr.categories) if instr else [],
-                    "output_labels": [v.label for v in outs],
-                    "output_categories": sorted({c for v in outs for c in v.categories}),
-                }
-
-    def stats(self) -> dict:
-        """Counts by status, label and category per day; time to decision; per-reviewer throughput."""
-        with self._factory() as s:
-            by_status = dict(s.execute(select(ReviewItem.status, func.count()).group_by(ReviewItem.status)).all())
-            day = func.date(ReviewItem.created_at)
-            per_day = [{"day": d, "status": st, "count": n} for d, st, n in s.execute(
-                select(day, ReviewItem.status, func.count()).group_by(day, ReviewItem.status).order_by(day)).all()]
-            labels = [{"label": lab, "count": n} for lab, n in s.execute(
-                select(VerdictRecord.label, func.count()).join(ReviewItem, ReviewItem.request_id == VerdictRecord.request_id)
-                .group_by(VerdictRecord.label)).all()]
-            cats: dict[str, int] = {}
-            for (categories,) in s.execute(select(VerdictRecord.categories).join(
-                    ReviewItem, ReviewItem.request_id == VerdictRecord.request_id)):
-                for c in categories or []:
-                    cats[c] = cats.get(c, 0) + 1
-            decided = s.execute(select(ReviewItem.decided_by, ReviewItem.created_at, ReviewItem.decided_at,
-                                       func.date(ReviewItem.decided_at))
-                                .where(ReviewItem.decided_at.is_not(None))).all()
-        waits = [(aware(d) - aware(c)).total_seconds() / 60 for _, c, d, _ in decided]
-        throughput: dict[tuple, int] = {}
-        for who, _, _, d in decided:
-            throughput[(who, d)] = throughput.get((who, d), 0) + 1
-        return {
-            "by_status": by_status,
-            "per_day": per_day,
-            "labels": labels,
-            "categories": [{"category": c, "count": n} for c, n in sorted(cats.items(), key=lambda x: -x[1])],
-            "median_minutes_to_decision": round(statistics.median(waits), 1) if waits else None,
-            "decisions": len(waits),
-            "throughput": [{"reviewer": w, "day": d, "decisions": n} for (w, d), n in sorted(throughput.items())],
-        }
-
     # ---- helpers --------------------------------------------------------------------------------------------
     @staticmethod
     def _available(who: Reviewer, now: datetime):
@@ -435,26 +220,19 @@ class ReviewQueue:
     def _expire(self, s, now: datetime) -> None:
         """Return items whose lease ran out to the queue, and log it. `s`: a Session or a Core connection."""
         conn = s.connection() if isinstance(s, Session) else s
-        for item_id, request_id in conn.execute(_EXPIRE, {"now": now}).all():
-            conn.execute(_EVENT, {"at": now, "actor": "system", "kind": "review.lease_expired",
+        for item_id, request_id in conn.execute(EXPIRE, {"now": now}).all():
+            conn.execute(INSERT_EVENT, {"at": now, "actor": "system", "kind": "review.lease_expired",
                                   "request_id": request_id, "payload": {"item": item_id}})
 
     def _dialect(self) -> str:
         return self._engine.dialect.name
 
     def _set_lease(self, s: Session, item_id: int, now: datetime) -> None:
-        s.connection().execute(_SET_LEASE, {"item_id": item_id, "until": now + self.lease})
+        s.connection().execute(SET_LEASE, {"item_id": item_id, "until": now + self.lease})
 
     @staticmethod
     def _request_id(s: Session, item_id: int) -> str:
         return s.scalar(select(ReviewItem.request_id).where(ReviewItem.id == item_id))
-
-    @staticmethod
-    def _get(s: Session, item_id: int) -> ReviewItem:
-        item = s.get(ReviewItem, item_id)
-        if item is None:
-            raise QueueError(f"There is no review item #{item_id}.", "queue.not_found", item=item_id)
-        return item
 
     def _explain_refusal(self, item: ReviewItem, who: Reviewer):
         if item.status in FINAL_STATES:
