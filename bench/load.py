@@ -6,7 +6,7 @@ NudeNet), then at 1, 4, 16 and 32 concurrent users sends 1 MP photo edits throug
 p50/p95, client errors, and how many records the database gained (it must be exactly one per successful call).
 While the edits run, a prober types into the live guard the way the page does (the same queue event, over HTTP)
 and loads the page, so their p50/p95 show whether the app stays responsive. Baseline in the same run: the same edit
-in-process (`review.flow.run_edit`, no HTTP, no Gradio) on the idle machine; `api_vs_inprocess` is the ratio of the
+in-process (`review.pipeline.flow.run_edit`, no HTTP, no Gradio) on the idle machine; `api_vs_inprocess` is the ratio of the
 1-user p50 to it.
 
     .venv/bin/python -m bench.load [--users 1 4 16 32] [--calls-per-user 2] [--min-calls 10]

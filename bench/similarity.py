@@ -16,7 +16,7 @@ it was not made from, counted per pair) at or below 0.1%; recall is then reporte
 The shipped levels (review/similarity.py) are also evaluated: their false-positive rate and recall per family.
 
 `reaches_a_person` is what users meet: each query goes through the shipped two-stage search (hash candidates within
-the warn distance, the best VERIFY_TOP verified with keypoints by review.verify); a query reaches a person when its
+the warn distance, the best VERIFY_TOP verified with keypoints by review.similarity.verify); a query reaches a person when its
 own work is confirmed, and an unrelated upload is falsely warned when any other work is. Measured at the 35 works
 here, then carried to 1k / 100k / 1M works (`at_scale`) from measured per-pair rates: the number of unrelated works
 that outrank the true one is Poisson(N x share of unrelated pairs closer than the true pair), and a false warning
@@ -44,7 +44,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from bench.common import pct
 from review.similarity import hashes, verify
 from review.similarity.index import make_index
-from review.similarity.search import MIH_QUERY_VIEWS, MIH_VIEWS, THRESHOLDS, VERIFY_TOP, score_for, verified_confidence
+from review.similarity.hashes import KINDS
+from review.similarity.search import MIH_QUERY_VIEWS, MIH_VIEWS, VERIFY_TOP, verified_confidence
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "immunohistochemistry", "retina",
           "horse", "moon", "coins", "brick", "grass", "gravel", "clock", "cell", "page", "text", "colorwheel", "logo",
@@ -246,8 +247,8 @@ def robustness() -> dict:
                         "recall": _recall((d["pdq_views"] <= tp) | (d["phash_views"] <= th), source, families)}
     shipped = {}
     for level in ("review", "warn"):
-        hit = (d["pdq_views"] <= THRESHOLDS["pdq"][level]) | (d["phash_views"] <= THRESHOLDS["phash"][level])
-        shipped[level] = {"threshold_bits": {k: v[level] for k, v in THRESHOLDS.items()},
+        hit = (d["pdq_views"] <= getattr(KINDS["pdq"], level)) | (d["phash_views"] <= getattr(KINDS["phash"], level))
+        shipped[level] = {"threshold_bits": {k: getattr(v, level) for k, v in KINDS.items()},
                           "false_positive_pairs": round(float(hit[~own].mean()), 5),
                           "queries_with_a_false_match": round(float((hit & ~own).any(axis=1).mean()), 4),
                           "recall": _recall(hit, source, families)}
@@ -267,8 +268,8 @@ def _candidates(pdq: np.ndarray, phash: np.ndarray, level: str = "warn") -> list
     VERIFY_TOP of them)."""
     scored = []
     for j, (dp, dh) in enumerate(zip(pdq.tolist(), phash.tolist())):
-        best = max(([(score_for("pdq", dp), -dp)] if dp <= THRESHOLDS["pdq"][level] else [])
-                   + ([(score_for("phash", dh), -dh)] if dh <= THRESHOLDS["phash"][level] else []), default=None)
+        best = max(([(KINDS["pdq"].score(dp), -dp)] if dp <= getattr(KINDS["pdq"], level) else [])
+                   + ([(KINDS["phash"].score(dh), -dh)] if dh <= getattr(KINDS["phash"], level) else []), default=None)
         if best is not None:
             scored.append((best, j))
     return [j for _, j in sorted(scored, reverse=True)[:VERIFY_TOP]]
@@ -306,8 +307,8 @@ def two_stage() -> dict:
                 warned = set()
                 for k in _candidates(dp, dh):
                     v = check(k)
-                    hash_only = (not v.checkable and (dp[k] <= THRESHOLDS["pdq"]["review"]
-                                                      or dh[k] <= THRESHOLDS["phash"]["review"]))
+                    hash_only = (not v.checkable and (dp[k] <= KINDS["pdq"].review
+                                                      or dh[k] <= KINDS["phash"].review))
                     if v.verified or hash_only:
                         warned.add(k)
                     rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 1,
@@ -324,7 +325,7 @@ def two_stage() -> dict:
                     v = check(k)
                     if k == j and (v.verified or not v.checkable):
                         reached_whole = True
-                own_score = max(score_for("pdq", int(dp[j])) if dp[j] < 999 else 0.0, score_for("phash", int(dh[j])))
+                own_score = max(KINDS["pdq"].score(int(dp[j])) if dp[j] < 999 else 0.0, KINDS["phash"].score(int(dh[j])))
                 outcome.append({"family": family, "src": n, "reached": j in warned, "reached_whole": reached_whole, "false": bool(warned - {j}),
                                 "candidate": j in _candidates(dp, dh), "own_pdq": int(dp[j]), "own_phash": int(dh[j]),
                                 # share of unrelated works that would outrank it (the measured false-pair CDF)
@@ -337,7 +338,7 @@ def two_stage() -> dict:
     d_p = _min_distances([_codes(hashes.query_codes(pics[n])[0], "pdq") for n in names], ref_pdq)
     d_h = _min_distances([_codes(hashes.query_codes(pics[n])[0], "phash") for n in names], ref_phash)
     off = ~np.eye(len(names), dtype=bool)
-    cand_rate = float(((d_p <= THRESHOLDS["pdq"]["warn"]) | (d_h <= THRESHOLDS["phash"]["warn"]))[off].mean())
+    cand_rate = float(((d_p <= KINDS["pdq"].warn) | (d_h <= KINDS["phash"].warn))[off].mean())
     cand_rate = max(cand_rate, 3 / off.sum())
     at_scale = {}
     for works in (1_000, 100_000, 1_000_000):
@@ -459,7 +460,7 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
             idx = {}
             # mih holds each work's whole picture only (1 code a kind), and answers within the review distance
             per_work = {k: 1 for k in per_ref} if index_kind == "mih" else per_ref
-            radius = {k: THRESHOLDS[k]["review" if index_kind == "mih" else "warn"] for k in per_ref}
+            radius = {k: KINDS[k].review if index_kind == "mih" else KINDS[k].warn for k in per_ref}
             s = time.perf_counter()
             for k, arr in data.items():
                 arr = arr[:n_refs * per_work[k]]

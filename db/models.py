@@ -102,7 +102,7 @@ class ReferenceWork(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     pdq_quality: Mapped[int | None]
-    hash_version: Mapped[int] = mapped_column(default=0)  # review.hashes.HASH_VERSION when the codes were made
+    hash_version: Mapped[int] = mapped_column(default=0)  # review.similarity.hashes.HASH_VERSION when the codes were made
     added_by: Mapped[str] = mapped_column(String(200), default="")
     image: Mapped[StoredImage] = relationship()
     hashes: Mapped[list["ReferenceHashes"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
@@ -141,7 +141,7 @@ class SimilarityMatch(Base):
     score: Mapped[float | None] = mapped_column(Float)  # share of unrelated picture pairs that are further apart (bench.similarity)
     view: Mapped[str | None] = mapped_column(String(40))  # which views met: "reference view/query view"
     # what the confidence rests on: geometric verification (keypoints, shared region as a polygon in fractions of the
-    # work, for the console's outline) or the hash alone (review.similarity.Match.evidence)
+    # work, for the console's outline) or the hash alone (review.similarity.search.Match.evidence)
     evidence: Mapped[dict | None] = mapped_column(JSON)
     reference: Mapped[ReferenceWork] = relationship()
 
@@ -208,7 +208,7 @@ class User(Base):
 class ReviewerSession(Base):
     """A signed-in console session; the browser holds the token in an HttpOnly cookie, the database only its hash.
 
-    `role` is what it was at sign-in, for the record only: every call re-reads the account (review.auth)."""
+    `role` is what it was at sign-in, for the record only: every call re-reads the account (review.queue.accounts)."""
 
     __tablename__ = "reviewer_sessions"
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)

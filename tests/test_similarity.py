@@ -7,7 +7,8 @@ from db.engine import run_write
 from review.similarity import hashes
 from review.similarity.index import FaissHammingIndex, NumpyHammingIndex
 from review.similarity.library import DuplicateReference, LibraryError, add_reference, remove_reference, set_active
-from review.similarity.search import THRESHOLDS, ReferenceIndex, level_for, score_for
+from review.similarity.hashes import KINDS
+from review.similarity.search import ReferenceIndex
 from tests.conftest import photo
 
 
@@ -24,11 +25,11 @@ def lib(make_runtime):
 
 
 def test_thresholds_and_scores_are_ordered():
-    for kind, t in THRESHOLDS.items():
-        assert 0 < t["review"] < t["warn"] < hashes.KINDS[kind].bits // 2
-        assert level_for(kind, 0) == "review" and level_for(kind, t["warn"]) == "warn"
-        assert level_for(kind, t["warn"] + 1) is None
-        scores = [score_for(kind, d) for d in range(0, hashes.KINDS[kind].bits + 1)]
+    for t in KINDS.values():
+        assert 0 < t.review < t.warn < t.bits // 2
+        assert t.level(0) == "review" and t.level(t.warn) == "warn"
+        assert t.level(t.warn + 1) is None
+        scores = [t.score(d) for d in range(0, t.bits + 1)]
         assert scores == sorted(scores, reverse=True) and scores[0] == 1.0 and scores[-1] == 0.0
 
 
@@ -57,7 +58,7 @@ def test_altered_copies_are_found(lib, change):
     assert [m.reference_id for m in matches] == [ids["astronaut"]]
     m = matches[0]
     assert m.title == "astronaut" and m.level in ("review", "warn") and 0.99 < m.score <= 1.0
-    assert m.distance <= THRESHOLDS[m.hash_kind]["warn"]
+    assert m.distance <= KINDS[m.hash_kind].warn
 
 
 def test_unrelated_photos_do_not_match(lib):

@@ -14,7 +14,8 @@ from db.engine import run_write
 from review.similarity import hashes, verify
 from review.similarity.index import NumpyHammingIndex
 from review.similarity.library import add_reference, set_active
-from review.similarity.search import (CONFIDENCE_CAP, THRESHOLDS, ReferenceIndex, hash_only_confidence,
+from review.similarity.hashes import KINDS
+from review.similarity.search import (CONFIDENCE_CAP, ReferenceIndex, hash_only_confidence,
                                verified_confidence)
 from tests.conftest import photo
 
@@ -60,7 +61,7 @@ def test_an_unrelated_picture_near_the_hash_threshold_is_rejected(make_runtime, 
     lookalike = same_layout_other_detail(work, texture)
     candidates = rt.index.search_codes(hashes.query_codes(lookalike)[0])
     assert [m.reference_id for m in candidates] == [ref_id]  # the hashes alone would warn ...
-    assert candidates[0].distance <= THRESHOLDS[candidates[0].hash_kind]["warn"]
+    assert candidates[0].distance <= KINDS[candidates[0].hash_kind].warn
     check = verify.verify(verify.features(lookalike), verify.features(work))
     assert check.checkable and not check.verified  # ... the keypoints do not agree
     assert rt.index.search(lookalike) == []
@@ -117,7 +118,7 @@ def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_lib
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
     register(rt, photo("astronaut"), "astronaut")
     assert rt.index.search(photo("chelsea")) == []
-    script = ("from review.runtime import Runtime; from review.library import add_reference; "
+    script = ("from review.pipeline.runtime import Runtime; from review.similarity.library import add_reference; "
               "from db.engine import run_write; from skimage import data; from PIL import Image; "
               "rt = Runtime.start(load_models=False); im = Image.fromarray(data.chelsea()); "
               "print(run_write(rt.session_factory, lambda s: add_reference(s, rt.store, im, title='cat', owner='o', "

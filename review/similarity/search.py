@@ -6,7 +6,7 @@ lookup) and applies only the changes after the one it has seen, whichever proces
 
 A warning on an upload means "some work among N matched", so a per-pair false-match rate grows with the library.
 Hence two stages: the hash index proposes at most VERIFY_TOP candidates per picture (within the warn distance), and
-review.verify confirms each with keypoints and one transform. Only confirmed candidates reach a person, so the
+review.similarity.verify confirms each with keypoints and one transform. Only confirmed candidates reach a person, so the
 per-upload false-warning rate is bounded by VERIFY_TOP x the verifier's false-pass rate, whatever the library size.
 A candidate whose pictures have too few keypoints to check (flat graphics) reaches a person only at the review hash
 distance, marked as resting on the hash alone, with a confidence that falls as the library grows.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,18 +29,6 @@ from review.similarity.index import make_index
 
 log = logging.getLogger(__name__)
 
-# Bits that may differ, per kind. Measured by bench.similarity (35 registered pictures, 1,085 altered queries,
-# 36,890 unrelated pairs): at `review` no unrelated pair was that close (PDQ 31 is also Meta's own match threshold);
-# `warn` is the joint threshold that keeps unrelated pairs at or below 0.1%.
-THRESHOLDS = {"pdq": {"review": 31, "warn": 76}, "phash": {"review": 8, "warn": 14}}
-# Share of unrelated picture pairs at or below a distance (bench.similarity `false_pair_cdf`), for the score.
-FALSE_PAIR_CDF = {
-    "pdq": ((0, 0.0), (56, 0.0), (60, 0.00006), (68, 0.00015), (72, 0.00027), (76, 0.00045), (80, 0.0006),
-            (84, 0.00105), (88, 0.00229), (92, 0.00716), (96, 0.0272), (100, 0.119), (104, 0.416), (108, 0.848),
-            (112, 0.993), (120, 1.0), (256, 1.0)),
-    "phash": ((0, 0.0), (8, 0.0), (12, 0.000027), (16, 0.00277), (20, 0.0569), (24, 0.399), (28, 0.895), (32, 0.9978),
-              (64, 1.0)),
-}
 # Pairs of unrelated pictures measured by bench.similarity (the hash levels' false-pair rate rests on these).
 HASH_PAIRS_MEASURED = 36_890
 VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the per-upload false-warning rate
@@ -57,25 +44,18 @@ CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 MIH_VIEWS = ("identity",)
 MIH_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # turned-back views rarely come within 31 bits: not worth a lookup
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
-_VIEW_SLOTS = 32  # label = reference id * 32 + view index
-assert len(VIEWS) <= _VIEW_SLOTS
+VIEW_SLOTS = 32  # an index row's label is (reference id, view) as one int64: id * VIEW_SLOTS + view position
+assert len(VIEWS) <= VIEW_SLOTS
 
 
-def level_for(kind: str, distance: int) -> str | None:
-    if distance <= THRESHOLDS[kind]["review"]:
-        return "review"
-    if distance <= THRESHOLDS[kind]["warn"]:
-        return "warn"
-    return None
+def row_labels(reference_id, views: list[int]):
+    """The index labels of one work's views (numpy broadcasting: `reference_id` may be a column of ids)."""
+    return np.asarray(reference_id, np.int64) * VIEW_SLOTS + np.asarray(views, np.int64)
 
 
-def score_for(kind: str, distance: int) -> float:
-    """1 − the share of unrelated pairs this close or closer (linear between measured points): 1.0 = certain."""
-    points = FALSE_PAIR_CDF[kind]
-    i = bisect_right([d for d, _ in points], distance) - 1
-    (d0, p0), (d1, p1) = points[i], points[min(i + 1, len(points) - 1)]
-    p = p0 if d1 == d0 else p0 + (p1 - p0) * (distance - d0) / (d1 - d0)
-    return round(1.0 - p, 5)
+def label_parts(label: int) -> tuple[int, int]:
+    """(reference id, view position) of an index label."""
+    return divmod(int(label), VIEW_SLOTS)
 
 
 def verified_confidence(inliers: int) -> float:
@@ -86,7 +66,7 @@ def verified_confidence(inliers: int) -> float:
 def hash_only_confidence(kind: str, distance: int, works: int) -> float:
     """The chance that no unrelated work among `works` is this close: 1 − works × (false-pair rate at this distance,
     never below the 3/n bound of the pairs measured). It falls towards 0 as the library grows, as it should."""
-    per_pair = max(1.0 - score_for(kind, distance), 3 / HASH_PAIRS_MEASURED)
+    per_pair = max(1.0 - hashes.KINDS[kind].score(distance), 3 / HASH_PAIRS_MEASURED)
     return round(max(0.0, 1.0 - max(1, works) * per_pair), 4)
 
 
@@ -133,7 +113,7 @@ class ReferenceIndex:
         self._store = store
         self._lock = threading.Lock()
         self._seq: int | None = None
-        self._radius = {kind: t["review" if index_kind == "mih" else "warn"] for kind, t in THRESHOLDS.items()}
+        self._radius = {name: kind.review if index_kind == "mih" else kind.warn for name, kind in hashes.KINDS.items()}
         self._indexes = {k.name: make_index(index_kind, k.bits // 8, self._radius[k.name]) for k in hashes.KINDS.values()}
         self._present = np.zeros(1024, bool)  # by reference id: is it in the index? (1 byte a work, no objects)
         self._count = 0
@@ -179,7 +159,7 @@ class ReferenceIndex:
     def _forget(self, ids: list[int]) -> None:
         if not ids:
             return
-        labels = (np.asarray(ids, np.int64)[:, None] * _VIEW_SLOTS + np.arange(_VIEW_SLOTS)).ravel()
+        labels = row_labels(np.asarray(ids, np.int64)[:, None], np.arange(VIEW_SLOTS)).ravel()
         for index in self._indexes.values():
             index.remove(labels)
         self._mark(ids, False)
@@ -198,7 +178,7 @@ class ReferenceIndex:
             if self.index_kind == "mih":
                 keep = [i for i, v in enumerate(views) if v in MIH_VIEWS]
                 codes, views = codes[keep], [views[i] for i in keep]
-            labels = [h.reference_id * _VIEW_SLOTS + VIEWS.index(v) for v in views]
+            labels = row_labels(h.reference_id, [VIEWS.index(v) for v in views]).tolist()
             per_kind[h.kind][0].extend(labels)
             per_kind[h.kind][1].append(codes)
         for kind, (labels, codes) in per_kind.items():
@@ -250,8 +230,8 @@ class ReferenceIndex:
             queries = np.stack([np.frombuffer(c.code, np.uint8) for c in mine])
             for code, (labels, dists) in zip(mine, index.range_search(queries, self._radius[kind])):
                 for label, dist in zip(labels.tolist(), dists.tolist()):
-                    ref_id, view = divmod(label, _VIEW_SLOTS)
-                    candidate = (score_for(kind, dist), -dist, kind, VIEWS[view], code.view)
+                    ref_id, view = label_parts(label)
+                    candidate = (hashes.KINDS[kind].score(dist), -dist, kind, VIEWS[view], code.view)
                     if ref_id not in best or candidate[:2] > best[ref_id][:2]:
                         best[ref_id] = candidate
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:limit]
@@ -269,7 +249,7 @@ class ReferenceIndex:
                 continue
             title, owner, license_, source, relpath = about[ref_id]
             matches.append(Match(ref_id, title, owner, license_, source, relpath, kind, -neg_dist,
-                                 level_for(kind, -neg_dist), view, score, query_view))
+                                 hashes.KINDS[kind].level(-neg_dist), view, score, query_view))
         return matches
 
     def memory_bytes(self) -> int:
