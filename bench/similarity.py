@@ -30,7 +30,6 @@ with the per-work count measured here; random codes, with planted near-duplicate
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import random
@@ -39,134 +38,15 @@ import sys
 import time
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from bench.common import pct
+from bench.similarity_data import FAMILIES, photos
+from bench.similarity_scale import import_time, speed
 from review.similarity import hashes, verify
-from review.similarity.index import make_index
 from review.similarity.hashes import KINDS
 from review.similarity.search import MIH_QUERY_VIEWS, MIH_VIEWS, VERIFY_TOP, verified_confidence
 
-PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "immunohistochemistry", "retina",
-          "horse", "moon", "coins", "brick", "grass", "gravel", "clock", "cell", "page", "text", "colorwheel", "logo",
-          "shepp_logan_phantom"]
-PROCEDURAL = 12
 FP_BUDGET = 0.001
-
-
-def photos() -> dict[str, Image.Image]:
-    from skimage import data
-    from sklearn.datasets import load_sample_images
-
-    out = {}
-    for n in PHOTOS:
-        a = getattr(data, n)()
-        if a.dtype.kind == "f":  # the phantom is float 0..1
-            a = (np.clip(a, 0, 1) * 255).astype(np.uint8)
-        im = Image.fromarray(a)
-        if im.mode == "RGBA":  # the scikit-image logo: put it on white, as load_image does
-            im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im)
-        out[n] = im.convert("RGB")
-    for i, a in enumerate(load_sample_images().images):
-        out[f"sklearn{i}"] = Image.fromarray(a)
-    for seed in range(PROCEDURAL):
-        out[f"procedural{seed}"] = procedural(seed)
-    return out
-
-
-def procedural(seed: int) -> Image.Image:
-    """A made-up 'poster': a gradient sky, shapes in random colours, a little grain. Every seed is a different work."""
-    rng = np.random.default_rng(seed)
-    w, h = 640, 480
-    top, bottom = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    t = np.linspace(0, 1, h)[:, None, None]
-    a = (top * (1 - t) + bottom * t).repeat(w, axis=1)
-    im = Image.fromarray(a.astype(np.uint8))
-    d = ImageDraw.Draw(im)
-    for _ in range(int(rng.integers(6, 14))):
-        x0, y0 = int(rng.integers(-50, w)), int(rng.integers(-50, h))
-        x1, y1 = x0 + int(rng.integers(40, 300)), y0 + int(rng.integers(40, 300))
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        (d.ellipse if rng.random() < 0.5 else d.rectangle)((x0, y0, x1, y1), fill=colour)
-    grain = rng.normal(0, 6, (h, w, 3))
-    return Image.fromarray(np.clip(np.asarray(im) + grain, 0, 255).astype(np.uint8))
-
-
-def jpeg(im, q):
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=q)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def crop(im, frac):
-    w, h = im.size
-    dx, dy = int(w * frac / 2), int(h * frac / 2)
-    return im.crop((dx, dy, w - dx, h - dy))
-
-
-def pad(im, frac):
-    w, h = im.size
-    return ImageOps.expand(im, border=(int(w * frac), int(h * frac)), fill=(255, 255, 255))
-
-
-def banner(im, _):
-    im = im.copy()
-    d = ImageDraw.Draw(im)
-    d.rectangle((0, im.height * 0.85, im.width, im.height), fill=(0, 0, 0))
-    d.text((10, im.height * 0.88), "SALE 50% OFF", fill=(255, 255, 255))
-    return im
-
-
-def repaint(im, frac):
-    a = np.asarray(im).copy()
-    h, w = a.shape[:2]
-    a[: int(h * frac), : int(w * 0.9)] = (40, 160, 90)
-    return Image.fromarray(a)
-
-
-def hue(im, shift):
-    hsv = np.asarray(im.convert("HSV")).copy()
-    hsv[..., 0] = (hsv[..., 0].astype(int) + shift) % 256
-    return Image.fromarray(hsv, "HSV").convert("RGB")
-
-
-FAMILIES = {
-    "jpeg q30-90": [lambda im, q=q: jpeg(im, q) for q in (30, 60, 90)],
-    "resize 0.3-2x": [lambda im, s=s: im.resize((max(8, int(im.width * s)), max(8, int(im.height * s)))) for s in (0.3, 0.6, 2.0)],
-    "crop 5-30%": [lambda im, f=f: crop(im, f) for f in (0.07, 0.16, 0.27)],
-    "pad 10-25%": [lambda im, f=f: pad(im, f) for f in (0.1, 0.25)],
-    "rotate 3-15deg": [lambda im, a=a: im.rotate(a, expand=True, fillcolor=(255, 255, 255)) for a in (3, -8, 15)],
-    "mirror": [ImageOps.mirror],
-    "brightness/contrast/hue": [lambda im: ImageEnhance.Brightness(im).enhance(1.3),
-                                lambda im: ImageEnhance.Contrast(im).enhance(0.7), lambda im: hue(im, 25)],
-    "greyscale": [lambda im: ImageOps.grayscale(im).convert("RGB")],
-    "text banner": [lambda im: banner(im, 0)],
-    "repaint 20-40%": [lambda im, f=f: repaint(im, f) for f in (0.2, 0.4)],
-}
-
-
-
-
-def classic(instruction: str):
-    from editor.base import EditRequest
-    from editor.classic.backend import ClassicEditor
-
-    editor = ClassicEditor()
-    return lambda im: editor.edit(EditRequest(image=im, instruction=instruction)).images[0]
-
-
-def crop_corner(im, frac, corner):
-    """Keep (1 - frac) of each side, anchored at a corner, with a small off-corner shift (people never crop exactly)."""
-    w, h = int(im.width * (1 - frac)), int(im.height * (1 - frac))
-    x = int(im.width * 0.02) if corner in ("tl", "bl") else im.width - w - int(im.width * 0.02)
-    y = int(im.height * 0.02) if corner in ("tl", "tr") else im.height - h - int(im.height * 0.02)
-    return im.crop((x, y, x + w, y + h))
-
-
-FAMILIES["crop from a corner 5-30%"] = [lambda im, f=f, c=c: crop_corner(im, f, c)
-                                       for f, c in ((0.06, "tl"), (0.13, "br"), (0.22, "tr"), (0.28, "bl"))]
-FAMILIES["classic editor operations"] = [classic(i) for i in ("make it sepia", "blur it slightly", "brighten it",
-                                                             "add the caption 'Summer sale'", "make it vintage")]
 HEAVY = ("crop 5-30%", "crop from a corner 5-30%", "rotate 3-15deg")
 UNRELATED_PER_QUERY = 10  # random unrelated works each query is verified against (the verifier's false-pass rate)
 
@@ -415,127 +295,6 @@ def calibrate(rows: list[dict]) -> dict:
             "held_out": {"pairs": len(held), "brier": round(float(((predicted - observed) ** 2).mean()), 4) if held else None,
                          "brier_shipped": round(float(((shipped - observed) ** 2).mean()), 4) if held else None,
                          "reliability": bins}}
-
-
-def _ms(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        s = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - s) * 1000)
-    return out
-
-
-def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
-    """Index figures on random codes (1k/100k/1M works). `max_full` bounds the all-views indexes (numpy scans 28M
-    codes per lookup at 1M works)."""
-    big = photos()["astronaut"].resize((1024, 1024))
-    query = _ms(lambda: hashes.query_codes(big), 15)
-    register = _ms(lambda: hashes.reference_codes(big), 5)
-    codes, _ = hashes.reference_codes(big)
-    qcodes, _ = hashes.query_codes(big)
-    per_ref = {k: sum(c.kind == k for c in codes) for k in hashes.KINDS}
-    per_query = {k: sum(c.kind == k for c in qcodes) for k in hashes.KINDS}
-    big_features = verify.features(big)
-    features_ms = _ms(lambda: verify.features(big), 5)
-    verify_ms = _ms(lambda: verify.verify(verify.features(big.crop((100, 100, 900, 900))), big_features), 5)
-    out = {"hash_query_ms_1024": {"p50": round(pct(query, .5), 1), "p95": round(pct(query, .95), 1)},
-           "sift_features_ms_1024": {"p50": round(pct(features_ms, .5), 1)},
-           "verify_one_candidate_ms_1024_with_query_features": {"p50": round(pct(verify_ms, .5), 1)},
-           "hash_reference_ms_1024": {"p50": round(pct(register, .5), 1)},
-           "codes_per_reference": per_ref, "codes_per_query": per_query, "lookup": []}
-    rng = np.random.default_rng(1)
-    for n_refs in sizes:
-        row = {"references": n_refs}
-        rows_per_work = per_ref if n_refs <= max_full else {k: 1 for k in per_ref}
-        data = {k: rng.integers(0, 256, size=(n_refs * rows_per_work[k], hashes.KINDS[k].bits // 8), dtype=np.uint8)
-                for k in hashes.KINDS}
-        # queries: a near copy of a planted reference code (10-31 bits away: review level; 40-76: warn level) and
-        # random codes for the rest of a query's views
-        planted = rng.choice(n_refs, size=20 if n_refs < 1_000_000 else 10, replace=False)  # whole-picture rows
-        flips = [int(rng.integers(10, 32)) if i % 2 == 0 else int(rng.integers(40, 77)) for i in range(len(planted))]
-        for index_kind in ("mih", "numpy", "faiss"):
-            if index_kind != "mih" and n_refs > max_full:
-                continue
-            idx = {}
-            # mih holds each work's whole picture only (1 code a kind), and answers within the review distance
-            per_work = {k: 1 for k in per_ref} if index_kind == "mih" else per_ref
-            radius = {k: KINDS[k].review if index_kind == "mih" else KINDS[k].warn for k in per_ref}
-            s = time.perf_counter()
-            for k, arr in data.items():
-                arr = arr[:n_refs * per_work[k]]
-                idx[k] = make_index(index_kind, arr.shape[1], radius[k])
-                step = 5000 * per_work[k]  # as the index loads a library: 5,000 works at a time
-                for start in range(0, len(arr), step):
-                    idx[k].add(np.arange(start, min(start + step, len(arr)), dtype=np.int64), arr[start:start + step])
-            build = time.perf_counter() - s
-            found, times = {"review": 0, "warn": 0}, []
-            for p, nbits in zip(planted, flips):
-                q = data["pdq"][p].copy()
-                for b in rng.choice(256, size=nbits, replace=False):
-                    q[b // 8] ^= np.uint8(1 << (b % 8))
-                # mih looks up the query's whole picture, trimmed and mirrored: 3 codes of each kind
-                n_pdq, n_phash = (3, 3) if index_kind == "mih" else (per_query["pdq"], per_query["phash"])
-                qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(n_pdq - 1)])
-                ph = rng.integers(0, 256, size=(n_phash, 8), dtype=np.uint8)
-                s = time.perf_counter()
-                res = idx["pdq"].range_search(qs, radius["pdq"])
-                idx["phash"].range_search(ph, radius["phash"])
-                times.append((time.perf_counter() - s) * 1000)
-                found["review" if nbits <= 31 else "warn"] += int(p in set(res[0][0].tolist()))
-                if index_kind == "numpy" and n_refs >= 1_000_000 and len(times) >= 4:
-                    break  # a few are enough to time an exhaustive scan of 28M codes
-            mem = sum(i.memory_bytes() for i in idx.values())
-            changes = {}
-            if index_kind in ("numpy", "mih"):  # one work removed, one added, in a full index: neither copies it
-                s = time.perf_counter()
-                idx["pdq"].remove(np.arange(per_work["pdq"], dtype=np.int64))
-                changes["remove_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
-                s = time.perf_counter()
-                idx["pdq"].add(np.arange(len(data["pdq"]), len(data["pdq"]) + per_work["pdq"], dtype=np.int64),
-                               data["pdq"][:per_work["pdq"]])
-                changes["add_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
-            asked = {"review": sum(f <= 31 for f in flips[:len(times)]), "warn": sum(f > 31 for f in flips[:len(times)])}
-            row[index_kind] = {"codes_per_work": per_work, "lookup_ms_p50": round(pct(times, .5), 2), "lookup_ms_p95": round(pct(times, .95), 2),
-                               "planted_found_review_level": f"{found['review']}/{asked['review']}",
-                               "planted_found_warn_level": f"{found['warn']}/{asked['warn']}" if index_kind != "mih"
-                               else "not asked (it answers within the review distance)",
-                               "build_s": round(build, 1), "bytes_per_reference": round(mem / n_refs),
-                               "memory_mb": round(mem / 2**20), **changes}
-            del idx
-        out["lookup"].append(row)
-    return out
-
-
-def import_time(works: int = 40) -> dict:
-    """Registering works through the real bulk import (hash, duplicate check, one transaction each) into SQLite."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from review.similarity.library import folder_items, import_library
-    from review.pipeline.runtime import Runtime
-    from review.pipeline.settings import Settings
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "works"
-        folder.mkdir()
-        for seed in range(works):
-            procedural(1000 + seed).save(folder / f"w{seed}.png")
-        os.environ["EDITGUARD_DATA_DIR"] = str(Path(tmp) / "data")
-        os.environ["EDITGUARD_SEED_REFERENCES"] = "0"
-        rt = Runtime.start(Settings.from_env(), load_models=False)
-        items = folder_items(sorted(folder.iterdir()), {"owner": "o", "license": "l"})
-        s = time.perf_counter()
-        summary = import_library(rt.session_factory, rt.store, items, actor="bench", index=rt.index)
-        seconds = time.perf_counter() - s
-        rt.engine.dispose()
-    per_work = seconds / works
-    return {"works": works, "added": len(summary.added), "seconds": round(seconds, 1),
-            "ms_per_work": round(per_work * 1000, 1),
-            "100k_works_minutes_extrapolated": round(per_work * 100_000 / 60, 1),
-            "how": "measured on `works` procedural pictures, extrapolated linearly (hashing dominates; the duplicate "
-                   "check's scan grows with the library: see speed.lookup)"}
 
 
 def main() -> None:
