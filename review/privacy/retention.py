@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.engine import run_write
 from db.image_store import ImageStore
 from db.models import EditRecord, Event, ReferenceWork, RequestImage, ReviewItem, StoredImage
+from review.queue.states import FINAL_STATES, OPEN_STATES
 
 log = logging.getLogger(__name__)
-OPEN_STATES = ("pending", "claimed", "escalated")
-DECIDED_STATES = ("approved", "rejected")
 
 
 STRAY_GRACE_S = 3600  # a picture file no row names is collected only this long after it was last written or
@@ -56,7 +55,7 @@ def _open_item():
 
 def _audit_kept():
     return or_(EditRecord.decision == "blocked",
-               exists().where(ReviewItem.request_id == EditRecord.id, ReviewItem.status.in_(DECIDED_STATES)))
+               exists().where(ReviewItem.request_id == EditRecord.id, ReviewItem.status.in_(FINAL_STATES)))
 
 
 def _remove(factory: sessionmaker[Session], store: ImageStore, scope, keep_open: bool, keep_decided: bool,
