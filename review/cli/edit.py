@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from review.pipeline.flow import EditFailed, Submission, run_edit
+    from review.pipeline.flow import run_edit
+    from review.pipeline.submission import EditFailed, Submission
 
     rt = runtime(load_models=True)
     sub = Submission(image=args.image, instruction=args.instruction, references=args.reference,
