@@ -3,6 +3,7 @@ cookie, cross-site posts refused, Hugging Face sign-in into the same sessions, t
 import base64
 import hashlib
 import json
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -91,3 +92,27 @@ def test_a_forwarded_address_is_believed_only_behind_the_spaces_proxy(client):
 def test_on_https_the_requester_cookie_is_partitioned_for_the_spaces_frame(client):
     cookie = client.get("/", headers={"x-forwarded-proto": "https"}).headers["set-cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "Partitioned" in cookie and "SameSite=None" in cookie
+
+
+def test_gradio_cache_is_swept_on_schedule_in_the_mounted_app(rt, monkeypatch, tmp_path):
+    """The page's `delete_cache` runs in the app as served (Gradio mounted on our FastAPI app): an upload in Gradio's
+    cache is gone after the sweep's age, here shortened from (600 s, 1800 s) to one second."""
+    import time
+
+    from ui import page as page_module
+
+    monkeypatch.setattr(page_module, "CACHE_SWEEP", (1, 1))
+    page, _ = page_module.build_page(rt)
+    src = tmp_path / "up.png"
+    src.write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"))
+    with TestClient(build_app(rt, page), base_url="http://testserver") as c:
+        with src.open("rb") as fh:
+            r = c.post("/gradio_api/upload", files={"files": ("up.png", fh, "image/png")})
+        assert r.status_code == 200, r.text
+        cached = r.json()[0]
+        assert Path(cached).exists()
+        deadline = time.monotonic() + 15
+        while Path(cached).exists() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert not Path(cached).exists(), "the cache sweep never removed the upload"
