@@ -15,22 +15,14 @@ import pandas as pd
 from errors import UserError
 from review.queue import accounts as auth
 from ui import render
-from ui.strings import error_message, label, language, t
+from ui.console import request_language, signed_in_admin
+from ui.strings import error_message, label, t
 
 log = logging.getLogger(__name__)
 
 
-def _lang(request) -> str:
-    return language(request.headers.get("accept-language") if request else None)
-
-
 def _admin(rt, request):
-    from ui.review_tab import _reviewer
-
-    who = _reviewer(rt, None, None, request)
-    if who.role != "admin":
-        raise gr.Error(t(_lang(request), "need_admin_accounts"))
-    return who
+    return signed_in_admin(rt, request, "need_admin_accounts")
 
 
 def accounts_frame(rt, lang: str) -> pd.DataFrame:
@@ -61,12 +53,12 @@ def build_accounts_tab(rt, i18n) -> gr.Tab:
 
     def on_refresh(request: gr.Request):
         _admin(rt, request)
-        return accounts_frame(rt, _lang(request))
+        return accounts_frame(rt, request_language(request))
 
     def action(kind: str):
         def handler(who_name, new_role, request: gr.Request):
             admin = _admin(rt, request)
-            lang = _lang(request)
+            lang = request_language(request)
             who_name = (who_name or "").strip()
             try:
                 if kind == "disable":

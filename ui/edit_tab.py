@@ -1,9 +1,10 @@
-"""The Edit tab: upload, instruction, options, run; results with verdict badges, similarity warnings, decision."""
+"""The Edit tab: the form (picture, instruction checked live, options, region), Run and Cancel, the /edit endpoint."""
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -16,7 +17,8 @@ from review.privacy.requester import REQUESTER_COOKIE, cookie_id, requester_for
 from review.pipeline.runtime import ASSETS
 from ui import render
 from ui.components import upload_image
-from ui.pictures import LEDGER, api_blurred, api_copy, requester_url, serve_urls
+from ui.edit_results import EditResults, api_pictures_for, api_record, build_edit_results, show_record
+from ui.pictures import LEDGER
 from ui.strings import error_message, label, language
 
 log = logging.getLogger(__name__)
@@ -53,52 +55,72 @@ def scrub_upload(rt, request, path) -> None:
     os.replace(tmp, path)
 
 
+@dataclass
+class EditForm:
+    """What the requester gives: the picture, the instruction (checked live), references, options, a region."""
+    image: gr.Image
+    instruction: gr.Textbox
+    live: gr.HTML  # the guard's verdict on the instruction while it is typed
+    references: gr.File
+    negative: gr.Textbox
+    seed: gr.Number
+    randomize: gr.Checkbox
+    steps: gr.Slider
+    guidance: gr.Slider
+    variants: gr.Slider
+    fast: gr.Checkbox
+    region: gr.ImageEditor
+    run: gr.Button
+    cancel: gr.Button
+
+
 def build_edit_tab(rt, i18n: gr.I18n) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
-            image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
-            instruction = gr.Textbox(label=label(i18n, "instruction"), placeholder=label(i18n, "instruction_placeholder"), lines=2,
-                                     max_length=MAX_INSTRUCTION_CHARS, elem_id="eg-instruction")
-            live = gr.HTML(elem_id="eg-live")
-            references = gr.File(label=label(i18n, "references"), file_count="multiple", file_types=["image"], height=140,
-                                 elem_id="eg-references", visible=uses_references(rt.editor))
-            with gr.Accordion(label(i18n, "advanced"), open=False):
-                gr.Markdown(label(i18n, "advanced_note"))
-                negative = gr.Textbox(label=label(i18n, "negative"), lines=1, max_length=2000)
-                with gr.Row():
-                    seed = gr.Number(label=label(i18n, "seed"), value=0, precision=0, minimum=0, maximum=2**31 - 1)
-                    randomize = gr.Checkbox(label=label(i18n, "randomize"), value=True)
-                with gr.Row():
-                    steps = gr.Slider(1, 100, value=30, step=1, label=label(i18n, "steps"))
-                    guidance = gr.Slider(0.0, 20.0, value=4.0, step=0.5, label=label(i18n, "guidance"))
-                    variants = gr.Slider(1, 4, value=1, step=1, label=label(i18n, "variants"))
-                fast = gr.Checkbox(label=label(i18n, "fast"), value=False, elem_id="eg-fast",
-                                   interactive=bool(getattr(rt.editor, "fast_available", False)))
-            with gr.Accordion(label(i18n, "region"), open=False, visible=supports_mask(rt.editor),
-                              elem_id="eg-region-box"):
-                gr.Markdown(label(i18n, "region_note"))
-                region = gr.ImageEditor(type="filepath", label=label(i18n, "region"), height=360, sources=(),
-                                        layers=False, elem_id="eg-region",
-                                        brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=24))
-            with gr.Row():
-                run = gr.Button(label(i18n, "run"), variant="primary", elem_id="eg-run", scale=3)
-                cancel = gr.Button(label(i18n, "cancel"), variant="stop", elem_id="eg-cancel", scale=1)
+            form = build_edit_form(rt, i18n)
         with gr.Column(scale=6):
-            decision = gr.HTML(elem_id="eg-decision-box")
-            compare = serve_urls(gr.ImageSlider(label=label(i18n, "compare"), type="pil", max_height=420,
-                                                interactive=False, elem_id="eg-compare"))
-            outputs = serve_urls(gr.Gallery(label=label(i18n, "outputs"), columns=4, height="auto", object_fit="contain", preview=False,
-                                            elem_id="eg-outputs", interactive=False))
-            provenance = gr.HTML(elem_id="eg-provenance-box")
-            download = serve_urls(gr.DownloadButton(label(i18n, "download_labelled"), visible=False,
-                                                    elem_id="eg-download"))
-            verdicts = gr.HTML(elem_id="eg-verdicts-box")
-            matches = gr.HTML(elem_id="eg-matches-box")
-            api_result = gr.JSON(visible=False, label="result")  # the /edit endpoint's answer (API callers only)
-            api_pictures = gr.Gallery(visible=False, label="pictures", format="png")  # ... and what it may see
-    examples = gr.Examples(EXAMPLES, inputs=[image, instruction], label=label(i18n, "examples"))
+            results = build_edit_results(i18n)
+    examples = gr.Examples(EXAMPLES, inputs=[form.image, form.instruction], label=label(i18n, "examples"))
     examples.dataset.headers = []  # the column headers would show untranslated i18n keys
+    wire_run(rt, form, results)
+    wire_edit_api(rt, form, results)
+    wire_live_check(rt, form)
+    wire_region(rt, form)
 
+
+def build_edit_form(rt, i18n: gr.I18n) -> EditForm:
+    image = upload_image(label=label(i18n, "image"), sources=["upload", "clipboard"], height=360, elem_id="eg-image")
+    instruction = gr.Textbox(label=label(i18n, "instruction"), placeholder=label(i18n, "instruction_placeholder"),
+                             lines=2, max_length=MAX_INSTRUCTION_CHARS, elem_id="eg-instruction")
+    live = gr.HTML(elem_id="eg-live")
+    references = gr.File(label=label(i18n, "references"), file_count="multiple", file_types=["image"], height=140,
+                         elem_id="eg-references", visible=uses_references(rt.editor))
+    with gr.Accordion(label(i18n, "advanced"), open=False):
+        gr.Markdown(label(i18n, "advanced_note"))
+        negative = gr.Textbox(label=label(i18n, "negative"), lines=1, max_length=2000)
+        with gr.Row():
+            seed = gr.Number(label=label(i18n, "seed"), value=0, precision=0, minimum=0, maximum=2**31 - 1)
+            randomize = gr.Checkbox(label=label(i18n, "randomize"), value=True)
+        with gr.Row():
+            steps = gr.Slider(1, 100, value=30, step=1, label=label(i18n, "steps"))
+            guidance = gr.Slider(0.0, 20.0, value=4.0, step=0.5, label=label(i18n, "guidance"))
+            variants = gr.Slider(1, 4, value=1, step=1, label=label(i18n, "variants"))
+        fast = gr.Checkbox(label=label(i18n, "fast"), value=False, elem_id="eg-fast",
+                           interactive=bool(getattr(rt.editor, "fast_available", False)))
+    with gr.Accordion(label(i18n, "region"), open=False, visible=supports_mask(rt.editor), elem_id="eg-region-box"):
+        gr.Markdown(label(i18n, "region_note"))
+        region = gr.ImageEditor(type="filepath", label=label(i18n, "region"), height=360, sources=(), layers=False,
+                                elem_id="eg-region",
+                                brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=24))
+    with gr.Row():
+        run = gr.Button(label(i18n, "run"), variant="primary", elem_id="eg-run", scale=3)
+        cancel = gr.Button(label(i18n, "cancel"), variant="stop", elem_id="eg-cancel", scale=1)
+    return EditForm(image, instruction, live, references, negative, seed, randomize, steps, guidance, variants, fast,
+                    region, run, cancel)
+
+
+def wire_run(rt, form: EditForm, results: EditResults) -> None:
+    """Run (the page's edit: scrubbed uploads, the requester's own pictures back) and Cancel."""
     def on_run(image_path, ref_files, text, negative_text, seed_value, randomize_seed, steps_value, guidance_value,
                variants_value, fast_value, region_value, request: gr.Request,
                profile: gr.OAuthProfile | None = None, progress=gr.Progress()):
@@ -128,16 +150,20 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
                     gr.update(visible=False, value=None))
         finally:
             CANCELS.finish(token, stop)
-        return _show(rt, lang, record, request, requester)
+        return show_record(rt, lang, record, request, requester)
 
     def on_cancel(request: gr.Request):
         CANCELS.cancel(browser_key(rt, request))
 
-    run.click(on_run, [image, references, instruction, negative, seed, randomize, steps, guidance, variants,
-                       fast, region], [compare, outputs, decision, verdicts, matches, seed, provenance, download],
-              concurrency_id="edit", concurrency_limit=rt.edit_concurrency, api_visibility="private")
-    cancel.click(on_cancel, None, None, api_visibility="private", queue=False)
+    f = form
+    form.run.click(on_run, [f.image, f.references, f.instruction, f.negative, f.seed, f.randomize, f.steps, f.guidance,
+                            f.variants, f.fast, f.region], results.shown(f.seed),
+                   concurrency_id="edit", concurrency_limit=rt.edit_concurrency, api_visibility="private")
+    form.cancel.click(on_cancel, None, None, api_visibility="private", queue=False)
 
+
+def wire_edit_api(rt, form: EditForm, results: EditResults) -> None:
+    """The documented API: client.predict(handle_file(img), instruction, api_name="/edit"); the rest is optional."""
     def edit(image, instruction, negative_prompt=None, seed=None, steps=None, guidance=None, variants=None, fast=None,
              request: gr.Request = None, profile: gr.OAuthProfile | None = None, progress=gr.Progress()):
         """Edit one picture through the whole gate, as the page does.
@@ -158,12 +184,15 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
             raise gr.Error(error_message(lang, exc.code, exc.params), print_exception=False) from None
         return api_record(record), api_pictures_for(rt, record)
 
-    # the documented API: client.predict(handle_file(img), instruction, api_name="/edit"); the rest is optional
     api_seed = gr.Number(value=0, precision=0, minimum=-1, maximum=2**31 - 1, label="seed (-1: random)", visible=False)
-    gr.Button(visible=False).click(edit, [image, instruction, negative, api_seed, steps, guidance, variants, fast],
-                                   [api_result, api_pictures], api_name="edit", concurrency_id="edit",
+    f = form
+    gr.Button(visible=False).click(edit, [f.image, f.instruction, f.negative, api_seed, f.steps, f.guidance,
+                                          f.variants, f.fast],
+                                   [results.api_result, results.api_pictures], api_name="edit", concurrency_id="edit",
                                    concurrency_limit=rt.edit_concurrency, show_progress="hidden")
 
+
+def wire_live_check(rt, form: EditForm) -> None:
     def on_type(text, request: gr.Request):
         """The guard's verdict while the user types, so they learn before running anything."""
         lang = language(request.headers.get("accept-language") if request else None)
@@ -173,14 +202,17 @@ def build_edit_tab(rt, i18n: gr.I18n) -> None:
         return render.live_verdict_html(lang, rt.text_guard.check_text(text).to_dict())
 
     # "always_last": while a check runs, only the newest text waits; older keystrokes are dropped (a debounce)
-    instruction.change(on_type, instruction, live, trigger_mode="always_last", show_progress="hidden",
-                      api_visibility="private", concurrency_limit=4)
-    # the region editor shows the uploaded picture to paint on
+    form.instruction.change(on_type, form.instruction, form.live, trigger_mode="always_last", show_progress="hidden",
+                            api_visibility="private", concurrency_limit=4)
+
+
+def wire_region(rt, form: EditForm) -> None:
+    """The region editor shows the uploaded picture to paint on."""
     def on_upload(path, request: gr.Request):
         scrub_upload(rt, request, path)  # the original with its metadata does not stay in the cache
-        return region_background(path, region, browser_key(rt, request))
+        return region_background(path, form.region, browser_key(rt, request))
 
-    image.change(on_upload, image, region, api_visibility="private")
+    form.image.change(on_upload, form.image, form.region, api_visibility="private")
 
 
 def uses_references(editor) -> bool:
@@ -273,56 +305,3 @@ def painted_mask(value):
 
 def _path(f) -> str:
     return f if isinstance(f, str) else getattr(f, "name", None) or getattr(f, "path", "")
-
-
-def picture_urls(rt, record: dict, request=None, requester: str | None = None):
-    """(before, shown, download) as URLs for this requester only (ui/pictures.py), never as cache copies: released,
-    the labelled files themselves (a download keeps their metadata, Content Credentials and watermark); pending
-    review, blurred on the server; blocked, nothing."""
-    def url(path, **kw):
-        rel = Path(path).relative_to(rt.store.root).as_posix()
-        return requester_url(rt, request, rel, pseudonym=requester, **kw)
-
-    before, download = url(record["inputs"][0]), None
-    if record["decision"] == "released":
-        shown = [url(p) for p in record["outputs"]]
-        if shown:
-            download = url(record["outputs"][0], download=f"editguard-{record['id']}.png")
-    elif record["decision"] == "pending_review":
-        shown = [url(p, blur=True) for p in record["outputs"]]
-    else:
-        shown = []
-    return before, shown, download
-
-
-def api_pictures_for(rt, record: dict) -> list:
-    """What an API caller may see, as files gradio_client can fetch: released, the labelled files byte for byte;
-    pending review, blurred on the server; blocked, nothing."""
-    if record["decision"] == "released":
-        return [api_copy(p, f"editguard-{record['id']}-{i + 1}.png") for i, p in enumerate(record["outputs"])]
-    if record["decision"] == "pending_review":
-        return [api_blurred(p, f"editguard-{record['id']}-{i + 1}-blurred.png") for i, p in enumerate(record["outputs"])]
-    return []
-
-
-API_FIELDS = ("id", "created_at", "decision", "reasons", "warnings", "review_status", "params", "backend", "model",
-              "model_license", "policy_mode", "applied", "edit_ms", "verdicts")
-
-
-def api_record(record: dict) -> dict:
-    """The record as an API caller gets it: no server paths, matched works without their pictures."""
-    out = {k: record[k] for k in API_FIELDS}
-    out["matches"] = [{k: v for k, v in m.items() if k != "reference_image"} for m in record["matches"]]
-    return out
-
-
-def _show(rt, lang: str, record: dict, request=None, requester: str | None = None):
-    before, shown, download_url = picture_urls(rt, record, request, requester)
-    compare = (before, shown[0]) if shown else None
-    download = gr.update(visible=bool(download_url), value=download_url)
-    card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
-    provenance = render.provenance_html(lang, record, card, rt.labeller.status()) if record["outputs"] else ""
-    return (compare, shown, render.decision_html(lang, record), render.verdicts_html(lang, record),
-            render.matches_html(lang, record), record["params"].get("seed", gr.skip()), provenance, download)
-
-

@@ -8,31 +8,22 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
-from db.engine import StorageUnavailable, run_write
-from errors import UserError
+from db.engine import run_write
 from review.pipeline.image_input import load_image
 from review.similarity import library
-from ui import render
+from ui.console import failure_html, request_language, signed_in_admin
 from ui.strings import EN, error_message, label, t
 
 log = logging.getLogger(__name__)
 LIBRARY_ERROR = "library_error_title"
 COLUMNS = ("id", "title", "owner", "license", "source", "active", "quality", "added")
-
-
-def _admin(rt, token, profile, request, lang: str):
-    from ui.review_tab import _reviewer
-
-    who = _reviewer(rt, token, profile, request)
-    if who.role != "admin":
-        raise gr.Error(t(lang, "need_admin"))
-    return who
 
 
 def _message(lang: str, code: str, params: dict, fallback: str | None = None) -> str:
@@ -45,10 +36,7 @@ def _message(lang: str, code: str, params: dict, fallback: str | None = None) ->
 
 
 def _fail(lang: str, exc: Exception) -> str:
-    if isinstance(exc, (UserError, StorageUnavailable)):  # StorageUnavailable's own code says busy or gone
-        return render.error_html(lang, _message(lang, exc.code, getattr(exc, "params", {})), LIBRARY_ERROR)
-    log.exception("library action failed")
-    return render.error_html(lang, error_message(lang, "error", {}), LIBRARY_ERROR)
+    return failure_html(lang, exc, LIBRARY_ERROR, words=_message)
 
 
 def _ok(text: str) -> str:
@@ -92,82 +80,157 @@ def summary_html(lang: str, summary: library.ImportSummary, total: int) -> str:
              failed=len(summary.failed), total=total)
     rows = [f'<li data-status="added">{escape(i)} — {escape(t(lang, "library_status_added", id=r))}</li>'
             for i, r in summary.added]
-    def said(item: str, message: str) -> str:
+    def reason_in_words(item: str, message: str) -> str:
+        """Why the importer skipped an item, in the reader's language (its English message where untranslated)."""
         code, params = summary.codes.get(item, ("", {}))
         return _message(lang, code, params, fallback=message)
 
     rows += [f'<li data-status="duplicate">{escape(i)} — {escape(t(lang, "library_status_duplicate"))}: '
-             f'{escape(said(i, m))}</li>' for i, m in summary.duplicates]
+             f'{escape(reason_in_words(i, m))}</li>' for i, m in summary.duplicates]
     rows += [f'<li data-status="failed">{escape(i)} — {escape(t(lang, "library_status_failed"))}: '
-             f'{escape(said(i, m))}</li>' for i, m in summary.failed]
+             f'{escape(reason_in_words(i, m))}</li>' for i, m in summary.failed]
     return f'<div class="eg-card" id="eg-import-summary"><strong>{escape(head)}</strong><ul>{"".join(rows)}</ul></div>'
 
 
-def build_library_tab(rt, i18n, token) -> gr.Tab:
-    from ui.review_tab import _lang
+@dataclass
+class LibraryList:
+    """The search box, the page buttons and one page of works; `message` says what the last change did."""
+    search: gr.Textbox
+    refresh: gr.Button
+    previous: gr.Button
+    following: gr.Button
+    page: gr.State  # the page shown, from 0
+    works: gr.Dataframe
+    where: gr.HTML
+    message: gr.HTML
 
+
+@dataclass
+class RegisterForm:
+    image: gr.Image
+    title: gr.Textbox
+    owner: gr.Textbox
+    license: gr.Textbox
+    source: gr.Textbox
+    register: gr.Button
+
+
+@dataclass
+class ManageBar:
+    ref_id: gr.Number
+    deactivate: gr.Button
+    activate: gr.Button
+    remove: gr.Button
+
+
+@dataclass
+class ImportForm:
+    files: gr.File
+    owner: gr.Textbox
+    license: gr.Textbox
+    source: gr.Textbox
+    start: gr.Button
+    summary: gr.HTML
+
+
+def build_library_tab(rt, i18n, token) -> gr.Tab:
     with gr.Tab(label(i18n, "tab_library"), id="library", elem_id="eg-tab-library", visible=False) as tab:
         gr.Markdown(label(i18n, "library_note"))
-        with gr.Row():
-            search = gr.Textbox(label=label(i18n, "library_search"), max_length=300, scale=3,
-                                elem_id="eg-library-search")
-            refresh = gr.Button(label(i18n, "refresh"), size="sm", scale=0)
-            previous = gr.Button(label(i18n, "library_previous"), size="sm", scale=0, elem_id="eg-library-prev")
-            following = gr.Button(label(i18n, "library_next"), size="sm", scale=0, elem_id="eg-library-next")
-        page = gr.State(0)
-        works = gr.Dataframe(interactive=False, wrap=True, max_height=320, elem_id="eg-library")
-        where = gr.HTML(elem_id="eg-library-where")
-        message = gr.HTML(elem_id="eg-library-msg")
-        with gr.Accordion(label(i18n, "library_add"), open=True):
-            with gr.Row():
-                image = gr.Image(type="filepath", label=label(i18n, "library_image"), height=220, sources=["upload"],
-                                 elem_id="eg-library-image")
-                with gr.Column():
-                    title = gr.Textbox(label=label(i18n, "library_title"), max_length=300, elem_id="eg-lib-title")
-                    owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300, elem_id="eg-lib-owner")
-                    license_ = gr.Textbox(label=label(i18n, "library_license"), max_length=200,
-                                          elem_id="eg-lib-license")
-                    source = gr.Textbox(label=label(i18n, "library_source"), max_length=500, elem_id="eg-lib-source")
-                    register = gr.Button(label(i18n, "library_register"), variant="primary", elem_id="eg-lib-register")
-        with gr.Accordion(label(i18n, "library_manage"), open=True):
-            with gr.Row():
-                ref_id = gr.Number(None, label=label(i18n, "library_id"), precision=0, minimum=1, scale=0,
-                                   elem_id="eg-lib-id")
-                deactivate = gr.Button(label(i18n, "library_deactivate"), elem_id="eg-lib-deactivate")
-                activate = gr.Button(label(i18n, "library_activate"), elem_id="eg-lib-activate")
-                remove = gr.Button(label(i18n, "library_remove"), variant="stop", elem_id="eg-lib-remove")
-        with gr.Accordion(label(i18n, "library_import"), open=False):
-            gr.Markdown(label(i18n, "library_import_note"))
-            files = gr.File(file_count="multiple", label=label(i18n, "library_files"), elem_id="eg-lib-files",
-                            file_types=sorted(library.IMAGE_SUFFIXES) + [".csv"])
-            with gr.Row():
-                imp_owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300, elem_id="eg-imp-owner")
-                imp_license = gr.Textbox(label=label(i18n, "library_license"), max_length=200,
-                                         elem_id="eg-imp-license")
-                imp_source = gr.Textbox(label=label(i18n, "library_source"), max_length=500)
-            import_btn = gr.Button(label(i18n, "library_import_btn"), variant="primary", elem_id="eg-lib-import")
-            import_summary = gr.HTML(elem_id="eg-lib-summary")
+        works = build_library_list(i18n)
+        form = build_register_form(i18n)
+        manage = build_manage_bar(i18n)
+        imports = build_import_form(i18n)
         with gr.Row():
             export_csv = gr.DownloadButton(label(i18n, "library_export_csv"), elem_id="eg-lib-export-csv")
             export_json = gr.DownloadButton(label(i18n, "library_export_json"), elem_id="eg-lib-export-json")
+    wire_browsing(rt, token, tab, works)
+    wire_register(rt, token, works, form)
+    wire_changes(rt, token, works, manage)
+    wire_import(rt, token, works, imports)
+    wire_export(rt, token, export_csv, export_json)
+    return tab
 
+
+def build_library_list(i18n) -> LibraryList:
+    with gr.Row():
+        search = gr.Textbox(label=label(i18n, "library_search"), max_length=300, scale=3, elem_id="eg-library-search")
+        refresh = gr.Button(label(i18n, "refresh"), size="sm", scale=0)
+        previous = gr.Button(label(i18n, "library_previous"), size="sm", scale=0, elem_id="eg-library-prev")
+        following = gr.Button(label(i18n, "library_next"), size="sm", scale=0, elem_id="eg-library-next")
+    page = gr.State(0)
+    works = gr.Dataframe(interactive=False, wrap=True, max_height=320, elem_id="eg-library")
+    where = gr.HTML(elem_id="eg-library-where")
+    message = gr.HTML(elem_id="eg-library-msg")
+    return LibraryList(search, refresh, previous, following, page, works, where, message)
+
+
+def build_register_form(i18n) -> RegisterForm:
+    with gr.Accordion(label(i18n, "library_add"), open=True):
+        with gr.Row():
+            image = gr.Image(type="filepath", label=label(i18n, "library_image"), height=220, sources=["upload"],
+                             elem_id="eg-library-image")
+            with gr.Column():
+                title = gr.Textbox(label=label(i18n, "library_title"), max_length=300, elem_id="eg-lib-title")
+                owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300, elem_id="eg-lib-owner")
+                license_ = gr.Textbox(label=label(i18n, "library_license"), max_length=200, elem_id="eg-lib-license")
+                source = gr.Textbox(label=label(i18n, "library_source"), max_length=500, elem_id="eg-lib-source")
+                register = gr.Button(label(i18n, "library_register"), variant="primary", elem_id="eg-lib-register")
+    return RegisterForm(image, title, owner, license_, source, register)
+
+
+def build_manage_bar(i18n) -> ManageBar:
+    with gr.Accordion(label(i18n, "library_manage"), open=True):
+        with gr.Row():
+            ref_id = gr.Number(None, label=label(i18n, "library_id"), precision=0, minimum=1, scale=0,
+                               elem_id="eg-lib-id")
+            deactivate = gr.Button(label(i18n, "library_deactivate"), elem_id="eg-lib-deactivate")
+            activate = gr.Button(label(i18n, "library_activate"), elem_id="eg-lib-activate")
+            remove = gr.Button(label(i18n, "library_remove"), variant="stop", elem_id="eg-lib-remove")
+    return ManageBar(ref_id, deactivate, activate, remove)
+
+
+def build_import_form(i18n) -> ImportForm:
+    with gr.Accordion(label(i18n, "library_import"), open=False):
+        gr.Markdown(label(i18n, "library_import_note"))
+        files = gr.File(file_count="multiple", label=label(i18n, "library_files"), elem_id="eg-lib-files",
+                        file_types=sorted(library.IMAGE_SUFFIXES) + [".csv"])
+        with gr.Row():
+            owner = gr.Textbox(label=label(i18n, "library_owner"), max_length=300, elem_id="eg-imp-owner")
+            license_ = gr.Textbox(label=label(i18n, "library_license"), max_length=200, elem_id="eg-imp-license")
+            source = gr.Textbox(label=label(i18n, "library_source"), max_length=500)
+        start = gr.Button(label(i18n, "library_import_btn"), variant="primary", elem_id="eg-lib-import")
+        summary = gr.HTML(elem_id="eg-lib-summary")
+    return ImportForm(files, owner, license_, source, start, summary)
+
+
+def _admin(rt, request) -> tuple:
+    """The signed-in admin (anyone else is refused) and the request's language."""
+    return signed_in_admin(rt, request, "need_admin"), request_language(request)
+
+
+def wire_browsing(rt, token, tab: gr.Tab, works: LibraryList) -> None:
     def browse(step: int | None):
         """Refresh or search (back to the first page: step None), or turn a page (step -1 / +1)."""
         def handler(tok, wanted, current, request: gr.Request, profile: gr.OAuthProfile | None = None):
-            lang = _lang(request)
-            _admin(rt, tok, profile, request, lang)
+            _, lang = _admin(rt, request)
             return page_of(rt, lang, wanted, 0 if step is None else max(0, (current or 0) + step))
         return handler
 
     def on_refresh(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
-        lang = _lang(request)
-        _admin(rt, tok, profile, request, lang)
+        _, lang = _admin(rt, request)
         return table(rt, lang)
 
+    works.refresh.click(on_refresh, [token], works.works, api_name="library_list")
+    shown = [works.works, works.where, works.page]
+    for trigger, step in ((tab.select, None), (works.search.submit, None), (works.previous.click, -1),
+                          (works.following.click, 1)):
+        trigger(browse(step), [token, works.search, works.page], shown, api_visibility="private")
+
+
+def wire_register(rt, token, works: LibraryList, form: RegisterForm) -> None:
     def on_register(tok, path, title_, owner_, license_v, source_, request: gr.Request,
                     profile: gr.OAuthProfile | None = None):
-        lang = _lang(request)
-        who = _admin(rt, tok, profile, request, lang)
+        who, lang = _admin(rt, request)
         try:
             if not path:
                 raise library.LibraryError("no image", "library.no_image")
@@ -179,10 +242,14 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a sentence, never a trace
             return _fail(lang, exc), gr.skip(), gr.skip()
 
+    form.register.click(on_register, [token, form.image, form.title, form.owner, form.license, form.source],
+                        [works.message, works.works, form.image], api_name="library_add")
+
+
+def wire_changes(rt, token, works: LibraryList, manage: ManageBar) -> None:
     def change(action: str):
         def handler(tok, wanted, request: gr.Request, profile: gr.OAuthProfile | None = None):
-            lang = _lang(request)
-            who = _admin(rt, tok, profile, request, lang)
+            who, lang = _admin(rt, request)
             try:
                 if not wanted:
                     raise library.LibraryError("no id", "library.not_found", id="?")
@@ -196,10 +263,16 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
                 return _fail(lang, exc), gr.skip()
         return handler
 
+    for button, action in ((manage.deactivate, "deactivate"), (manage.activate, "activate"),
+                           (manage.remove, "remove")):
+        button.click(change(action), [token, manage.ref_id], [works.message, works.works],
+                     api_name=f"library_{action}")
+
+
+def wire_import(rt, token, works: LibraryList, imports: ImportForm) -> None:
     def on_import(tok, paths, owner_, license_v, source_, request: gr.Request, profile: gr.OAuthProfile | None = None,
                   progress=gr.Progress()):
-        lang = _lang(request)
-        who = _admin(rt, tok, profile, request, lang)
+        who, lang = _admin(rt, request)
         try:
             if not paths:
                 raise library.LibraryError("no files", "library.no_files")
@@ -213,9 +286,15 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
         except Exception as exc:  # noqa: BLE001
             return _fail(lang, exc), gr.skip(), gr.skip()
 
+    imports.start.click(on_import, [token, imports.files, imports.owner, imports.license, imports.source],
+                        [imports.summary, works.works, imports.files], api_name="library_import")
+
+
+def wire_export(rt, token, export_csv: gr.DownloadButton, export_json: gr.DownloadButton) -> None:
     def export(fmt: str):
+        """One download button's handler: the whole library as a file of that format."""
         def handler(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
-            who = _admin(rt, tok, profile, request, _lang(request))
+            who, _ = _admin(rt, request)
             fd, path = tempfile.mkstemp(prefix="editguard-library-", suffix=f".{fmt}")
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
                 out.write(library.export_library(rt.session_factory, fmt))
@@ -223,16 +302,5 @@ def build_library_tab(rt, i18n, token) -> gr.Tab:
             return path
         return handler
 
-    refresh.click(on_refresh, [token], works, api_name="library_list")
-    shown = [works, where, page]
-    for trigger, step in ((tab.select, None), (search.submit, None), (previous.click, -1), (following.click, 1)):
-        trigger(browse(step), [token, search, page], shown, api_visibility="private")
-    register.click(on_register, [token, image, title, owner, license_, source], [message, works, image],
-                   api_name="library_add")
-    for button, action in ((deactivate, "deactivate"), (activate, "activate"), (remove, "remove")):
-        button.click(change(action), [token, ref_id], [message, works], api_name=f"library_{action}")
-    import_btn.click(on_import, [token, files, imp_owner, imp_license, imp_source], [import_summary, works, files],
-                     api_name="library_import")
     export_csv.click(export("csv"), [token], export_csv, api_name="library_export_csv")
     export_json.click(export("json"), [token], export_json, api_name="library_export_json")
-    return tab

@@ -13,9 +13,10 @@ from errors import UserError
 from review.queue.service import MAX_APPEAL_CHARS, QueueError
 from review.privacy.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
 from review.privacy.retention import delete_requester_data
+from ui import render
+from ui.console import oauth_enabled
 from ui.edit_tab import browser_key
 from ui.pictures import LEDGER, requester_url, serve_urls
-from ui.review_tab import oauth_enabled
 from ui.strings import error_message, label, language, t
 
 
@@ -46,47 +47,6 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
         delete_btn = gr.Button(label(i18n, "delete_my_data"), variant="stop", size="sm", elem_id="eg-delete")
         deleted = gr.HTML(elem_id="eg-delete-msg")
 
-    def on_refresh(request: gr.Request, profile: gr.OAuthProfile | None = None, page: int = 0):
-        """One page of MINE_PAGE records, every variant of each; the page number comes back for Newer / Older."""
-        lang = language(request.headers.get("accept-language") if request else None)
-        requester = requester_for(rt, request, profile)
-        page = max(0, int(page or 0))
-        records = my_edits(rt.session_factory, requester, limit=MINE_PAGE + 1, offset=page * MINE_PAGE)
-        if not records and page:
-            return on_refresh(request, profile, page - 1)
-        if not records:
-            return ([], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>', 0,
-                    gr.update(choices=[], value=None))
-        more, records = len(records) > MINE_PAGE, records[:MINE_PAGE]
-        shown, rows = [], []
-        for r in records:
-            status_text = t(lang, f"mine_{r['status']}")
-            for n, rel in enumerate(r["outputs"]):
-                caption = status_text + (f" · {n + 1}/{len(r['outputs'])}" if len(r["outputs"]) > 1 else "")
-                if r["status"] in VISIBLE:  # the stored file itself: a download keeps its provenance labels
-                    shown.append((requester_url(rt, request, rel, pseudonym=requester), caption))
-                elif r["status"] == "pending":
-                    shown.append((requester_url(rt, request, rel, blur=True, pseudonym=requester), caption))
-            why = ""
-            if r["status"] in ("rejected", "approved") and r["review_reason"]:
-                why = t(lang, "reason_" + r["review_reason"])
-            if r["appealed"]:
-                why = (why + " · " if why else "") + t(lang, "appeal_sent")
-            elif r["status"] == "blocked":
-                why = ", ".join(t(lang, "reason_" + x) for x in r["reasons"])
-            rows.append(
-                f'<div class="eg-row" data-record="{escape(r["id"])}" data-status="{escape(r["status"])}">'
-                f'<span class="eg-pill eg-{_pill(r["status"])}">{escape(status_text)}</span>'
-                f'<span>{escape(r["instruction"][:120])}</span>'
-                f'<span class="eg-why">{escape(r["created_at"].strftime("%Y-%m-%d %H:%M"))} UTC'
-                + (f" · {escape(why)}" if why else "") + "</span></div>")
-        where = t(lang, "mine_page", page=page + 1) + (" · " + t(lang, "mine_more") if more else "")
-        appealable = [(f'{r["created_at"]:%Y-%m-%d %H:%M} · {r["instruction"][:60]}', r["id"]) for r in records
-                      if r["status"] == "rejected" and not r["appealed"]]
-        return (shown, f'<div class="eg-card" id="eg-mine" data-page="{page + 1}" data-more="{str(more).lower()}">'
-                f'{"".join(rows)}<div class="eg-muted">{escape(where)}</div></div>', page,
-                gr.update(choices=appealable, value=appealable[0][1] if appealable else None))
-
     def on_delete(sure, request: gr.Request, profile: gr.OAuthProfile | None = None):
         lang = language(request.headers.get("accept-language") if request else None)
         if not sure:
@@ -99,11 +59,11 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
         # the log keeps the pseudonym; nothing ties this browser to it any more
         forget_requester(rt.session_factory, rt.secret, credential_of(rt.secret, request, profile))
         msg = t(lang, "delete_done", n=len(report.requests), images=report.images_removed, kept=report.kept_for_audit)
-        return (*on_refresh(request, profile)[:2], f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>', False)
+        return (*my_edits_page(rt, request, profile)[:2], f'<div class="eg-card" id="eg-deleted">{escape(msg)}</div>', False)
 
     def step(delta: int):
         def handler(page, request: gr.Request, profile: gr.OAuthProfile | None = None):
-            return on_refresh(request, profile, max(0, int(page or 0) + delta))
+            return my_edits_page(rt, request, profile, max(0, int(page or 0) + delta))
         return handler
 
     def on_appeal(record_id, text, page, request: gr.Request, profile: gr.OAuthProfile | None = None):
@@ -117,7 +77,7 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
         except UserError as exc:
             return (*[gr.skip()] * 4, render.error_html(lang, error_message(lang, exc.code, exc.params),
                                                          "appeal_error_title"), gr.skip())
-        return (*on_refresh(request, profile, page),
+        return (*my_edits_page(rt, request, profile, page),
                 f'<div class="eg-card" id="eg-appealed">{escape(t(lang, "appeal_done"))}</div>', "")
 
     mine = [gallery, listing, page_no, appeal_pick]
@@ -131,6 +91,59 @@ def build_my_edits_tab(rt, i18n, tab: gr.Tab) -> None:
 
 
 MINE_PAGE = 20
+
+
+def my_edits_page(rt, request, profile, page: int = 0) -> tuple:
+    """One page of MINE_PAGE records, every variant of each: the gallery, the listing, the page shown (for Newer /
+    Older) and the rejected edits still open to an appeal."""
+    lang = language(request.headers.get("accept-language") if request else None)
+    requester = requester_for(rt, request, profile)
+    page = max(0, int(page or 0))
+    records = my_edits(rt.session_factory, requester, limit=MINE_PAGE + 1, offset=page * MINE_PAGE)
+    if not records and page:
+        return my_edits_page(rt, request, profile, page - 1)
+    if not records:
+        return ([], f'<div class="eg-card" id="eg-mine-empty">{escape(t(lang, "my_edits_empty"))}</div>', 0,
+                gr.update(choices=[], value=None))
+    more, records = len(records) > MINE_PAGE, records[:MINE_PAGE]
+    shown = [picture for r in records for picture in _pictures(rt, request, requester, lang, r)]
+    where = t(lang, "mine_page", page=page + 1) + (" · " + t(lang, "mine_more") if more else "")
+    appealable = [(f'{r["created_at"]:%Y-%m-%d %H:%M} · {r["instruction"][:60]}', r["id"]) for r in records
+                  if r["status"] == "rejected" and not r["appealed"]]
+    return (shown, f'<div class="eg-card" id="eg-mine" data-page="{page + 1}" data-more="{str(more).lower()}">'
+            f'{"".join(_row_html(lang, r) for r in records)}<div class="eg-muted">{escape(where)}</div></div>', page,
+            gr.update(choices=appealable, value=appealable[0][1] if appealable else None))
+
+
+def _pictures(rt, request, requester, lang: str, r: dict) -> list[tuple[str, str]]:
+    """What the requester may see of one record's variants, captioned: the stored file itself where visible (a
+    download keeps its provenance labels), blurred while pending, nothing when blocked or rejected."""
+    status_text = t(lang, f"mine_{r['status']}")
+    shown = []
+    for n, rel in enumerate(r["outputs"]):
+        caption = status_text + (f" · {n + 1}/{len(r['outputs'])}" if len(r["outputs"]) > 1 else "")
+        if r["status"] in VISIBLE:
+            shown.append((requester_url(rt, request, rel, pseudonym=requester), caption))
+        elif r["status"] == "pending":
+            shown.append((requester_url(rt, request, rel, blur=True, pseudonym=requester), caption))
+    return shown
+
+
+def _row_html(lang: str, r: dict) -> str:
+    """One record in the listing: its status, instruction, time and why it ended as it did."""
+    status_text = t(lang, f"mine_{r['status']}")
+    why = ""
+    if r["status"] in ("rejected", "approved") and r["review_reason"]:
+        why = t(lang, "reason_" + r["review_reason"])
+    if r["appealed"]:
+        why = (why + " · " if why else "") + t(lang, "appeal_sent")
+    elif r["status"] == "blocked":
+        why = ", ".join(t(lang, "reason_" + x) for x in r["reasons"])
+    return (f'<div class="eg-row" data-record="{escape(r["id"])}" data-status="{escape(r["status"])}">'
+            f'<span class="eg-pill eg-{_pill(r["status"])}">{escape(status_text)}</span>'
+            f'<span>{escape(r["instruction"][:120])}</span>'
+            f'<span class="eg-why">{escape(r["created_at"].strftime("%Y-%m-%d %H:%M"))} UTC'
+            + (f" · {escape(why)}" if why else "") + "</span></div>")
 
 
 def _pill(status: str) -> str:

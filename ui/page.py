@@ -6,7 +6,8 @@ import gradio as gr
 from ui import render
 from ui.edit_tab import build_edit_tab
 from ui.my_edits_tab import build_my_edits_tab
-from ui.review_tab import SHORTCUTS_JS, build_review_tab
+from ui.review_decisions import SHORTCUTS_JS
+from ui.review_tab import build_review_tab
 from ui.strings import i18n_tables, label, language
 
 
