@@ -60,7 +60,8 @@ def test_every_package_says_what_it_holds():
         if ".venv" in init.parts or "tests" in init.parts or "migrations" in init.parts:
             continue
         doc = ast.get_docstring(ast.parse(init.read_text()))
-        assert doc and "\n" not in doc.strip(), f"{rel(init)} needs a one-line docstring saying what the package holds"
+        summary = (doc or "").strip().split("\n")[0]
+        assert summary.endswith("."), f"{rel(init)} needs a docstring whose first line says what the package holds"
 
 
 @pytest.mark.parametrize("path", sorted(PARSED))

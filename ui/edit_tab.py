@@ -11,7 +11,8 @@ import gradio as gr
 import numpy as np
 
 from review.pipeline.image_input import BadImage, load_image
-from review.pipeline.flow import EditFailed, Submission, run_edit
+from review.pipeline.flow import run_edit
+from review.pipeline.submission import EditFailed, Submission
 from review.pipeline.instruction import MAX_INSTRUCTION_CHARS
 from review.privacy.requester import REQUESTER_COOKIE, cookie_id, requester_for
 from review.pipeline.runtime import ASSETS

@@ -10,7 +10,7 @@ from html import escape
 import gradio as gr
 
 from errors import UserError
-from review.queue.service import MAX_APPEAL_CHARS, QueueError
+from review.queue.states import MAX_APPEAL_CHARS, QueueError
 from review.privacy.requester import VISIBLE, credential_of, forget_requester, my_edits, requester_for
 from review.privacy.retention import delete_requester_data
 from ui import render

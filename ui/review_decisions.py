@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import gradio as gr
 
-from review.queue.service import UNDO_WINDOW
+from review.queue.states import UNDO_WINDOW
 from ui import render
 from ui.console import failure_html, request_language, session_token, signed_in
 from ui.review_item import CLOSED, ItemView, item_view

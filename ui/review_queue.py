@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from review.guard.labels import CATEGORIES
-from review.queue.service import DECISION_REASONS
+from review.queue.states import DECISION_REASONS
 from ui.console import request_language, signed_in
 from ui.strings import category, label, t
 
