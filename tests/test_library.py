@@ -2,6 +2,9 @@
 import csv
 import io
 import json
+import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +182,22 @@ def test_the_library_pages_and_searches(make_runtime):
     assert [r["id"] for r in page_references(rt.session_factory, f"#{ids['rocket']}")[0]] == [ids["rocket"]]
     assert page_references(rt.session_factory, "_")[1] == 0  # wildcards are searched as themselves
     assert page_references(rt.session_factory, "0%")[1] == 3
+
+
+def test_export_files_do_not_linger(tmp_path, monkeypatch):
+    from ui import library_tab
+
+    monkeypatch.setattr(library_tab, "EXPORT_DIR", tmp_path / "exports")
+    monkeypatch.setattr(library_tab, "EXPORT_LINGER_S", 0.3)
+    stale = tmp_path / "exports" / "editguard-library-old.csv"
+    path = Path(library_tab.export_file("csv", "id,title\n1,x\n"))
+    assert path.read_text() == "id,title\n1,x\n" and path.parent == tmp_path / "exports"
+    stale.write_text("left by a process that died")
+    old = time.time() - 60
+    os.utime(stale, (old, old))
+    library_tab.export_file("json", "[]")  # the next export collects what an earlier process left
+    assert not stale.exists()
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not path.exists()

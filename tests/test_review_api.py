@@ -155,3 +155,17 @@ def test_an_admin_adds_an_account_with_a_password_shown_once(client):
     again, _ = admin.predict("carol", "reviewer", api_name="/accounts_add")
     assert "already exists" in again
     admin.predict("carol", "reviewer", api_name="/accounts_remove")
+
+
+def test_the_library_export_downloads_and_leaves_no_copy_behind(client):
+    """The admin's export arrives whole; the temporary file Gradio copied it from is removed soon after (the
+    removal itself is timed in tests/test_library.py::test_export_files_do_not_linger)."""
+    from pathlib import Path
+
+    from ui.library_tab import EXPORT_DIR
+
+    admin = api(client, sign_in(client, "root", PW))
+    got = Path(admin.predict(api_name="/library_export_csv"))
+    lines = got.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("id,") and len(lines) == 4  # the header and the three sample works
+    assert got.name.startswith("editguard-library-") and (EXPORT_DIR / got.name).exists()  # ours, in its own folder

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -290,14 +292,34 @@ def wire_import(rt, token, works: LibraryList, imports: ImportForm) -> None:
                         [imports.summary, works.works, imports.files], api_name="library_import")
 
 
+EXPORT_DIR = Path(tempfile.gettempdir()) / "editguard-exports"
+EXPORT_LINGER_S = 30  # Gradio copies the returned file into its own (swept) cache at once; ours goes soon after
+
+
+def export_file(fmt: str, text: str) -> str:
+    """The export as a temporary file for Gradio to hand out, removed again `EXPORT_LINGER_S` later (and any left by
+    a process that stopped before its timer, at the next export): no copy of the library lingers in the temp folder.
+    """
+    EXPORT_DIR.mkdir(mode=0o700, exist_ok=True)
+    now = time.time()
+    for old in EXPORT_DIR.glob("editguard-library-*"):
+        if now - old.stat().st_mtime > EXPORT_LINGER_S * 4:
+            old.unlink(missing_ok=True)
+    fd, path = tempfile.mkstemp(prefix="editguard-library-", suffix=f".{fmt}", dir=EXPORT_DIR)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+    timer = threading.Timer(EXPORT_LINGER_S, Path(path).unlink, kwargs={"missing_ok": True})
+    timer.daemon = True
+    timer.start()
+    return path
+
+
 def wire_export(rt, token, export_csv: gr.DownloadButton, export_json: gr.DownloadButton) -> None:
     def export(fmt: str):
         """One download button's handler: the whole library as a file of that format."""
         def handler(tok, request: gr.Request, profile: gr.OAuthProfile | None = None):
             who, _ = _admin(rt, request)
-            fd, path = tempfile.mkstemp(prefix="editguard-library-", suffix=f".{fmt}")
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                out.write(library.export_library(rt.session_factory, fmt))
+            path = export_file(fmt, library.export_library(rt.session_factory, fmt))
             log.info("%s exported the library as %s", who.name, fmt)
             return path
         return handler
