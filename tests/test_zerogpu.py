@@ -4,6 +4,7 @@ item when the caller closes the generator (spaces/zero/wrappers.py, generator_fu
 event or pipeline sneaking into the arguments or the results fails here with a pickling error."""
 import multiprocessing
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -20,7 +21,15 @@ from tests.test_models import picture, tiny_edit, tiny_guard  # noqa: E402,F401
 
 
 def _worker(task, arg_queue, res_queue, stop_event):
-    """The worker side of spaces' generator wrapper, reduced to what crosses the process boundary."""
+    """The worker side of spaces' generator wrapper, reduced to what crosses the process boundary.
+
+    One CPU thread: here the "GPU" is the CPU, and a child forked from a process whose OpenMP pool has run must not
+    use that pool (GNU OpenMP is not fork-safe: the first parallel region can spin forever). ZeroGPU's worker
+    computes on CUDA, where this does not arise.
+    """
+    import torch
+
+    torch.set_num_threads(1)
     args, kwargs = arg_queue.get()
     stop_event.clear()
     gen = task(*args, **kwargs)
@@ -41,6 +50,22 @@ def _worker(task, arg_queue, res_queue, stop_event):
             res_queue.put(("error", f"{type(exc).__name__}: {exc}"))
             break
     res_queue.put(("end", None))
+
+
+WORKER_SILENCE_S = 300  # a tiny edit's step takes well under a second; this long without a word is a hang
+
+
+def _next_result(res_queue, proc):
+    """The worker's next message; a worker that died or went silent fails the test instead of blocking the suite."""
+    deadline = time.monotonic() + WORKER_SILENCE_S
+    while res_queue.empty():
+        if not proc.is_alive() and res_queue.empty():
+            raise RuntimeError(f"the ZeroGPU worker died (exit code {proc.exitcode})")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the ZeroGPU worker sent nothing for {WORKER_SILENCE_S} s")
+        time.sleep(0.005)
+    return res_queue.get()
 
 
 class ZeroGPUEmulator:
@@ -67,7 +92,7 @@ class ZeroGPUEmulator:
         ended = False
         try:
             while True:
-                kind, value = res_queue.get()
+                kind, value = _next_result(res_queue, proc)
                 if kind == "end":
                     ended = True
                     return
@@ -81,7 +106,7 @@ class ZeroGPUEmulator:
                     raise
         finally:
             while not ended:  # like spaces: wait for the worker to finish its current item and stop
-                kind, value = res_queue.get()
+                kind, value = _next_result(res_queue, proc)
                 ended = kind == "end"
                 if kind == "ok":
                     self.produced.append(value)
