@@ -187,6 +187,20 @@ class Appeal(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class SimilarityException(Base):
+    """A reviewer's "not a copy": this uploaded picture (by the SHA-256 of its stored bytes) is not to be flagged
+    against this work again, so the same pair does not come back to the queue."""
+
+    __tablename__ = "similarity_exceptions"
+    __table_args__ = (UniqueConstraint("image_sha256", "reference_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    image_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    reference_id: Mapped[int] = mapped_column(ForeignKey("reference_works.id", ondelete="CASCADE"))
+    item_id: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # Claiming walks the first index (status, then most urgent first); list pages walk the second, which covers
 # the filter on status so a deep page is read from the index alone.
 Index("ix_review_items_queue", ReviewItem.status, ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)

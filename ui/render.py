@@ -52,7 +52,7 @@ CSS = """
 .eg-export-link {display:inline-block; margin:6px 8px 6px 0; padding:8px 18px; border-radius:var(--button-large-radius);
   background:var(--button-secondary-background-fill); color:var(--button-secondary-text-color); font-weight:600;
   border:1px solid var(--button-secondary-border-color); text-decoration:none;}
-#eg-compare .slider-wrap, #eg-compare img {max-width:100%;}
+#eg-compare .slider-wrap, #eg-compare img, #eg-review-compare .slider-wrap, #eg-review-compare img {max-width:100%;}
 .eg-mine {display:grid; grid-template-columns:repeat(auto-fill,minmax(220px,1fr)); gap:10px;}
 """
 

@@ -7,12 +7,14 @@ from typing import ClassVar
 
 import gradio as gr
 
+from errors import UserError
+from review.queue import lessons
 from review.queue.states import UNDO_WINDOW
 from ui import render
 from ui.console import failure_html, request_language, session_token, signed_in
 from ui.review_item import CLOSED, ItemView, item_view
 from ui.review_queue import QueueFilters, QueueList, choices, queue_page
-from ui.strings import label, t
+from ui.strings import error_message, label, t
 
 SHORTCUTS_JS = """
 <script>
@@ -39,14 +41,26 @@ class DecisionBar:
     undo: gr.Button
     message: gr.HTML  # what the last action did, in words
     renew_timer: gr.Timer  # keeps the open item's claim while the reviewer reads it
+    register: gr.Checkbox  # with a copyright reject: register the upload as a reference work
+    work_title: gr.Textbox
+    work_owner: gr.Textbox
+    not_a_copy: gr.Checkbox  # with an approval: the upload is not a copy of the works it matched
     last_decided: gr.State | None = None  # the item an Undo would take back (see build_review_tab)
 
-    CLEARED: ClassVar[tuple] = ("", "", gr.update(visible=False), None)  # for `cleared`: nothing typed, no Undo
+    # for `cleared`: nothing typed, no Undo, nothing to teach
+    CLEARED: ClassVar[tuple] = ("", "", gr.update(visible=False), None, False, "", "", False)
 
     @property
     def cleared(self) -> list:
-        """What a fresh item clears: note, reason, the Undo button and the item it would take back."""
-        return [self.note, self.reason, self.undo, self.last_decided]
+        """What a fresh item clears: note, reason, the Undo button and its item, and what the decision would teach."""
+        return [self.note, self.reason, self.undo, self.last_decided, *self.teach.values()]
+
+    @property
+    def teach(self) -> dict[str, gr.components.Component]:
+        """What a decision can teach, by the decide handlers' parameter names (an event's `inputs_kwargs`, after the
+        queue filters, so API callers that pass only reason, note and filters keep working)."""
+        return {"register": self.register, "work_title": self.work_title, "work_owner": self.work_owner,
+                "not_a_copy": self.not_a_copy}
 
 
 def build_decision_bar(i18n) -> DecisionBar:
@@ -54,6 +68,11 @@ def build_decision_bar(i18n) -> DecisionBar:
         reason = gr.Dropdown(choices("en")["decision_reason"], value="", label=label(i18n, "decision_reason"),
                              elem_id="eg-reason")
         note = gr.Textbox(label=label(i18n, "note"), lines=2, max_length=200_000, elem_id="eg-note")
+    with gr.Row(equal_height=True):
+        register = gr.Checkbox(False, label=label(i18n, "teach_register"), elem_id="eg-teach-register", scale=2)
+        work_title = gr.Textbox(label=label(i18n, "teach_title"), max_length=500, elem_id="eg-teach-title", scale=1)
+        work_owner = gr.Textbox(label=label(i18n, "teach_owner"), max_length=500, elem_id="eg-teach-owner", scale=1)
+    not_a_copy = gr.Checkbox(False, label=label(i18n, "teach_not_a_copy"), elem_id="eg-teach-not-a-copy")
     with gr.Row():
         approve = gr.Button(label(i18n, "approve"), variant="primary", elem_id="eg-approve")
         reject = gr.Button(label(i18n, "reject"), variant="stop", elem_id="eg-reject")
@@ -62,44 +81,74 @@ def build_decision_bar(i18n) -> DecisionBar:
         undo = gr.Button(label(i18n, "undo"), visible=False, elem_id="eg-undo")
     message = gr.HTML(elem_id="eg-action")
     renew_timer = gr.Timer(60)
-    return DecisionBar(reason, note, approve, reject, escalate, release, undo, message, renew_timer)
+    return DecisionBar(reason, note, approve, reject, escalate, release, undo, message, renew_timer,
+                       register, work_title, work_owner, not_a_copy)
 
 
-def done_html(lang: str, status: str, repeated: bool) -> tuple[str, bool]:
+def done_html(lang: str, status: str, repeated: bool, taught: str = "") -> tuple[str, bool]:
     """What a decision did, in words, and whether it is final (then Undo is offered for UNDO_WINDOW)."""
     msg = t(lang, "done_repeat") if repeated else t(lang, f"done_{status}")
     final = status in ("approved", "rejected") and not repeated
     if final:
         msg += " " + t(lang, "undo_hint", seconds=int(UNDO_WINDOW.total_seconds()))
+    if taught:
+        msg += " " + taught
     return f'<div class="eg-card" id="eg-done" data-status="{escape(status)}">{escape(msg)}</div>', final
 
 
+def refuse_lesson(decision: str, why: str, register: bool, not_a_copy: bool) -> None:
+    """A lesson that does not go with this decision is refused before anything is decided."""
+    if register and (decision != "reject" or why != "copyright"):
+        raise UserError("Registering the upload needs a rejection with the reason Copyright.",
+                        "lesson.needs_copyright_reject")
+    if not_a_copy and decision != "approve":
+        raise UserError("“Not a copy” goes with an approval.", "lesson.needs_approve")
+
+
+def teach(rt, lang: str, who, item: int, register: bool, title: str, owner: str, not_a_copy: bool) -> str:
+    """Carry out what the decision teaches; what it did, in words (a refusal here leaves the decision standing)."""
+    said = []
+    try:
+        if register:
+            ref_id = lessons.register_rejected_upload(rt.session_factory, rt.store, rt.index, who, item, title, owner)
+            said.append(t(lang, "done_registered", id=ref_id))
+        if not_a_copy:
+            said.append(t(lang, "done_not_a_copy", n=lessons.remember_not_a_copy(rt.session_factory, who, item)))
+    except UserError as exc:
+        said.append(error_message(lang, exc.code, exc.params))
+    return " ".join(said)
+
+
 def wire_decisions(rt, token: gr.State, queue: QueueList, view: ItemView, bar: DecisionBar) -> None:
-    """Approve, Reject and Escalate the open item (an API endpoint each)."""
+    """Approve, Reject and Escalate the open item (an API endpoint each), with what the decision teaches."""
     def decide(decision: str):
         def handler(tok, item, why, text, request: gr.Request, profile: gr.OAuthProfile | None = None,
+                    register: bool = False, work_title: str = "", work_owner: str = "", not_a_copy: bool = False,
                     **filter_values):
             who = signed_in(rt, request)
             lang = request_language(request)
             filters = QueueFilters(**filter_values)
-            keep = (gr.update(), gr.update(), gr.update(visible=False), gr.update())
+            keep = (gr.update(), gr.update(), gr.update(visible=False), gr.update(), *[gr.update()] * 4)
             if item is None:
                 return (item, gr.update(), render.error_html(lang, t(lang, "no_item_open"), "review_error_title"),
                         *queue_page(rt, lang, filters), *keep)
             try:
+                refuse_lesson(decision, why or "", bool(register), bool(not_a_copy))
                 outcome = rt.queue.decide(who, int(item), decision, why or "", text or "")
             except Exception as exc:
                 return (item, gr.update(), failure_html(lang, exc), *queue_page(rt, lang, filters), *keep)
-            message, final = done_html(lang, outcome.status, outcome.repeated)
+            message, final = done_html(lang, outcome.status, outcome.repeated,
+                                       teach(rt, lang, who, int(item), bool(register), work_title or "",
+                                             work_owner or "", bool(not_a_copy)))
             html, _, _ = item_view(rt, lang, int(item), request)
             return (None, html, message, *queue_page(rt, lang, filters), *bar.CLEARED[:2], gr.update(visible=final),
-                    int(item) if final else None)
+                    int(item) if final else None, *bar.CLEARED[4:])
         return handler
 
     decided = [view.item_id, view.html, bar.message, *queue.shown, *bar.cleared]
     for button, decision in ((bar.approve, "approve"), (bar.reject, "reject"), (bar.escalate, "escalate")):
         button.click(decide(decision), [token, view.item_id, bar.reason, bar.note], decided,
-                     inputs_kwargs=queue.filters, api_name=f"review_{decision}")
+                     inputs_kwargs={**queue.filters, **bar.teach}, api_name=f"review_{decision}")
 
 
 def wire_undo_release_renew(rt, token: gr.State, queue: QueueList, view: ItemView, bar: DecisionBar) -> None:

@@ -19,9 +19,10 @@ from errors import UserError
 from review.guard.base import combine
 from review.pipeline.gathered import GatheredEdit
 from review.pipeline.policy import Decision, decide
-from review.pipeline.record import load_record, persist
+from review.pipeline.record import persist
 from review.pipeline.submission import EditFailed, Submission, load_mask, validate
 from review.provenance import watermark
+from review.queue.lessons import excepted_works
 from review.provenance.labeller import source_type_for
 from review.provenance.metadata import Facts
 from review.similarity.search import Match
@@ -70,7 +71,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         return decide(mode, prompt_verdict, [], [], inputs=edit.input_verdicts).decision == Decision.BLOCKED
 
     def refusal() -> dict:  # recorded the same way whether or not the CPU editor already ran
-        edit.matches = input_matches.result()
+        edit.matches = _unexcepted(rt, edit, input_matches.result())
         return persist(rt, edit, decide(mode, prompt_verdict, [], edit.matches, inputs=edit.input_verdicts))
 
     # A model waits for the input images' check: no GPU time is spent on a refused picture. The CPU editor's filters
@@ -93,7 +94,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         edit.edit_ms = (time.perf_counter() - started) * 1000
         edit.params = {**getattr(stop, "params", {}), "stopped_at_step": stop.step}
         edit.output_verdicts = [combine([stop.verdict], guard=_output_guard_name(rt))]
-        edit.matches = input_matches.result()
+        edit.matches = _unexcepted(rt, edit, input_matches.result())
         return persist(rt, edit, decide(mode, prompt_verdict, edit.output_verdicts, edit.matches,
                                          inputs=edit.input_verdicts))
     except Exception:
@@ -113,7 +114,7 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
     edit.output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
                                     guard=_output_guard_name(rt)) for im in output.images]
-    edit.matches = input_matches.result() + output_matches.result()
+    edit.matches = _unexcepted(rt, edit, input_matches.result() + output_matches.result())
     result = decide(mode, prompt_verdict, edit.output_verdicts, edit.matches, inputs=edit.input_verdicts)
     say(0.95, "saving")
     return persist(rt, edit, result)
@@ -158,6 +159,15 @@ def _refuse_unsupported(rt, request: EditRequest) -> None:
 def _requested(params: dict) -> dict:
     """The record's params when the editor never ran: the request's wishes, labelled as such."""
     return {"requested": params}
+
+
+def _unexcepted(rt, edit: GatheredEdit, matches: list[Match]) -> list[Match]:
+    """The matches left once a reviewer's "not a copy" for this very upload and work is taken into account."""
+    if not matches:
+        return matches
+    upload = next(future for role, _, future in edit.encoded if role == "input").result()
+    excepted = excepted_works(rt.session_factory, upload.sha256)
+    return [m for m in matches if m.reference_id not in excepted]
 
 
 def _matches(rt, targets: list[tuple[str, int, Image.Image]]) -> list[Match]:

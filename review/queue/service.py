@@ -12,17 +12,17 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write, run_write_core
-from db.models import Appeal, EditRecord, Event, ReviewItem
+from db.models import Appeal, EditRecord, Event, ReviewItem, SimilarityException
 from review.queue.accounts import Reviewer
 from review.queue.reading import QueueReader
 from review.queue.statements import (CLAIM_FIRST, DECIDE, EXPIRE, HELD, INSERT_EVENT, SET_LEASE, SETTLE_APPEAL)
 from review.queue.states import (APPEAL_PRIORITY, DECISION_REASONS, DECISIONS, DEFAULT_REASON, EXPIRY_SWEEP,
-                                 FINAL_STATES, LEASE, MAX_APPEAL_CHARS, MAX_NOTE_CHARS, OPEN_STATES, UNDO_WINDOW,
-                                 QueueError, aware, tags_for, utcnow)
+                                 FINAL_STATES, LEASE, MAX_APPEAL_CHARS, MAX_NOTE_CHARS, UNDO_WINDOW, QueueError,
+                                 aware, utcnow)
 
 
 
@@ -171,6 +171,8 @@ class ReviewQueue(QueueReader):
                 rid = self._request_id(s, item_id)
                 s.execute(update(Appeal).where(Appeal.request_id == rid, Appeal.decided_by == who.name)
                           .values(outcome=None, decided_by=None))
+                # a "not a copy" taught by the decision goes with it (a registered work stays: it is a library entry)
+                s.execute(delete(SimilarityException).where(SimilarityException.item_id == item_id))
                 s.add(Event(actor=who.name, kind="review.undone", request_id=rid, payload={"item": item_id}, at=now))
             return bool(done)
 
