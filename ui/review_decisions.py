@@ -123,7 +123,8 @@ def wire_decisions(rt, token: gr.State, queue: QueueList, view: ItemView, bar: D
     """Approve, Reject and Escalate the open item (an API endpoint each), with what the decision teaches."""
     def decide(decision: str):
         def handler(tok, item, why, text, request: gr.Request, profile: gr.OAuthProfile | None = None,
-                    register: bool = False, work_title: str = "", work_owner: str = "", not_a_copy: bool = False,
+                    register: bool = False, work_title: str | None = None, work_owner: str | None = None,
+                    not_a_copy: bool = False,
                     **filter_values):
             who = signed_in(rt, request)
             lang = request_language(request)
