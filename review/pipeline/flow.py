@@ -22,9 +22,9 @@ from review.pipeline.policy import Decision, decide
 from review.pipeline.record import persist
 from review.pipeline.submission import EditFailed, Submission, load_mask, validate
 from review.provenance import watermark
-from review.queue.lessons import excepted_works
 from review.provenance.labeller import source_type_for
 from review.provenance.metadata import Facts
+from review.queue.lessons import excepted_works
 from review.similarity.search import Match
 
 log = logging.getLogger(__name__)

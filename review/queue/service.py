@@ -25,7 +25,6 @@ from review.queue.states import (APPEAL_PRIORITY, DECISION_REASONS, DECISIONS, D
                                  aware, utcnow)
 
 
-
 @dataclass(frozen=True)
 class Outcome:
     item_id: int
