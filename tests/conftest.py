@@ -177,3 +177,10 @@ def cli_run(env: dict, *args: str, stdin: str | None = None):
 
     return subprocess.run([sys.executable, "-m", "review", *args], cwd=REPO, env=env, input=stdin, text=True,
                           capture_output=True, check=True)
+
+
+def tampered(value: str) -> str:
+    """`value` with one character in its middle changed: always a different string, and never only its last
+    character (base64's last character can carry padding bits, so changing it may decode to the same bytes)."""
+    i = len(value) // 2
+    return value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1:]

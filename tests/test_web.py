@@ -12,6 +12,7 @@ from itsdangerous import TimestampSigner
 
 from review.queue.accounts import SESSION_COOKIE, Authenticator, add_user
 from review.privacy.requester import REQUESTER_COOKIE, cookie_id
+from tests.conftest import tampered
 from ui.web import build_app
 
 PW = "correct horse battery staple"
@@ -67,7 +68,7 @@ def test_hugging_face_sign_in_gets_the_same_kind_of_session(rt, client):
     assert r.status_code == 303 and rt.auth.resolve(r.cookies[SESSION_COOKIE]).name == "hf:bob"
     r = client.get("/auth/hf", cookies={"session": gradio_session("mallory")}, follow_redirects=False)
     assert r.headers["location"].endswith("signin=not_listed") and SESSION_COOKIE not in r.cookies
-    forged = gradio_session("Bob")[:-3] + "abc"
+    forged = tampered(gradio_session("Bob"))
     r = client.get("/auth/hf", cookies={"session": forged}, follow_redirects=False)
     assert SESSION_COOKIE not in r.cookies
 
