@@ -96,15 +96,6 @@ def done_html(lang: str, status: str, repeated: bool, taught: str = "") -> tuple
     return f'<div class="eg-card" id="eg-done" data-status="{escape(status)}">{escape(msg)}</div>', final
 
 
-def refuse_lesson(decision: str, why: str, register: bool, not_a_copy: bool) -> None:
-    """A lesson that does not go with this decision is refused before anything is decided."""
-    if register and (decision != "reject" or why != "copyright"):
-        raise UserError("Registering the upload needs a rejection with the reason Copyright.",
-                        "lesson.needs_copyright_reject")
-    if not_a_copy and decision != "approve":
-        raise UserError("“Not a copy” goes with an approval.", "lesson.needs_approve")
-
-
 def teach(rt, lang: str, who, item: int, register: bool, title: str, owner: str, not_a_copy: bool) -> str:
     """Carry out what the decision teaches; what it did, in words (a refusal here leaves the decision standing)."""
     said = []
@@ -134,7 +125,7 @@ def wire_decisions(rt, token: gr.State, queue: QueueList, view: ItemView, bar: D
                 return (item, gr.update(), render.error_html(lang, t(lang, "no_item_open"), "review_error_title"),
                         *queue_page(rt, lang, filters), *keep)
             try:
-                refuse_lesson(decision, why or "", bool(register), bool(not_a_copy))
+                lessons.refuse_unfitting(decision, why or "", bool(register), bool(not_a_copy))
                 outcome = rt.queue.decide(who, int(item), decision, why or "", text or "")
             except Exception as exc:
                 return (item, gr.update(), failure_html(lang, exc), *queue_page(rt, lang, filters), *keep)

@@ -24,13 +24,27 @@ class LessonRefused(UserError):
     pass
 
 
+_REFUSALS = {  # the decision a lesson goes with, and the sentence when it does not
+    "rejected": ("lesson.needs_copyright_reject", "Registering the upload needs a rejection with the reason Copyright."),
+    "approved": ("lesson.needs_approve", "“Not a copy” goes with an approval."),
+}
+
+
+def refuse_unfitting(decision: str, reason: str, register: bool, not_a_copy: bool) -> None:
+    """A lesson that does not go with the decision about to be made is refused before anything is decided."""
+    if register and (decision != "reject" or reason != "copyright"):
+        raise LessonRefused(_REFUSALS["rejected"][1], _REFUSALS["rejected"][0])
+    if not_a_copy and decision != "approve":
+        raise LessonRefused(_REFUSALS["approved"][1], _REFUSALS["approved"][0])
+
+
 def _decided_item(s: Session, who: Reviewer, item_id: int, status: str, reason: str | None = None) -> ReviewItem:
+    """The item, if `who` (or an admin) has just decided it as the lesson needs; otherwise the lesson is refused."""
     item = s.get(ReviewItem, item_id)
     if item is None or item.status != status or (item.decided_by != who.name and not who.is_admin) or (
             reason is not None and item.decision_reason != reason):
-        code = "lesson.needs_copyright_reject" if status == "rejected" else "lesson.needs_approve"
-        raise LessonRefused("Registering the upload needs your rejection with the reason Copyright."
-                            if status == "rejected" else "“Not a copy” needs your approval of the item.", code)
+        code, message = _REFUSALS[status]
+        raise LessonRefused(message, code)
     return item
 
 

@@ -18,6 +18,7 @@ PDQ alone). What fixed it, measured on the same benchmark, is computing the hash
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -53,7 +54,7 @@ class View:
     image: Image.Image
 
 
-class SignalType:
+class SignalType(ABC):
     """What every hash kind owns (python-threatexchange's signal type): its code, its distance, and the distances
     at which a match warns (`warn`) or goes to a person outright (`review`), with the measured false-pair curve.
 
@@ -69,11 +70,13 @@ class SignalType:
     warn: int
     false_pair_cdf: tuple[tuple[int, float], ...]
 
+    @abstractmethod
     def code(self, image: Image.Image) -> tuple[bytes, int]:
-        raise NotImplementedError
+        """The code of the picture as it is, and its quality (0-100)."""
 
+    @abstractmethod
     def dihedral(self, image: Image.Image) -> tuple[list[bytes], int]:
-        raise NotImplementedError
+        """Codes of the 8 rotations/mirrors in DIHEDRAL order, and the quality of the picture as it is."""
 
     @staticmethod
     def distance(a: bytes, b: bytes) -> int:
