@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import io
 import os
 import tempfile
 from contextlib import contextmanager
@@ -12,8 +11,10 @@ from pathlib import Path
 
 from PIL import Image
 
-PNG_COMPRESS_LEVEL = 1  # zlib level: 1 is ~2x faster than the default 6 for ~10% more bytes on photos; 0 is
-# ~2x faster again but ~3x bigger files (EDITGUARD_PNG_COMPRESSION chooses)
+from db import png
+
+PNG_COMPRESS_LEVEL = 1  # db.png's ISA-L level: 0 stores uncompressed (~3x bigger), 1-3 deflate
+# (EDITGUARD_PNG_COMPRESSION chooses)
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,8 @@ class ImageStore:
         self.replica = replica  # db.replica.Replica: every new file is copied there, missing ones fetched back
 
     def encode(self, image: Image.Image) -> EncodedImage:
-        """PNG at zlib's fastest level; Pillow releases the GIL while encoding, so this overlaps in a thread."""
-        buf = io.BytesIO()
-        image.save(buf, format="PNG", optimize=False, compress_level=self.compress_level)
-        data = buf.getvalue()
+        """PNG through db.png (numpy and ISA-L release the GIL, so this overlaps in a thread)."""
+        data = png.encode(image, self.compress_level)
         return EncodedImage(data, hashlib.sha256(data).hexdigest(), image.width, image.height)
 
     def save(self, image: Image.Image) -> SavedImage:

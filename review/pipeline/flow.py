@@ -101,19 +101,22 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
         log.exception("editor %s failed", rt.editor.name)
         raise EditFailed("The editor failed unexpectedly; nothing was saved. Please try again.", "editor.failed") from None
     edit_ms = (time.perf_counter() - started) * 1000
-    if speculative and refused():
-        return refusal()
-    edit.edit_ms, edit.applied = edit_ms, output.applied
-    edit.params = _ran(rt, output)
-    facts = _facts(rt, edit, 1 + len(refs))
+    params = _ran(rt, output)
+    facts = _facts(rt, edit.request_id, params, 1 + len(refs))
     # The results' library match (needed for the decision) and labelling (watermark, XMP, PNG, C2PA: needed to
-    # save) run in the pool while this thread runs the image guard on them.
+    # save) run in the pool while this thread runs the image guard on them. After the CPU editor that starts before
+    # the inputs' own check has answered: if the inputs are refused, these results are dropped unseen and unsaved.
     say(0.87, "checking the result")
     output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
-    edit.encoded += [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
+    labelled = [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
     caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
-    edit.output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
-                                    guard=_output_guard_name(rt)) for im in output.images]
+    output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
+                               guard=_output_guard_name(rt)) for im in output.images]
+    if speculative and refused():
+        return refusal()
+    edit.edit_ms, edit.applied, edit.params = edit_ms, output.applied, params
+    edit.encoded += labelled
+    edit.output_verdicts = output_verdicts
     edit.matches = _unexcepted(rt, edit, input_matches.result() + output_matches.result())
     result = decide(mode, prompt_verdict, edit.output_verdicts, edit.matches, inputs=edit.input_verdicts)
     say(0.95, "saving")
@@ -133,10 +136,10 @@ def _ran(rt, output) -> dict:
     return {**output.params, "checked_stage": "before_marks" if marked else "stored"}
 
 
-def _facts(rt, edit: GatheredEdit, input_images: int) -> Facts:
+def _facts(rt, request_id: str, params: dict, input_images: int) -> Facts:
     card = rt.editor.model_card() if hasattr(rt.editor, "model_card") else {}
-    revision = edit.params.get("model_revision") or card.get("revision") or ""
-    return Facts(source_type=source_type_for(rt.editor.name, input_images), record_id=edit.request_id,
+    revision = params.get("model_revision") or card.get("revision") or ""
+    return Facts(source_type=source_type_for(rt.editor.name, input_images), record_id=request_id,
                  model_id=rt.editor.model_id, model_revision=str(revision),
                  model_license=rt.editor.model_license, credit=str(card.get("credit") or ""))
 

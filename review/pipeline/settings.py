@@ -61,7 +61,7 @@ class Settings:
             max_pixels=_int(env, "EDITGUARD_MAX_PIXELS", 40_000_000),
             max_upload_mb=_int(env, "EDITGUARD_MAX_UPLOAD_MB", 50),
             seed_references=_flag(env, "EDITGUARD_SEED_REFERENCES", True),
-            png_compression=_int(env, "EDITGUARD_PNG_COMPRESSION", 1, lo=0, hi=9),
+            png_compression=_int(env, "EDITGUARD_PNG_COMPRESSION", 1, lo=0, hi=3),
             similarity_index=_choice(env, "EDITGUARD_SIMILARITY_INDEX", "numpy", ("numpy", "faiss", "mih")),
             provenance=ProvenanceSettings(
                 c2pa=_flag(env, "EDITGUARD_C2PA", True), watermark=_flag(env, "EDITGUARD_WATERMARK", True),

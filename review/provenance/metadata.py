@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image
 
+from db import png
+
 IPTC_SOURCE_TYPES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC_SOURCE_TYPES + "trainedAlgorithmicMedia"  # made by a generative model from references only
 COMPOSITE_TRAINED = IPTC_SOURCE_TYPES + "compositeWithTrainedAlgorithmicMedia"  # a photo edited by a generative model
@@ -86,16 +88,11 @@ def _camel(name: str) -> str:
 
 def encode(image: Image.Image, facts: Facts, fmt: str = "PNG", **save) -> bytes:
     """The picture as PNG or JPEG bytes carrying the XMP packet (and nothing else: no EXIF, no GPS)."""
-    buf = io.BytesIO()
     xmp = xmp_packet(facts)
     if fmt.upper() == "PNG":
-        from PIL.PngImagePlugin import PngInfo
-
-        info = PngInfo()
-        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
-        image.save(buf, "PNG", pnginfo=info, **save)
-    else:
-        image.convert("RGB").save(buf, "JPEG", xmp=xmp, **save)
+        return png.encode(image, save.get("compress_level", 1), {"XML:com.adobe.xmp": xmp.decode("utf-8")})
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", xmp=xmp, **save)
     return buf.getvalue()
 
 
