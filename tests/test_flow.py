@@ -172,9 +172,13 @@ def test_an_unsafe_upload_is_refused_before_editing(rt, image_file, backend):
     rt.editor = CountingEditor(rt.editor)
     rt.editor.name = backend
     rt.image_guard = _UnsafeOn((451, 300))
+    stored = lambda: {p.name for p in (rt.store.root / "images").rglob("*.png")}  # noqa: E731
+    before = stored()
     rec = run_edit(rt, Submission(image=image_file(photo("chelsea")), instruction="make it sepia"))
     assert rec["decision"] == "blocked" and rec["reasons"] == ["input:unsafe"]
     assert rt.editor.calls == (backend == "classic") and rec["edit_ms"] is None and rec["applied"] == []
     assert rec["verdicts"]["inputs"][0]["label"] == "Unsafe" and rec["outputs"] == []
+    # the CPU editor's result was checked and labelled while the upload's check ran: none of it reached the disk
+    assert stored() - before == {Path(rec["inputs"][0]).name}
     ok = run_edit(rt, Submission(image=image_file(photo("coffee"), "c.png"), instruction="make it sepia"))
     assert ok["decision"] == "released" and [v["label"] for v in ok["verdicts"]["inputs"]] == ["Safe"]

@@ -1,7 +1,9 @@
 """The embedded text guard (Japanese and English) and the NudeNet image guard's mapping."""
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from review.guard.base import Verdict, combine
 from review.guard.nudenet_guard import NudeNetGuard, verdict_from_detections
@@ -108,6 +110,57 @@ def test_nudenet_thresholds(dets, label):
 def test_nudenet_runs_on_a_real_photo():
     v = NudeNetGuard().check_image(photo("astronaut"))
     assert v.label == S and v.available and v.guard == "nudenet"
+
+
+def _package_detections(image):
+    from nudenet import NudeDetector
+
+    return NudeDetector().detect(np.ascontiguousarray(np.asarray(image.convert("RGBA"))))
+
+
+def test_nudenet_guard_finds_what_the_package_finds_on_real_pictures():
+    """Same model, same input blob, same box arithmetic: detection for detection, on square and oblong pictures,
+    grey and with alpha."""
+    guard, found = NudeNetGuard(), 0
+    for name, size in [("astronaut", None), ("coffee", None), ("camera", None), ("colorwheel", None),
+                       ("chelsea", None), ("coffee", (1024, 683)), ("astronaut", (333, 500)), ("logo", None)]:
+        from skimage import data
+
+        image = {"camera": lambda: photo(name).convert("L"), "logo": lambda: Image.fromarray(data.logo())}.get(
+            name, lambda: photo(name, size))()
+        ours = guard.detect(image)
+        assert ours == _package_detections(image), name
+        found += len(ours)
+    assert found >= 4  # the comparison saw real detections, not only empty lists
+
+
+def test_nudenet_post_processing_matches_the_package_box_for_box():
+    """Raw outputs with hundreds of candidates (overlapping, at the edges, every class): the package's Python loop
+    and this guard's numpy version keep the same boxes, scores and classes."""
+    from nudenet import nudenet as package
+
+    guard, rng = NudeNetGuard(), np.random.default_rng(7)
+    for width, height in [(640, 480), (300, 451), (1024, 1024)]:
+        output = np.zeros((1, 4 + len(guard._labels), 2100), np.float32)
+        output[0, 0:2] = rng.uniform(-20, 340, (2, 2100))  # centres, some outside the picture
+        output[0, 2:4] = rng.uniform(5, 200, (2, 2100))
+        output[0, 4:] = rng.uniform(0, 0.35, (len(guard._labels), 2100)) ** 1.5
+        output[0, 4 + rng.integers(0, len(guard._labels), 300), rng.integers(0, 2100, 300)] = rng.uniform(0.2, 1, 300)
+        side = max(width, height)
+        theirs = package._postprocess([output], side - width, side - height, side / width, side / height, width,
+                                      height, guard.SIZE, guard.SIZE)
+        ours = guard.detections(output, width, height)
+        assert len(ours) > 50 and ours == theirs
+
+
+def test_nudenet_checks_in_several_threads_agree_with_one_at_a_time():
+    from concurrent.futures import ThreadPoolExecutor
+
+    guard = NudeNetGuard()
+    pictures = [photo(n) for n in ("astronaut", "coffee", "colorwheel", "chelsea")] * 3
+    alone = [guard.detect(p) for p in pictures]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(guard.detect, pictures)) == alone
 
 
 @pytest.mark.parametrize("text,label,category", [

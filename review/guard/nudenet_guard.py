@@ -72,16 +72,24 @@ class NudeNetGuard:
         padded = cv2.copyMakeBorder(rgb, 0, side - height, 0, side - width, cv2.BORDER_CONSTANT)
         # the package converts to BGR and swaps back inside blobFromImage: the same blob straight from RGB
         blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, (self.SIZE, self.SIZE), (0, 0, 0), swapRB=False, crop=False)
-        rows = np.squeeze(self._session.run(None, {self._input: blob})[0]).T
+        return self.detections(self._session.run(None, {self._input: blob})[0], width, height)
+
+    def detections(self, output: np.ndarray, width: int, height: int) -> list[dict]:
+        """The model's raw output (1, 4 + classes, candidates) as the package's detections for a width×height picture."""
+        import cv2
+
+        side = max(width, height)
+        rows = np.squeeze(output).T
         scores = rows[:, 4:]
         best = scores.max(axis=1)
         keep = best >= 0.2
         rows, scores, best = rows[keep], scores[keep], best[keep]
         classes = scores.argmax(axis=1)
         # the package's float32 arithmetic, in its order (multiply by the padded side, then divide by the model's)
-        w, h = rows[:, 2] * np.float32(side) / np.float32(self.SIZE), rows[:, 3] * np.float32(side) / np.float32(self.SIZE)
-        x = np.clip((rows[:, 0] - rows[:, 2] / 2) * np.float32(side) / np.float32(self.SIZE), 0, width)
-        y = np.clip((rows[:, 1] - rows[:, 3] / 2) * np.float32(side) / np.float32(self.SIZE), 0, height)
+        size = np.float32(self.SIZE)
+        w, h = rows[:, 2] * np.float32(side) / size, rows[:, 3] * np.float32(side) / size
+        x = np.clip((rows[:, 0] - rows[:, 2] / 2) * np.float32(side) / size, 0, width)
+        y = np.clip((rows[:, 1] - rows[:, 3] / 2) * np.float32(side) / size, 0, height)
         w, h = np.minimum(w, width - x), np.minimum(h, height - y)
         boxes = np.stack([x, y, w, h], axis=1)
         chosen = cv2.dnn.NMSBoxes(boxes.tolist(), best.tolist(), 0.25, 0.45) if len(boxes) else []
