@@ -117,6 +117,23 @@ def test_qr_code_text_is_judged_by_the_text_guard():
     assert qr.check_image(photo("chelsea")).label == S
 
 
+def test_a_turned_recompressed_qr_code_in_a_big_photo_is_still_read():
+    """A phone photo of a poster: the code turned 15°, the whole re-compressed as JPEG, at 2048² (scaled down first)."""
+    cv2 = pytest.importorskip("cv2")
+    import io
+
+    from review.guard.image_guards import QRCodeGuard
+
+    code = cv2.QRCodeEncoder.create().encode("https://example.com/win?id=42")
+    tag = Image.fromarray(code).resize((260, 260), Image.NEAREST).convert("RGB").rotate(15, expand=True,
+                                                                                        fillcolor="white")
+    canvas = photo("astronaut", (2048, 2048))
+    canvas.paste(tag, (1500, 300))
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=75)
+    assert QRCodeGuard(guard).payloads(Image.open(buf)) == ["https://example.com/win?id=42"]
+
+
 def test_status_says_which_categories_pictures_are_checked_for():
     from review.guard.registry import load_image_guard
 

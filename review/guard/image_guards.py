@@ -18,11 +18,16 @@ from PIL import Image
 from review.guard.base import Evidence, TextGuard, Verdict, combine
 from review.guard.labels import CATEGORIES, Label
 
-MAX_QR_SIDE = 800  # detection runs on a downscaled copy (~13 ms on a quiet core); a code must span ~1/15 of the side
+MAX_QR_SIDE = 1024  # larger pictures are scaled down to this first
 
 
 class QRCodeGuard:
-    """Decodes QR codes in a picture and judges their text with the text guard."""
+    """Decodes QR codes in a picture and judges their text with the text guard.
+
+    OpenCV's ArUco-based QR detector (`python -m bench.qr`): of 120 codes pasted into photos (50-320 px on a 1024²
+    picture, turned up to 30°, a third re-compressed as JPEG) it read 106 at 1024 px, where the classic
+    `QRCodeDetector` read 87 (61 at the 800 px this check used before), and a picture with no code, what nearly
+    every edit is, takes it 8 ms instead of 26."""
 
     name = "qr-text"
     checks = CATEGORIES  # whatever the text guard judges, for the text inside a QR code
@@ -32,14 +37,17 @@ class QRCodeGuard:
         self._local = threading.local()  # a detector keeps state between calls: one per thread, so checks overlap
 
     def payloads(self, image: Image.Image) -> list[str]:
+        import cv2
+
         detector = getattr(self._local, "detector", None)
         if detector is None:
-            import cv2
-
-            detector = self._local.detector = cv2.QRCodeDetector()
-        picture = image.convert("L")
-        picture.thumbnail((MAX_QR_SIDE, MAX_QR_SIDE))
-        ok, texts, _, _ = detector.detectAndDecodeMulti(np.asarray(picture))
+            detector = self._local.detector = cv2.QRCodeDetectorAruco()
+        gray = cv2.cvtColor(np.asarray(image if image.mode == "RGB" else image.convert("RGB")), cv2.COLOR_RGB2GRAY)
+        scale = MAX_QR_SIDE / max(gray.shape)
+        if scale < 1:
+            size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        ok, texts, _, _ = detector.detectAndDecodeMulti(gray)
         return [t for t in texts if t] if ok else []
 
     def check_image(self, image: Image.Image) -> Verdict:

@@ -103,12 +103,12 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     edit_ms = (time.perf_counter() - started) * 1000
     params = _ran(rt, output)
     facts = _facts(rt, edit.request_id, params, 1 + len(refs))
-    # The results' library match (needed for the decision) and labelling (watermark, XMP, PNG, C2PA: needed to
-    # save) run in the pool while this thread runs the image guard on them. After the CPU editor that starts before
+    # The results' labelling (watermark, XMP, PNG, C2PA: needed to save; the longest, so first) and library match
+    # (needed for the decision) run in the pool while this thread runs the image guard on them. After the CPU editor that starts before
     # the inputs' own check has answered: if the inputs are refused, these results are dropped unseen and unsaved.
     say(0.87, "checking the result")
-    output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
     labelled = [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
+    output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])
     caption_verdicts = [rt.text_guard.check_text(c) for c in output.captions]
     output_verdicts = [combine(([rt.image_guard.check_image(im)] if rt.image_guard else []) + caption_verdicts,
                                guard=_output_guard_name(rt)) for im in output.images]
