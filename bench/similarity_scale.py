@@ -108,7 +108,8 @@ def import_time(works: int = 40) -> dict:
     import tempfile
     from pathlib import Path
 
-    from review.similarity.library import folder_items, import_library
+    from review.similarity.bulk_import import import_library
+    from review.similarity.library import folder_items
     from review.pipeline.runtime import Runtime
     from review.pipeline.settings import Settings
 

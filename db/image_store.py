@@ -37,6 +37,12 @@ class SavedImage:
     size_bytes: int
 
 
+def encode_image(image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -> EncodedImage:
+    """PNG through db.png (numpy and ISA-L release the GIL, so this overlaps in a thread), named by its SHA-256."""
+    data = png.encode(image, compress_level)
+    return EncodedImage(data, hashlib.sha256(data).hexdigest(), image.width, image.height)
+
+
 class ImageStore:
     """Stores PNG files under <root>/images/ab/cd/<sha256>.png.
 
@@ -51,9 +57,7 @@ class ImageStore:
         self.replica = replica  # db.replica.Replica: every new file is copied there, missing ones fetched back
 
     def encode(self, image: Image.Image) -> EncodedImage:
-        """PNG through db.png (numpy and ISA-L release the GIL, so this overlaps in a thread)."""
-        data = png.encode(image, self.compress_level)
-        return EncodedImage(data, hashlib.sha256(data).hexdigest(), image.width, image.height)
+        return encode_image(image, self.compress_level)
 
     def save(self, image: Image.Image) -> SavedImage:
         return self.write(self.encode(image))

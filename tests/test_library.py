@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.engine import run_write
 from db.models import Event, ReferenceHashes, ReferenceWork
-from review.similarity import hashes, library
+from review.similarity import bulk_import, hashes, library
 from review.pipeline.runtime import Runtime
 from tests.conftest import photo
 
@@ -37,7 +37,7 @@ def test_folder_import_reports_each_item_and_completes(make_runtime, tmp_path):
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
     seen = []
     items = library.read_manifest(_folder(tmp_path), {"owner": "Studio", "license": "All rights reserved"})
-    summary = library.import_library(rt.session_factory, rt.store, items, actor="admin", index=rt.index,
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="admin", index=rt.index,
                                      progress=lambda n, total, name: seen.append((n, total, name)))
     assert [n for n, _, _ in seen] == list(range(1, 8)) and seen[0][1] == 7
     assert [i for i, _ in summary.added] == ["a_astronaut.png", "c_coffee.jpg", "e_animated.gif", "g_tiny.png"]
@@ -67,7 +67,7 @@ def test_csv_manifest_with_bad_rows(make_runtime, tmp_path):
         "../escape.png,Outside,X,Y,\n"
         "two.png,,Cat owner,,\n", encoding="utf-8")
     items = library.read_manifest(tmp_path / "manifest.csv", {"license": "CC BY 4.0"})
-    summary = library.import_library(rt.session_factory, rt.store, items, actor="cli")
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="cli")
     assert [i for i, _ in summary.added] == ["row 2 (one.png)", "row 6 (two.png)"]
     failed = dict(summary.failed)
     assert "No image file" in failed["row 3 (missing.png)"] and "names no file" in failed["row 4 (no file)"]
@@ -160,7 +160,7 @@ def test_an_oversized_picture_is_refused_by_name_and_the_rest_goes_in(make_runti
     photo("coffee", (200, 150)).save(tmp_path / "small.png")
     photo("astronaut", (400, 400)).save(tmp_path / "big.png")
     items = library.read_manifest(tmp_path, {"owner": "O", "license": "L"})
-    summary = library.import_library(rt.session_factory, rt.store, items, actor="t", max_pixels=50_000)
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="t", max_pixels=50_000)
     assert [i for i, _ in summary.added] == ["small.png"]
     assert summary.failed[0][0] == "big.png" and "too large" in summary.failed[0][1]
     assert summary.codes["big.png"][0] == "image.too_many_pixels"
@@ -201,3 +201,48 @@ def test_export_files_do_not_linger(tmp_path, monkeypatch):
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not path.exists()
+
+
+def test_a_large_import_hashes_in_worker_processes_and_commits_in_batches(make_runtime, tmp_path, monkeypatch):
+    """More works than one batch, hashed by worker processes: every work goes in once, in order, with its codes; a
+    broken file and a repeated picture are reported by name; the batch size shows in the number of commits."""
+    from bench.similarity_data import procedural
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    monkeypatch.setattr(bulk_import, "BATCH", 16)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        procedural(500 + i).resize((160, 120)).save(folder / f"w{i:02d}.png")
+    (folder / "w40.png").write_bytes(b"\x89PNG broken")
+    procedural(503).resize((160, 120)).save(folder / "w41.png")  # the same file as w03
+    items = library.read_manifest(folder, {"owner": "o", "license": "l"})
+    commits = []
+    real = bulk_import._commit
+    monkeypatch.setattr(bulk_import, "_commit", lambda *a: (commits.append(len(a[2])), real(*a)))
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="t", index=rt.index, workers=2)
+    assert [name for name, _ in summary.added] == [f"w{i:02d}.png" for i in range(40)]
+    assert [r for _, r in summary.added] == sorted(r for _, r in summary.added)
+    assert [n for n, _ in summary.failed] == ["w40.png"] and summary.codes["w40.png"][0] == "image.not_image"
+    assert [n for n, _ in summary.duplicates] == ["w41.png"] and "already registered" in summary.duplicates[0][1]
+    assert commits[:2] == [16, 16] and sum(commits) == 40
+    with rt.session_factory() as s:
+        assert s.scalar(select(func.count(func.distinct(ReferenceHashes.reference_id)))) == 40  # every work's codes
+    assert [m.title for m in rt.index.search(procedural(517).resize((320, 240)))] == ["w17"]
+
+
+def test_a_work_registered_meanwhile_is_reported_and_its_batch_still_goes_in(make_runtime, tmp_path, monkeypatch):
+    """Another import registers the same file between the duplicate check and the commit: that work's savepoint is
+    undone and it is reported as a duplicate; the rest of its batch is registered."""
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    for name in ("astronaut", "coffee", "rocket"):
+        photo(name).save(tmp_path / f"{name}.png")
+    items = library.read_manifest(tmp_path, {"owner": "o", "license": "l"})
+    monkeypatch.setattr(bulk_import.LookAlikes, "find", lambda self, ready: None)  # the check saw nothing yet
+    from review.pipeline.image_input import load_image
+
+    run_write(rt.session_factory, lambda s: library.add_reference(s, rt.store, load_image(tmp_path / "coffee.png"),
+                                                                  title="first", owner="o", license="l"))
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="t", index=rt.index)
+    assert [n for n, _ in summary.added] == ["astronaut.png", "rocket.png"]
+    assert [n for n, _ in summary.duplicates] == ["coffee.png"] and "“first”" in summary.duplicates[0][1]

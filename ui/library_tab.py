@@ -19,7 +19,7 @@ import pandas as pd
 
 from db.engine import run_write
 from review.pipeline.image_input import load_image
-from review.similarity import library
+from review.similarity import bulk_import, library
 from ui.console import failure_html, request_language, signed_in_admin
 from ui.strings import EN, error_message, label, t
 
@@ -77,7 +77,7 @@ def uploaded_items(paths: list[str], defaults: dict[str, str]) -> list[library.I
         defaults)
 
 
-def summary_html(lang: str, summary: library.ImportSummary, total: int) -> str:
+def summary_html(lang: str, summary: bulk_import.ImportSummary, total: int) -> str:
     head = t(lang, "library_summary", added=len(summary.added), duplicates=len(summary.duplicates),
              failed=len(summary.failed), total=total)
     rows = [f'<li data-status="added">{escape(i)} — {escape(t(lang, "library_status_added", id=r))}</li>'
@@ -280,7 +280,7 @@ def wire_import(rt, token, works: LibraryList, imports: ImportForm) -> None:
                 raise library.LibraryError("no files", "library.no_files")
             items = uploaded_items(list(paths), {"owner": owner_ or "", "license": license_v or "",
                                                  "source": source_ or ""})
-            summary = library.import_library(
+            summary = bulk_import.import_library(
                 rt.session_factory, rt.store, items, actor=who.name, index=rt.index,
                 max_pixels=rt.settings.max_pixels,
                 progress=lambda n, total, name: progress((n - 1, total), desc=name))

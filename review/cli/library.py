@@ -101,7 +101,7 @@ def _list(rt, args) -> int:
 def _import(rt, args) -> int:
     from pathlib import Path
 
-    from review.similarity import library
+    from review.similarity import bulk_import, library
 
     try:
         items = library.read_manifest(Path(args.source), {"owner": args.owner, "license": args.license,
@@ -113,8 +113,8 @@ def _import(rt, args) -> int:
         if not args.json:
             print(f"[{n}/{total}] {name}", file=sys.stderr, flush=True)
 
-    summary = library.import_library(rt.session_factory, rt.store, items, actor="cli", index=rt.index,
-                                     max_pixels=rt.settings.max_pixels, progress=progress)
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="cli", index=rt.index,
+                                         max_pixels=rt.settings.max_pixels, progress=progress)
     if args.json:
         print_json(summary.to_dict())
     else:

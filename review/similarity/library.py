@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -17,10 +17,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
-from db.image_store import ImageStore
+from db.image_store import EncodedImage, ImageStore
 from db.models import Event, LibraryChange, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
 from errors import UserError
-from review.pipeline.image_input import BadImage, load_image
 from review.similarity import hashes
 from review.queue.export import safe_cell
 from review.similarity.search import ReferenceIndex, hash_rows
@@ -54,6 +53,12 @@ def _clean(field_name: str, value: str | None, required: bool = True) -> str:
     return value
 
 
+def clean_fields(title: str, owner: str, license: str, source: str = "") -> tuple[str, str, str, str]:
+    """A work's title, owner, licence and source as stored, or the LibraryError that says what is wrong."""
+    return (_clean("title", title), _clean("owner", owner), _clean("license", license),
+            _clean("source", source, required=False))
+
+
 def reference_codes(image: Image.Image) -> tuple[list[hashes.Code], int]:
     try:
         return hashes.reference_codes(image)
@@ -63,13 +68,13 @@ def reference_codes(image: Image.Image) -> tuple[list[hashes.Code], int]:
 
 def add_reference(session: Session, store: ImageStore, image: Image.Image, *, title: str, owner: str, license: str,
                   source: str = "", actor: str = "system", index: ReferenceIndex | None = None,
-                  codes: tuple[list[hashes.Code], int] | None = None) -> ReferenceWork:
+                  codes: tuple[list[hashes.Code], int] | None = None,
+                  encoded: EncodedImage | None = None) -> ReferenceWork:
     """Register a work (the caller commits). With `index`, a picture that looks the same as an active reference at
-    the review level is refused as a duplicate too."""
-    title, owner, license = _clean("title", title), _clean("owner", owner), _clean("license", license)
-    source = _clean("source", source, required=False)
+    the review level is refused as a duplicate too. `codes` and `encoded`: already computed (a bulk import)."""
+    title, owner, license, source = clean_fields(title, owner, license, source)
     codes, quality = codes or reference_codes(image)
-    encoded = store.encode(image)
+    encoded = encoded or store.encode(image)
     existing = session.scalar(select(ReferenceWork).where(ReferenceWork.image_sha256 == encoded.sha256))
     if existing is not None:
         raise DuplicateReference(existing.id, existing.title)
@@ -151,20 +156,6 @@ def rehash_references(factory: sessionmaker[Session], store: ImageStore) -> int:
     return done
 
 
-@dataclass
-class ImportSummary:
-    added: list[tuple[str, int]] = field(default_factory=list)  # (item, reference id)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
-    codes: dict[str, tuple[str, dict]] = field(default_factory=dict)  # item -> (error code, params), for translation
-
-    def to_dict(self) -> dict:
-        return {"added": len(self.added), "duplicates": len(self.duplicates), "failed": len(self.failed),
-                "items": [{"item": i, "status": "added", "reference_id": r} for i, r in self.added]
-                + [{"item": i, "status": "duplicate", "message": m} for i, m in self.duplicates]
-                + [{"item": i, "status": "failed", "message": m} for i, m in self.failed]}
-
-
 @dataclass(frozen=True)
 class ImportItem:
     name: str  # what the user calls it in messages: the file name or "row 7 (file)"
@@ -220,36 +211,6 @@ def manifest_items(manifest: Path, resolve: Callable[[str], Path | str], default
         else:
             items.append(ImportItem(name, found, **{**value, "title": value["title"] or found.stem.replace("_", " ")}))
     return items
-
-
-def import_library(factory: sessionmaker[Session], store: ImageStore, items: Iterable[ImportItem], *, actor: str,
-                   index: ReferenceIndex | None = None, max_pixels: int = 40_000_000,
-                   progress: Callable[[int, int, str], None] | None = None) -> ImportSummary:
-    """Register each item in its own transaction: a bad file is reported and the rest still goes in."""
-    items = list(items)
-    summary = ImportSummary()
-    for n, item in enumerate(items, 1):
-        if progress:
-            progress(n, len(items), item.name)
-        try:
-            if item.error:
-                raise LibraryError(item.error, "library.bad_item")
-            image = load_image(item.path, max_pixels=max_pixels)
-            codes = reference_codes(image)
-            ref_id = run_write(factory, lambda s: add_reference(
-                s, store, image, title=item.title, owner=item.owner, license=item.license, source=item.source,
-                actor=actor, index=index, codes=codes).id)
-            summary.added.append((item.name, ref_id))
-        except DuplicateReference as exc:
-            summary.duplicates.append((item.name, str(exc)))
-            summary.codes[item.name] = (exc.code, exc.params)
-        except (BadImage, LibraryError) as exc:
-            summary.failed.append((item.name, str(exc)))
-            summary.codes[item.name] = (exc.code, exc.params)
-    if summary.added or summary.failed:
-        run_write(factory, lambda s: s.add(Event(actor=actor, kind="library.imported", payload={
-            "added": len(summary.added), "duplicates": len(summary.duplicates), "failed": len(summary.failed)})))
-    return summary
 
 
 def _row(r: ReferenceWork, relpath: str) -> dict:

@@ -1,0 +1,232 @@
+"""Bulk import of reference works: hashed in one worker process per core, registered in batched transactions.
+
+Decoding and hashing a work (~80 ms of CPU for the 36 codes of its views) is most of an import, and it needs no
+database, so worker processes do it side by side. The database then gets one transaction per BATCH works, each
+work in its own savepoint (a row that cannot go in is reported and its neighbours still do), and the files are
+written beside each other first. Duplicates (the same file, or a picture that looks the same as a registered work's
+whole picture, turned or mirrored, at the review level) are found in memory: the library's file hashes and a
+multi-index over its whole-picture codes, loaded once, then kept up to date as works go in. An item that repeats
+one of the same batch ends the batch early, so it is reported against a work with a number.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import run_write
+from db.image_store import EncodedImage, ImageStore, encode_image
+from db.models import Event, ReferenceHashes, ReferenceWork
+from errors import UserError
+from review.pipeline.image_input import load_image
+from review.similarity import hashes
+from review.similarity.index import MultiIndexHammingIndex
+from review.similarity.library import DuplicateReference, ImportItem, add_reference, clean_fields
+from review.similarity.library import reference_codes
+
+BATCH = 200  # works per transaction: the per-commit cost is spread thin, a writer waits at most about a second
+POOL_MIN_ITEMS = 32  # fewer than this are hashed here: starting worker processes would cost more than it saves
+WHOLE_VIEWS = hashes.DIHEDRAL + ("trimmed",)  # what "looks the same picture" compares: not the sub-windows
+
+
+@dataclass
+class ImportSummary:
+    added: list[tuple[str, int]] = field(default_factory=list)  # (item, reference id)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (item, message)
+    codes: dict[str, tuple[str, dict]] = field(default_factory=dict)  # item -> (error code, params), for translation
+
+    def to_dict(self) -> dict:
+        return {"added": len(self.added), "duplicates": len(self.duplicates), "failed": len(self.failed),
+                "items": [{"item": i, "status": "added", "reference_id": r} for i, r in self.added]
+                + [{"item": i, "status": "duplicate", "message": m} for i, m in self.duplicates]
+                + [{"item": i, "status": "failed", "message": m} for i, m in self.failed]}
+
+    def refuse(self, item: ImportItem, exc: UserError) -> None:
+        (self.duplicates if isinstance(exc, DuplicateReference) else self.failed).append((item.name, str(exc)))
+        self.codes[item.name] = (exc.code, exc.params)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A work ready for the database: its codes, PDQ quality and encoded file."""
+
+    codes: list[hashes.Code]
+    quality: int
+    encoded: EncodedImage
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a work cannot go in, as plain data (an exception's code and parameters do not survive pickling)."""
+
+    message: str
+    code: str
+    params: dict
+
+    def error(self) -> UserError:
+        return UserError(self.message, self.code, **self.params)
+
+
+def prepare(path: Path, max_pixels: int, compress_level: int) -> Prepared | Refusal:
+    """Decode, hash and encode one work: everything but the database (so it runs in a worker process)."""
+    try:
+        image = load_image(path, max_pixels=max_pixels)
+        codes, quality = reference_codes(image)
+        return Prepared(codes, quality, encode_image(image, compress_level))
+    except UserError as exc:  # BadImage, LibraryError: reported by name, the rest goes in
+        return Refusal(str(exc), exc.code, exc.params)
+
+
+class LookAlikes:
+    """The library's file hashes and whole-picture codes, to tell a new work that is already registered."""
+
+    def __init__(self, factory: sessionmaker[Session], look_alike: bool):
+        self._files: dict[str, tuple[int, str]] = {}
+        self._titles: dict[int, str] = {}
+        self._index = {k.name: MultiIndexHammingIndex(k.bits // 8, k.review) for k in hashes.KINDS.values()} \
+            if look_alike else {}
+        with factory() as s:
+            for ref_id, sha, title in s.execute(select(ReferenceWork.id, ReferenceWork.image_sha256, ReferenceWork.title)):
+                self._files[sha] = (ref_id, title)
+            if look_alike:
+                rows = s.execute(select(ReferenceHashes.reference_id, ReferenceHashes.kind, ReferenceHashes.views,
+                                        ReferenceHashes.codes, ReferenceWork.title)
+                                 .join(ReferenceWork, ReferenceWork.id == ReferenceHashes.reference_id)
+                                 .where(ReferenceWork.active.is_(True)))
+                for ref_id, kind, views, data, title in rows:
+                    nbytes = hashes.KINDS[kind].bits // 8
+                    self.add(ref_id, title, [hashes.Code(kind, v, data[i * nbytes:(i + 1) * nbytes])
+                                             for i, v in enumerate(views)], None)
+
+    def add(self, ref_id: int, title: str, codes: list[hashes.Code], sha256: str | None) -> None:
+        if sha256:
+            self._files[sha256] = (ref_id, title)
+        self._titles[ref_id] = title
+        for kind, index in self._index.items():
+            mine = [c.code for c in codes if c.kind == kind and c.view in WHOLE_VIEWS]
+            if mine:
+                index.add(np.full(len(mine), ref_id, np.int64),
+                          np.frombuffer(b"".join(mine), np.uint8).reshape(len(mine), -1))
+
+    def find(self, prepared: Prepared) -> DuplicateReference | None:
+        if prepared.encoded.sha256 in self._files:
+            return DuplicateReference(*self._files[prepared.encoded.sha256])
+        for kind, index in self._index.items():
+            mine = [c.code for c in prepared.codes if c.kind == kind and c.view == "identity"]
+            if not mine or not len(index):
+                continue
+            for labels, dists in index.range_search(np.frombuffer(b"".join(mine), np.uint8).reshape(len(mine), -1),
+                                                    hashes.KINDS[kind].review):
+                if len(labels):
+                    ref_id = int(labels[int(np.argmin(dists))])
+                    return DuplicateReference(ref_id, self._titles[ref_id], same_file=False)
+        return None
+
+
+def _prepared(items: list[ImportItem], max_pixels: int, level: int, workers: int) -> Iterator[Prepared | Refusal]:
+    """Each item's preparation, in order: in worker processes for a large import, else in this one."""
+    paths = [i.path for i in items if not i.error]
+    if workers > 1 and len(paths) >= POOL_MIN_ITEMS:
+        # spawn, not fork: the app holds threads (Gradio, the edit pool) that a forked child must not inherit
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(prepare, paths, [max_pixels] * len(paths), [level] * len(paths), chunksize=4)
+    else:
+        pool, results = None, (prepare(p, max_pixels, level) for p in paths)
+    try:
+        for item in items:
+            yield Refusal(item.error, "library.bad_item", {}) if item.error else next(results)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def import_library(factory: sessionmaker[Session], store: ImageStore, items: Iterable[ImportItem], *, actor: str,
+                   index=None, max_pixels: int = 40_000_000, progress: Callable[[int, int, str], None] | None = None,
+                   workers: int | None = None) -> ImportSummary:
+    """Register every item that can be; report each one that cannot (by name, in a plain sentence).
+
+    With `index` (the app's ReferenceIndex), a picture that looks the same as an active work is a duplicate too."""
+    items = list(items)
+    summary = ImportSummary()
+    known = LookAlikes(factory, look_alike=index is not None)
+    if not workers:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    pending: list[tuple[ImportItem, Prepared]] = []
+    for n, (item, ready) in enumerate(zip(items, _prepared(items, max_pixels, store.compress_level, workers)), 1):
+        if progress:
+            progress(n, len(items), item.name)
+        try:
+            if isinstance(ready, Refusal):
+                raise ready.error()
+            clean_fields(item.title, item.owner, item.license, item.source)
+            duplicate = known.find(ready)
+            if duplicate is None and _repeats(ready, pending):  # of a work in this very batch: commit it first
+                _commit(factory, store, pending, known, summary, actor)
+                pending, duplicate = [], known.find(ready)
+            if duplicate is not None:
+                raise duplicate
+        except UserError as exc:
+            summary.refuse(item, exc)
+            continue
+        pending.append((item, ready))
+        if len(pending) >= BATCH:
+            _commit(factory, store, pending, known, summary, actor)
+            pending = []
+    _commit(factory, store, pending, known, summary, actor)
+    if summary.added or summary.failed:
+        run_write(factory, lambda s: s.add(Event(actor=actor, kind="library.imported", payload={
+            "added": len(summary.added), "duplicates": len(summary.duplicates), "failed": len(summary.failed)})))
+    return summary
+
+
+def _repeats(ready: Prepared, pending: list[tuple[ImportItem, Prepared]]) -> bool:
+    """Whether the work is the same file as, or looks the same as, one waiting in the batch."""
+    if not pending:
+        return False
+    if any(p.encoded.sha256 == ready.encoded.sha256 for _, p in pending):
+        return True
+    mine = {(c.kind, c.code) for c in ready.codes if c.view == "identity"}
+    for _, p in pending:
+        for c in p.codes:
+            if c.view in WHOLE_VIEWS:
+                for kind, code in mine:
+                    if c.kind == kind and hashes.distance(code, c.code) <= hashes.KINDS[kind].review:
+                        return True
+    return False
+
+
+def _commit(factory, store: ImageStore, pending: list[tuple[ImportItem, Prepared]], known: LookAlikes,
+            summary: ImportSummary, actor: str) -> None:
+    """Write the batch's files side by side, then register the batch in one transaction, each work in a savepoint."""
+    if not pending:
+        return
+    with ThreadPoolExecutor(8) as pool:  # each file waits for its own fsync
+        list(pool.map(lambda entry: store.write(entry[1].encoded), pending))
+
+    def work(session: Session) -> list[tuple[ImportItem, Prepared, int | UserError]]:
+        out = []
+        for item, ready in pending:
+            try:
+                with session.begin_nested():
+                    ref = add_reference(session, store, None, title=item.title, owner=item.owner,
+                                        license=item.license, source=item.source, actor=actor,
+                                        codes=(ready.codes, ready.quality), encoded=ready.encoded)
+                out.append((item, ready, ref.id))
+            except UserError as exc:  # registered meanwhile by another import: its own savepoint is undone
+                out.append((item, ready, exc))
+        return out
+
+    for item, ready, result in run_write(factory, work):
+        if isinstance(result, UserError):
+            summary.refuse(item, result)
+            continue
+        summary.added.append((item.name, result))
+        known.add(result, item.title.strip(), ready.codes, ready.encoded.sha256)
