@@ -157,3 +157,21 @@ def test_hamming_indexes_agree_with_brute_force(make):
     index.remove(labels[[5]])
     assert labels[5] not in set(index.range_search(queries[:1], 40)[0][0].tolist())
     assert len(index) == 2999
+
+
+def test_a_turned_copy_is_turned_back_to_the_upright_picture():
+    """The derotated views (OpenCV's warpAffine on Pillow's canvas and inverse map): a photo turned 10° with filled
+    corners comes back, cut to the upright picture, within a few PDQ bits of the original, and in Pillow's shape."""
+    from PIL import Image as PILImage
+
+    original = photo("astronaut", (640, 480))
+    turned = original.rotate(10, expand=True, fillcolor=(255, 255, 255), resample=PILImage.Resampling.BILINEAR)
+    views = {v.name: v.image for v in hashes.derotated_views(turned)}
+    pdq = hashes.KINDS["pdq"]
+    back = pdq.distance(pdq.code(views["derotated+10"])[0], pdq.code(original)[0])
+    wrong_way = pdq.distance(pdq.code(views["derotated-10"])[0], pdq.code(original)[0])
+    assert back <= 20 < wrong_way
+    small = hashes._shrunk(turned, hashes.DEROTATE_SIDE)
+    pillow = np.asarray(small.rotate(-6, expand=True, fillcolor=(1, 2, 3), resample=PILImage.Resampling.BILINEAR))
+    ours = hashes._turned(np.asarray(small), -6, (1, 2, 3))
+    assert ours.shape == pillow.shape and np.abs(ours.astype(int) - pillow).mean() < 1.5

@@ -198,21 +198,45 @@ def derotated_views(image: Image.Image) -> list[View]:
     If a w×h picture was turned by a with its corners filled (W×H after trimming the fill), turning it back leaves
     the original upright in the middle, and w, h follow from W = w·cos a + h·sin a, H = w·sin a + h·cos a.
     """
-    small = _shrunk(image.convert("RGB"), DEROTATE_SIDE)
-    fill = small.getpixel((0, 0))
-    width, height = small.size
+    small = np.asarray(_shrunk(image.convert("RGB"), DEROTATE_SIDE))
+    fill = tuple(int(v) for v in small[0, 0])
+    height, width = small.shape[:2]
     out = []
     for angle in DEROTATE_ANGLES:
         c, s = math.cos(math.radians(abs(angle))), math.sin(math.radians(abs(angle)))
         det = c * c - s * s
         w, h = (width * c - height * s) / det, (height * c - width * s) / det
-        turned = small.rotate(-angle, expand=True, fillcolor=fill, resample=Image.Resampling.BILINEAR)
+        turned = _turned(small, -angle, fill)
         if w < 16 or h < 16:  # not a picture turned by this angle (too narrow): keep the turned copy whole
-            out.append(View(f"derotated{angle:+d}", turned))
+            out.append(View(f"derotated{angle:+d}", Image.fromarray(turned)))
             continue
-        x, y = (turned.width - w) / 2, (turned.height - h) / 2
-        out.append(View(f"derotated{angle:+d}", turned.crop((round(x), round(y), round(x + w), round(y + h)))))
+        x, y = (turned.shape[1] - w) / 2, (turned.shape[0] - h) / 2
+        out.append(View(f"derotated{angle:+d}", Image.fromarray(
+            np.ascontiguousarray(turned[round(y):round(y + h), round(x):round(x + w)]))))
     return out
+
+
+def _turned(pixels: np.ndarray, degrees: float, fill: tuple) -> np.ndarray:
+    """Pillow's rotate(degrees, expand=True, fillcolor=fill, BILINEAR), the same canvas and the same inverse map,
+    by OpenCV's warpAffine: ~5x faster, and it lets go of the GIL while it works."""
+    import cv2
+
+    height, width = pixels.shape[:2]
+    theta = -math.radians(degrees)
+    a, b = round(math.cos(theta), 15), round(math.sin(theta), 15)
+    d, e = -b, a
+    cx, cy = width / 2.0, height / 2.0  # Pillow turns about the middle of the canvas, output to input
+    corners = [(a * (x - cx) + b * (y - cy) + cx, d * (x - cx) + e * (y - cy) + cy)
+               for x, y in ((0, 0), (width, 0), (width, height), (0, height))]
+    new_w = math.ceil(max(x for x, _ in corners)) - math.floor(min(x for x, _ in corners))
+    new_h = math.ceil(max(y for _, y in corners)) - math.floor(min(y for _, y in corners))
+    ox, oy = -(new_w - width) / 2.0, -(new_h - height) / 2.0
+    c = a * (ox - cx) + b * (oy - cy) + cx
+    f = d * (ox - cx) + e * (oy - cy) + cy
+    # Pillow samples at pixel centres (x + 0.5); OpenCV's pixels are centred on whole numbers
+    matrix = np.array([[a, b, c + 0.5 * (a + b - 1)], [d, e, f + 0.5 * (d + e - 1)]])
+    return cv2.warpAffine(pixels, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
 @dataclass(frozen=True)
