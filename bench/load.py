@@ -146,14 +146,15 @@ def run_level(url: str, users: int, calls_each: int, image: Path, db: Path, live
                 ids.append(record["id"])
 
     prober = Prober(url, live_index)
-    if users > 1:  # one user is measured alone: the end-to-end time of an edit, nobody else on the two cores
+    probing = users > 1  # one user is measured alone: the end-to-end time of an edit, nobody else on the two cores
+    if probing:
         prober.start()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(users) as pool:
         list(pool.map(user, clients))
     elapsed = time.perf_counter() - t0
     prober.stop.set()
-    if users > 1:
+    if probing:
         prober.join()
     for c in clients:
         c.close()

@@ -74,12 +74,12 @@ class ImageGuards:
         self.guards = list(guards)
         self.name = "+".join(g.name for g in self.guards)
         self.checks = tuple(c for c in CATEGORIES if any(c in g.checks for g in self.guards))
-        self._pool = ThreadPoolExecutor(4 * max(0, len(self.guards) - 1) or 1, thread_name_prefix="editguard-check")
+        self._pool = ThreadPoolExecutor(max(1, 4 * (len(self.guards) - 1)), thread_name_prefix="editguard-check")
 
     def check_image(self, image: Image.Image) -> Verdict:
-        others = [self._pool.submit(g.check_image, image) for g in self.guards[1:]]
-        first = self.guards[0].check_image(image) if self.guards else None
-        return combine(([first] if first else []) + [f.result() for f in others], self.name)
+        first, *rest = self.guards  # the first runs in this thread, the others beside it
+        others = [self._pool.submit(g.check_image, image) for g in rest]
+        return combine([first.check_image(image)] + [f.result() for f in others], self.name)
 
     def describe(self) -> str:
         """For the status line: which categories pictures are checked for, and by what."""

@@ -85,11 +85,12 @@ class NudeNetGuard:
         keep = best >= 0.2
         rows, scores, best = rows[keep], scores[keep], best[keep]
         classes = scores.argmax(axis=1)
-        # the package's float32 arithmetic, in its order (multiply by the padded side, then divide by the model's)
-        size = np.float32(self.SIZE)
-        w, h = rows[:, 2] * np.float32(side) / size, rows[:, 3] * np.float32(side) / size
-        x = np.clip((rows[:, 0] - rows[:, 2] / 2) * np.float32(side) / size, 0, width)
-        y = np.clip((rows[:, 1] - rows[:, 3] / 2) * np.float32(side) / size, 0, height)
+        def scaled(v):  # the package's float32 arithmetic, in its order: times the padded side, over the model's
+            return v * np.float32(side) / np.float32(self.SIZE)
+
+        w, h = scaled(rows[:, 2]), scaled(rows[:, 3])
+        x = np.clip(scaled(rows[:, 0] - rows[:, 2] / 2), 0, width)
+        y = np.clip(scaled(rows[:, 1] - rows[:, 3] / 2), 0, height)
         w, h = np.minimum(w, width - x), np.minimum(h, height - y)
         boxes = np.stack([x, y, w, h], axis=1)
         chosen = cv2.dnn.NMSBoxes(boxes.tolist(), best.tolist(), 0.25, 0.45) if len(boxes) else []

@@ -104,8 +104,9 @@ def _run(rt, sub: Submission, say: Callable[[float, str], None]) -> dict:
     params = _ran(rt, output)
     facts = _facts(rt, edit.request_id, params, 1 + len(refs))
     # The results' labelling (watermark, XMP, PNG, C2PA: needed to save; the longest, so first) and library match
-    # (needed for the decision) run in the pool while this thread runs the image guard on them. After the CPU editor that starts before
-    # the inputs' own check has answered: if the inputs are refused, these results are dropped unseen and unsaved.
+    # (needed for the decision) run in the pool while this thread runs the image guard on them. After the CPU
+    # editor that starts before the inputs' own check has answered: if the inputs are refused, these results are
+    # dropped unseen and unsaved.
     say(0.87, "checking the result")
     labelled = [("output", i, rt.pool.submit(rt.labeller.encode, im, facts)) for i, im in enumerate(output.images)]
     output_matches = rt.pool.submit(_matches, rt, [("output", i, im) for i, im in enumerate(output.images)])

@@ -189,18 +189,11 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
 
 def _repeats(ready: Prepared, pending: list[tuple[ImportItem, Prepared]]) -> bool:
     """Whether the work is the same file as, or looks the same as, one waiting in the batch."""
-    if not pending:
-        return False
     if any(p.encoded.sha256 == ready.encoded.sha256 for _, p in pending):
         return True
-    mine = {(c.kind, c.code) for c in ready.codes if c.view == "identity"}
-    for _, p in pending:
-        for c in p.codes:
-            if c.view in WHOLE_VIEWS:
-                for kind, code in mine:
-                    if c.kind == kind and hashes.distance(code, c.code) <= hashes.KINDS[kind].review:
-                        return True
-    return False
+    return any(hashes.distance(q.code, c.code) <= hashes.KINDS[q.kind].review
+               for q in ready.codes if q.view == "identity"
+               for _, p in pending for c in p.codes if c.kind == q.kind and c.view in WHOLE_VIEWS)
 
 
 def _commit(factory, store: ImageStore, pending: list[tuple[ImportItem, Prepared]], known: LookAlikes,
