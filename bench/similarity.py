@@ -9,7 +9,7 @@ it was not made from, counted per pair) at or below 0.1%; recall is then reporte
 
 - `phash`: imagehash pHash of the whole picture, 8 rotations/mirrors registered (the first version of the app);
 - `pdq`: PDQ of the whole picture, 8 rotations/mirrors registered;
-- `final`: what `review/hashes.py` ships: PDQ on all registered views (rotations/mirrors, trimmed, twenty windows) and
+- `final`: what `review/hashes.py` ships: PDQ on all registered views (rotations/mirrors, trimmed, twenty-five windows) and
   query views (as is, trimmed, turned back by small angles), or'ed with the whole-picture pHash; the two thresholds
   are searched jointly under the same false-positive budget.
 

@@ -131,4 +131,4 @@ def import_time(works: int = 40) -> dict:
             "ms_per_work": round(per_work * 1000, 1),
             "100k_works_minutes_extrapolated": round(per_work * 100_000 / 60, 1),
             "how": "measured on `works` procedural 640x480 pictures with one worker process per core, extrapolated "
-                   "linearly (hashing the 36 views dominates; the duplicate check is an in-memory multi-index)"}
+                   "linearly (decoding, hashing the 41 views and encoding dominate; the duplicate check is an in-memory multi-index)"}

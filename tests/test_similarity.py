@@ -130,6 +130,42 @@ def test_dihedral_views_are_the_turned_pictures():
         assert hashes.distance(pdq.code(turned)[0], codes[hashes.DIHEDRAL.index(name)]) == 0
 
 
+def test_phash_dihedral_views_are_the_turned_pictures():
+    im = photo("coffee")
+    phash = hashes.KINDS["phash"]
+    codes, _ = phash.dihedral(im)
+    assert len(set(codes)) == 8
+    for name, turned in zip(hashes.DIHEDRAL, hashes.dihedral_images(im)):
+        assert hashes.distance(phash.code(turned)[0], codes[hashes.DIHEDRAL.index(name)]) <= 2  # resampling order
+
+
+def test_a_window_on_pdqs_grid_is_the_mean_of_each_cell():
+    """`Windows`: each cell of the 64x64 grid is the plain mean of the grey levels it covers, for any window."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (192, 256, 3), dtype=np.uint8)
+    grey = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    windows = hashes.Windows(pixels)
+    expected = np.floor(grey[32:160, 64:192].reshape(64, 2, 64, 2).mean(axis=(1, 3)) + 0.5)
+    assert np.array_equal(windows.grid((64, 32, 192, 160)), expected.astype(np.uint8))
+    uneven = windows.grid((10, 5, 250, 190))  # cells of 3-4 pixels: each still a mean of its own pixels
+    assert uneven.shape == (64, 64) and abs(float(uneven.mean()) - grey[5:190, 10:250].mean()) < 1.0
+    assert windows.grid((0, 0, 40, 30)).shape == (64, 64)  # smaller than the grid: scaled up
+
+
+def test_pdq_on_the_grid_stays_pdq():
+    """Averaging to the grid first changes few bits against pdqhash on the full picture, and none of its quality."""
+    import pdqhash
+
+    for name in ("astronaut", "coffee", "rocket"):
+        im = photo(name)
+        bits, quality = pdqhash.compute(np.asarray(im.convert("RGB")))
+        code, ours = hashes.KINDS["pdq"].code(im)
+        assert hashes.distance(np.packbits(bits.astype(np.uint8)).tobytes(), code) <= 20
+        assert ours == quality
+
+
 def test_trim_borders():
     im = photo("coffee")
     padded = ImageOps.expand(im, border=(50, 30), fill=(255, 255, 255))

@@ -44,7 +44,7 @@ CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 MIH_VIEWS = ("identity",)
 MIH_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # turned-back views rarely come within 31 bits: not worth a lookup
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
-VIEW_SLOTS = 32  # an index row's label is (reference id, view) as one int64: id * VIEW_SLOTS + view position
+VIEW_SLOTS = 64  # an index row's label is (reference id, view) as one int64: id * VIEW_SLOTS + view position
 assert len(VIEWS) <= VIEW_SLOTS
 
 
