@@ -45,10 +45,10 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
         rows_per_work = per_ref if n_refs <= max_full else {k: 1 for k in per_ref}
         data = {k: rng.integers(0, 256, size=(n_refs * rows_per_work[k], hashes.KINDS[k].bits // 8), dtype=np.uint8)
                 for k in hashes.KINDS}
-        # queries: a near copy of a planted reference code (10-31 bits away: review level; 40-76: warn level) and
+        # queries: a near copy of a planted reference code (10-31 bits away: review level; 40 to the PDQ warn distance: warn level) and
         # random codes for the rest of a query's views
         planted = rng.choice(n_refs, size=20 if n_refs < 1_000_000 else 10, replace=False)  # whole-picture rows
-        flips = [int(rng.integers(10, 32)) if i % 2 == 0 else int(rng.integers(40, 77)) for i in range(len(planted))]
+        flips = [int(rng.integers(10, 32)) if i % 2 == 0 else int(rng.integers(40, KINDS['pdq'].warn + 1)) for i in range(len(planted))]
         for index_kind in ("mih", "numpy", "faiss"):
             if index_kind != "mih" and n_refs > max_full:
                 continue

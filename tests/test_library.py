@@ -109,6 +109,7 @@ def test_references_from_an_older_version_are_rehashed_at_start(make_runtime):
 
     run_write(rt.session_factory, age)
     again = Runtime.start(rt.settings, load_models=False)
+    again.rehashing.join(60)  # beside serving, in the background
     with again.session_factory() as s:
         kinds = {h.kind: len(h.views) for h in s.scalars(select(ReferenceHashes))}
         assert s.get(ReferenceWork, ref_id).hash_version == hashes.HASH_VERSION
@@ -229,6 +230,50 @@ def test_a_large_import_hashes_in_worker_processes_and_commits_in_batches(make_r
     with rt.session_factory() as s:
         assert s.scalar(select(func.count(func.distinct(ReferenceHashes.reference_id)))) == 40  # every work's codes
     assert [m.title for m in rt.index.search(procedural(517).resize((320, 240)))] == ["w17"]
+
+
+def test_an_older_library_is_rehashed_in_batches_and_two_processes_write_each_work_once(make_runtime, tmp_path):
+    """Works with codes of an older version get the current codes: hashed by worker processes, in batches; two
+    re-hashers running at once (replicas starting together) write each work once; a work whose file is gone keeps
+    its old codes and is left for the next start."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.similarity_data import procedural
+    from db.models import LibraryChange, StoredImage
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        procedural(700 + i).resize((160, 120)).save(folder / f"w{i:02d}.png")
+    items = library.read_manifest(folder, {"owner": "o", "license": "l"})
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="t", workers=2)
+    ids = [r for _, r in summary.added]
+    with rt.session_factory() as s:
+        current = {(h.reference_id, h.kind): (list(h.views), h.codes) for h in s.scalars(select(ReferenceHashes))}
+        gone = s.scalar(select(StoredImage.relpath).join(ReferenceWork, ReferenceWork.image_sha256 == StoredImage.sha256)
+                        .where(ReferenceWork.id == ids[5]))
+
+    def age(s):
+        s.query(ReferenceHashes).filter(ReferenceHashes.kind == "pdq").delete()
+        s.query(ReferenceWork).update({ReferenceWork.hash_version: hashes.HASH_VERSION - 1})
+        return s.scalar(select(func.max(LibraryChange.seq))) or 0
+
+    mark = run_write(rt.session_factory, age)
+    (rt.store.root / gone).unlink()
+    assert bulk_import.stale_references(rt.session_factory)
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda _: bulk_import.rehash_references(rt.session_factory, rt.store, workers=2,
+                                                                     batch=16), range(2)))
+    assert sum(done) == 39
+    with rt.session_factory() as s:
+        versions = dict(s.execute(select(ReferenceWork.id, ReferenceWork.hash_version)).all())
+        changed = s.scalars(select(LibraryChange.reference_id).where(LibraryChange.seq > mark)).all()
+        renewed = {(h.reference_id, h.kind): (list(h.views), h.codes) for h in s.scalars(select(ReferenceHashes))}
+    assert versions.pop(ids[5]) == hashes.HASH_VERSION - 1 and set(versions.values()) == {hashes.HASH_VERSION}
+    assert sorted(changed) == sorted(i for i in ids if i != ids[5])  # each work written once
+    assert sum(kind == "pdq" for _, kind in current) > 30  # most of these works have PDQ codes
+    assert (ids[5], "pdq") not in renewed and renewed == {k: v for k, v in current.items() if k != (ids[5], "pdq")}
 
 
 def test_a_work_registered_meanwhile_is_reported_and_its_batch_still_goes_in(make_runtime, tmp_path, monkeypatch):

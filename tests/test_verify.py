@@ -80,7 +80,7 @@ def test_confidence_is_never_certain_and_hash_only_confidence_falls_with_the_lib
     assert verified_confidence(5) < 0.5 < verified_confidence(15) < verified_confidence(200) == CONFIDENCE_CAP < 1
     assert 0.9 < hash_only_confidence("pdq", 0, 10) < 1.0
     assert hash_only_confidence("pdq", 0, 1_000_000) == 0.0
-    assert hash_only_confidence("pdq", 70, 100) < hash_only_confidence("pdq", 20, 100)
+    assert hash_only_confidence("pdq", hashes.KINDS["pdq"].warn, 100) < hash_only_confidence("pdq", 20, 100)
 
 
 def test_calibration_is_fitted_on_some_pictures_and_judged_on_others():

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from review.guard.registry import load_image_guard, load_text_guard
 from review.provenance.labeller import Labeller
 from review.queue.service import ReviewQueue
 from review.pipeline.settings import Settings
-from review.similarity.library import DuplicateReference, LibraryError, add_reference, reference_codes, rehash_references
+from review.similarity.bulk_import import rehash_references, stale_references
+from review.similarity.library import DuplicateReference, LibraryError, add_reference, reference_codes
 from review.similarity.search import ReferenceIndex
 
 log = logging.getLogger(__name__)
@@ -80,10 +82,22 @@ class Runtime:
                 replica.start()
         if settings.seed_references:
             rt.seed_sample_references()
-        rehashed = rehash_references(factory, rt.store)
+        # Works registered with older codes get the current ones beside serving: a large library takes minutes, and
+        # until a work is done its old codes still find copies (a few bits apart from the new ones).
+        rt.rehashing = None
+        if stale_references(factory):
+            rt.rehashing = threading.Thread(target=rt._rehash, name="editguard-rehash", daemon=True)
+            rt.rehashing.start()
+        return rt
+
+    def _rehash(self) -> None:
+        try:
+            rehashed = rehash_references(self.session_factory, self.store)
+        except Exception:  # noqa: BLE001 - a background task: logged, retried at the next start
+            log.exception("re-hashing the references of an older version failed; it is retried at the next start")
+            return
         if rehashed:
             log.info("re-hashed %d reference(s) registered by an older version", rehashed)
-        return rt
 
     @property
     def edit_concurrency(self) -> int:

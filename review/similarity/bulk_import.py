@@ -1,4 +1,6 @@
-"""Bulk import of reference works: hashed in one worker process per core, registered in batched transactions.
+"""Bulk work on the library: importing works, and re-hashing the works of an older hash version.
+
+Both hash in one worker process per core and write in batched transactions.
 
 Decoding, hashing and encoding a work (~25 ms of CPU for a 640x480 PNG and the 41 codes of its views) is most of an import, and it needs no
 database, so worker processes do it side by side. The database then gets one transaction per BATCH works, each
@@ -10,6 +12,7 @@ one of the same batch ends the batch early, so it is reported against a work wit
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -23,13 +26,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
 from db.image_store import EncodedImage, ImageStore, encode_image
-from db.models import Event, ReferenceHashes, ReferenceWork
+from db.models import Event, LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
 from errors import UserError
 from review.pipeline.image_input import load_image
 from review.similarity import hashes
 from review.similarity.index import MultiIndexHammingIndex
 from review.similarity.library import DuplicateReference, ImportItem, add_reference, clean_fields
 from review.similarity.library import reference_codes
+from review.similarity.search import hash_rows
+
+log = logging.getLogger(__name__)
 
 BATCH = 200  # works per transaction: the per-commit cost is spread thin, a writer waits at most about a second
 POOL_MIN_ITEMS = 32  # fewer than this are hashed here: starting worker processes would cost more than it saves
@@ -134,18 +140,28 @@ class LookAlikes:
 def _prepared(items: list[ImportItem], max_pixels: int, level: int, workers: int) -> Iterator[Prepared | Refusal]:
     """Each item's preparation, in order: in worker processes for a large import, else in this one."""
     paths = [i.path for i in items if not i.error]
-    if workers > 1 and len(paths) >= POOL_MIN_ITEMS:
+    results = _in_workers(prepare, paths, workers, max_pixels, level)
+    for item in items:
+        yield Refusal(item.error, "library.bad_item", {}) if item.error else next(results)
+
+
+def _in_workers(fn: Callable, inputs: list, workers: int, *constant) -> Iterator:
+    """fn(input, *constant) for each input, in order: in worker processes when there are enough, else here."""
+    if workers > 1 and len(inputs) >= POOL_MIN_ITEMS:
         # spawn, not fork: the app holds threads (Gradio, the edit pool) that a forked child must not inherit
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        results = pool.map(prepare, paths, [max_pixels] * len(paths), [level] * len(paths), chunksize=4)
+        results = pool.map(fn, inputs, *([c] * len(inputs) for c in constant), chunksize=4)
     else:
-        pool, results = None, (prepare(p, max_pixels, level) for p in paths)
+        pool, results = None, (fn(i, *constant) for i in inputs)
     try:
-        for item in items:
-            yield Refusal(item.error, "library.bad_item", {}) if item.error else next(results)
+        yield from results
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def import_library(factory: sessionmaker[Session], store: ImageStore, items: Iterable[ImportItem], *, actor: str,
@@ -157,8 +173,7 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
     items = list(items)
     summary = ImportSummary()
     known = LookAlikes(factory, look_alike=index is not None)
-    if not workers:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = workers or _cores()
     pending = Batch()
     for n, (item, ready) in enumerate(zip(items, _prepared(items, max_pixels, store.compress_level, workers)), 1):
         if progress:
@@ -239,3 +254,68 @@ def _commit(factory, store: ImageStore, pending: list[tuple[ImportItem, Prepared
             continue
         summary.added.append((item.name, result))
         known.add(result, item.title.strip(), ready.codes, ready.encoded.sha256)
+
+
+def current_codes(path: Path | None) -> tuple[list[hashes.Code], int] | None:
+    """A stored work's codes of this HASH_VERSION, or None when its file is gone or cannot be hashed."""
+    if path is None:
+        return None
+    try:
+        return reference_codes(load_image(path, max_pixels=2**31))
+    except (OSError, UserError):
+        return None
+
+
+def stale_references(factory: sessionmaker[Session]) -> bool:
+    """Whether any work still has codes of an older HASH_VERSION."""
+    with factory() as s:
+        return s.scalar(select(ReferenceWork.id).where(ReferenceWork.hash_version < hashes.HASH_VERSION).limit(1)) \
+            is not None
+
+
+def rehash_references(factory: sessionmaker[Session], store: ImageStore, *, workers: int | None = None,
+                      batch: int = BATCH) -> int:
+    """Give the works registered with older codes the current ones (at start-up, beside serving; idempotent).
+
+    BATCH works at a time: hashed in worker processes, then written in one transaction that re-checks each work's
+    version, so replicas starting together each write a work once at most (a work done meanwhile is skipped). A
+    work whose file is gone or unreadable keeps its old codes and is tried again at the next start. Returns how
+    many works got new codes here."""
+    done, after, workers = 0, 0, workers or _cores()
+    while True:
+        with factory() as s:
+            stale = s.execute(select(ReferenceWork.id, StoredImage.relpath)
+                              .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
+                              .where(ReferenceWork.hash_version < hashes.HASH_VERSION, ReferenceWork.id > after)
+                              .order_by(ReferenceWork.id).limit(batch)).all()
+        if not stale:
+            return done
+        after = stale[-1][0]
+        fresh = [(ref_id, codes) for (ref_id, _), codes in
+                 zip(stale, _in_workers(current_codes, [_local(store, relpath) for _, relpath in stale], workers))
+                 if codes is not None]
+
+        def work(s: Session, fresh=fresh) -> int:
+            written = 0
+            for ref_id, (codes, quality) in fresh:
+                ref = s.get(ReferenceWork, ref_id)
+                if ref is None or ref.hash_version >= hashes.HASH_VERSION:  # removed, or done by another process
+                    continue
+                s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
+                for row in hash_rows(codes):
+                    row.reference_id = ref_id
+                    s.add(row)
+                ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
+                s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
+                written += 1
+            return written
+
+        done += run_write(factory, work)
+
+
+def _local(store: ImageStore, relpath: str) -> Path | None:
+    try:
+        return store.path(relpath)  # fetched from the replica when this disk lacks it
+    except Exception:  # noqa: BLE001 - an unreachable replica: this work is tried again at the next start
+        log.warning("reference file %s is not available; its codes are renewed at a later start", relpath)
+        return None

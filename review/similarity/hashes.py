@@ -110,10 +110,10 @@ class SignalType(ABC):
 class PDQ(SignalType):
     name = "pdq"
     bits = 256
-    review, warn = 31, 76  # 31 is also Meta's own PDQ match threshold
-    false_pair_cdf = ((0, 0.0), (56, 0.0), (60, 0.00006), (68, 0.00015), (72, 0.00027), (76, 0.00045), (80, 0.0006),
-                      (84, 0.00105), (88, 0.00229), (92, 0.00716), (96, 0.0272), (100, 0.119), (104, 0.416),
-                      (108, 0.848), (112, 0.993), (120, 1.0), (256, 1.0))
+    review, warn = 31, 84  # 31 is also Meta's own PDQ match threshold; 84 the joint threshold of HASH_VERSION 3
+    false_pair_cdf = ((0, 0.0), (56, 0.0), (60, 0.00003), (64, 0.00006), (80, 0.00006), (84, 0.00049), (88, 0.00182),
+                      (92, 0.00746), (96, 0.0338), (100, 0.139), (104, 0.454), (108, 0.879), (112, 0.996), (124, 1.0),
+                      (256, 1.0))  # measured on the codes of HASH_VERSION 3
 
     @staticmethod
     def grid(pixels: np.ndarray) -> np.ndarray:

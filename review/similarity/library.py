@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
 from db.image_store import EncodedImage, ImageStore
-from db.models import Event, LibraryChange, ReferenceHashes, ReferenceWork, SimilarityMatch, StoredImage
+from db.models import Event, LibraryChange, ReferenceWork, SimilarityMatch, StoredImage
 from errors import UserError
 from review.similarity import hashes
 from review.queue.export import safe_cell
@@ -127,33 +127,6 @@ def remove_reference(factory: sessionmaker[Session], ref_id: int, actor: str) ->
         s.add(Event(actor=actor, kind="library.removed", payload={"reference_id": ref_id, "title": ref.title}))
 
     run_write(factory, work)
-
-
-def rehash_references(factory: sessionmaker[Session], store: ImageStore) -> int:
-    """Give references registered by an older version of the app the current codes (start-up; idempotent)."""
-    with factory() as s:
-        stale = s.execute(select(ReferenceWork.id, StoredImage.relpath)
-                          .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
-                          .where(ReferenceWork.hash_version < hashes.HASH_VERSION)).all()
-    done = 0
-    for ref_id, relpath in stale:
-        try:
-            codes, quality = hashes.reference_codes(store.open(relpath))
-        except (OSError, hashes.Unhashable):
-            continue  # the file is gone or flat: it keeps its old codes and is retried next start
-
-        def work(s: Session, ref_id=ref_id, codes=codes, quality=quality) -> None:
-            ref = s.get(ReferenceWork, ref_id)
-            s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
-            for row in hash_rows(codes):
-                row.reference_id = ref_id
-                s.add(row)
-            ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
-            s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
-
-        run_write(factory, work)
-        done += 1
-    return done
 
 
 @dataclass(frozen=True)
