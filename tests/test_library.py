@@ -276,6 +276,45 @@ def test_an_older_library_is_rehashed_in_batches_and_two_processes_write_each_wo
     assert (ids[5], "pdq") not in renewed and renewed == {k: v for k, v in current.items() if k != (ids[5], "pdq")}
 
 
+def test_worker_processes_exit_when_their_parent_is_killed(tmp_path):
+    """A kill -9 of the app mid-import (or mid re-hash) leaves nobody to shut the worker processes down: they notice
+    their parent is gone and exit instead of waiting for work for ever."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        "from review.similarity import bulk_import\n"
+        "if __name__ == '__main__':\n"
+        "    with bulk_import._mapper(2, 100) as run:\n"
+        "        list(run(time.sleep, [0.01] * 40))\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        children = [int(c) for c in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+        workers = [c for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1][:4]
+        except (FileNotFoundError, IndexError):
+            return False
+
+    deadline = time.monotonic() + 15
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(w) for w in workers)
+
+
 def test_a_work_registered_meanwhile_is_reported_and_its_batch_still_goes_in(make_runtime, tmp_path, monkeypatch):
     """Another import registers the same file between the duplicate check and the commit: that work's savepoint is
     undone and it is reported as a duplicate; the rest of its batch is registered."""

@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
@@ -140,24 +143,36 @@ class LookAlikes:
 def _prepared(items: list[ImportItem], max_pixels: int, level: int, workers: int) -> Iterator[Prepared | Refusal]:
     """Each item's preparation, in order: in worker processes for a large import, else in this one."""
     paths = [i.path for i in items if not i.error]
-    results = _in_workers(prepare, paths, workers, max_pixels, level)
-    for item in items:
-        yield Refusal(item.error, "library.bad_item", {}) if item.error else next(results)
+    with _mapper(workers, len(paths)) as run:
+        results = run(prepare, paths, [max_pixels] * len(paths), [level] * len(paths))
+        for item in items:
+            yield Refusal(item.error, "library.bad_item", {}) if item.error else next(results)
 
 
-def _in_workers(fn: Callable, inputs: list, workers: int, *constant) -> Iterator:
-    """fn(input, *constant) for each input, in order: in worker processes when there are enough, else here."""
-    if workers > 1 and len(inputs) >= POOL_MIN_ITEMS:
-        # spawn, not fork: the app holds threads (Gradio, the edit pool) that a forked child must not inherit
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        results = pool.map(fn, inputs, *([c] * len(inputs) for c in constant), chunksize=4)
-    else:
-        pool, results = None, (fn(i, *constant) for i in inputs)
+@contextmanager
+def _mapper(workers: int, items: int) -> Iterator[Callable]:
+    """A `map` that keeps the order: over worker processes when there are enough items, else in this process."""
+    if workers < 2 or items < POOL_MIN_ITEMS:
+        yield map
+        return
+    # spawn, not fork: the app holds threads (Gradio, the edit pool) that a forked child must not inherit
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_follow_parent, initargs=(os.getpid(),))
     try:
-        yield from results
+        yield lambda fn, *inputs: pool.map(fn, *inputs, chunksize=4)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        pool.shutdown(cancel_futures=True)
+
+
+def _follow_parent(parent: int) -> None:
+    """In a worker process: exit once the parent is gone (after a kill -9 nobody shuts the pool down, and its
+    workers would wait for work for ever)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 def _cores() -> int:
@@ -281,36 +296,43 @@ def rehash_references(factory: sessionmaker[Session], store: ImageStore, *, work
     version, so replicas starting together each write a work once at most (a work done meanwhile is skipped). A
     work whose file is gone or unreadable keeps its old codes and is tried again at the next start. Returns how
     many works got new codes here."""
-    done, after, workers = 0, 0, workers or _cores()
-    while True:
-        with factory() as s:
-            stale = s.execute(select(ReferenceWork.id, StoredImage.relpath)
-                              .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
-                              .where(ReferenceWork.hash_version < hashes.HASH_VERSION, ReferenceWork.id > after)
-                              .order_by(ReferenceWork.id).limit(batch)).all()
-        if not stale:
-            return done
-        after = stale[-1][0]
-        fresh = [(ref_id, codes) for (ref_id, _), codes in
-                 zip(stale, _in_workers(current_codes, [_local(store, relpath) for _, relpath in stale], workers))
-                 if codes is not None]
+    with factory() as s:
+        total = s.scalar(select(func.count()).select_from(ReferenceWork)
+                         .where(ReferenceWork.hash_version < hashes.HASH_VERSION))
+    done, after = 0, 0
+    with _mapper(workers or _cores(), total) as run:  # one set of worker processes for every batch
+        while stale := _stale_batch(factory, after, batch):
+            after = stale[-1][0]
+            fresh = [(ref_id, codes) for (ref_id, _), codes in
+                     zip(stale, run(current_codes, [_local(store, relpath) for _, relpath in stale]))
+                     if codes is not None]
+            done += run_write(factory, lambda s, fresh=fresh: _renew(s, fresh))
+    return done
 
-        def work(s: Session, fresh=fresh) -> int:
-            written = 0
-            for ref_id, (codes, quality) in fresh:
-                ref = s.get(ReferenceWork, ref_id)
-                if ref is None or ref.hash_version >= hashes.HASH_VERSION:  # removed, or done by another process
-                    continue
-                s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
-                for row in hash_rows(codes):
-                    row.reference_id = ref_id
-                    s.add(row)
-                ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
-                s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
-                written += 1
-            return written
 
-        done += run_write(factory, work)
+def _stale_batch(factory: sessionmaker[Session], after: int, batch: int) -> list:
+    with factory() as s:
+        return s.execute(select(ReferenceWork.id, StoredImage.relpath)
+                         .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
+                         .where(ReferenceWork.hash_version < hashes.HASH_VERSION, ReferenceWork.id > after)
+                         .order_by(ReferenceWork.id).limit(batch)).all()
+
+
+def _renew(s: Session, fresh: list) -> int:
+    """Write the new codes of works still on older ones (another process may have done some meanwhile)."""
+    written = 0
+    for ref_id, (codes, quality) in fresh:
+        ref = s.get(ReferenceWork, ref_id)
+        if ref is None or ref.hash_version >= hashes.HASH_VERSION:  # removed, or done by another process
+            continue
+        s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
+        for row in hash_rows(codes):
+            row.reference_id = ref_id
+            s.add(row)
+        ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
+        s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
+        written += 1
+    return written
 
 
 def _local(store: ImageStore, relpath: str) -> Path | None:
