@@ -315,6 +315,28 @@ def test_worker_processes_exit_when_their_parent_is_killed(tmp_path):
     assert not any(alive(w) for w in workers)
 
 
+def test_a_small_import_asks_the_index_instead_of_loading_the_library(make_runtime, tmp_path, monkeypatch):
+    """A few files into a library: nothing is loaded per work (LookAlikes is never built); the same file, a
+    look-alike of a registered work and a repeat within the import are still reported, the rest goes in."""
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    run_write(rt.session_factory, lambda s: library.add_reference(s, rt.store, photo("rocket"), title="Rocket",
+                                                                  owner="o", license="l"))
+    folder = tmp_path / "few"
+    folder.mkdir()
+    photo("rocket").save(folder / "a_same.png")  # the same pixels: the same stored file
+    photo("rocket").resize((320, 213)).save(folder / "b_small.jpg", quality=85)  # looks the same
+    photo("coffee").save(folder / "c_coffee.png")
+    photo("coffee").resize((300, 200)).save(folder / "d_coffee_again.jpg", quality=85)  # repeats c within the import
+    monkeypatch.setattr(bulk_import, "LookAlikes", lambda *a, **k: pytest.fail("loaded the whole library"))
+    items = library.read_manifest(folder, {"owner": "o", "license": "l"})
+    summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="t", index=rt.index)
+    assert [n for n, _ in summary.added] == ["c_coffee.png"]
+    reasons = dict(summary.duplicates)
+    assert set(reasons) == {"a_same.png", "b_small.jpg", "d_coffee_again.jpg"}
+    assert "already registered" in reasons["a_same.png"] and "looks the same" in reasons["b_small.jpg"]
+    assert "“c coffee”" in reasons["d_coffee_again.jpg"]  # its title, from the file name
+
+
 def test_a_work_registered_meanwhile_is_reported_and_its_batch_still_goes_in(make_runtime, tmp_path, monkeypatch):
     """Another import registers the same file between the duplicate check and the commit: that work's savepoint is
     undone and it is reported as a duplicate; the rest of its batch is registered."""

@@ -140,6 +140,29 @@ class LookAlikes:
         return None
 
 
+class AskedLookAlikes:
+    """`LookAlikes` for an import of a few items: the database and the running index are asked about each one, so
+    a file added to a library of a million works does not first load every work's codes."""
+
+    def __init__(self, factory: sessionmaker[Session], index=None):
+        self._factory, self._index = factory, index
+
+    def add(self, *_args) -> None:
+        """Nothing to keep: the database has the work, and the index follows the library's changes itself."""
+
+    def find(self, prepared: Prepared) -> DuplicateReference | None:
+        with self._factory() as s:
+            same = s.execute(select(ReferenceWork.id, ReferenceWork.title)
+                             .where(ReferenceWork.image_sha256 == prepared.encoded.sha256)).first()
+        if same is not None:
+            return DuplicateReference(*same)
+        if self._index is not None:
+            for m in self._index.search_codes([c for c in prepared.codes if c.view == "identity"]):
+                if m.level == "review":
+                    return DuplicateReference(m.reference_id, m.title, same_file=False)
+        return None
+
+
 def _prepared(items: list[ImportItem], max_pixels: int, level: int, workers: int) -> Iterator[Prepared | Refusal]:
     """Each item's preparation, in order: in worker processes for a large import, else in this one."""
     paths = [i.path for i in items if not i.error]
@@ -187,7 +210,9 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
     With `index` (the app's ReferenceIndex), a picture that looks the same as an active work is a duplicate too."""
     items = list(items)
     summary = ImportSummary()
-    known = LookAlikes(factory, look_alike=index is not None)
+    # a large import loads the library's codes once; a few items ask the running index (nothing loaded per work)
+    known = LookAlikes(factory, look_alike=index is not None) if len(items) >= POOL_MIN_ITEMS \
+        else AskedLookAlikes(factory, index)
     workers = workers or _cores()
     pending = Batch()
     for n, (item, ready) in enumerate(zip(items, _prepared(items, max_pixels, store.compress_level, workers)), 1):
@@ -242,8 +267,8 @@ class Batch:
             for q in ready.codes if q.view == "identity")
 
 
-def _commit(factory, store: ImageStore, pending: list[tuple[ImportItem, Prepared]], known: LookAlikes,
-            summary: ImportSummary, actor: str) -> None:
+def _commit(factory, store: ImageStore, pending: list[tuple[ImportItem, Prepared]],
+            known: LookAlikes | AskedLookAlikes, summary: ImportSummary, actor: str) -> None:
     """Write the batch's files side by side, then register the batch in one transaction, each work in a savepoint."""
     if not pending:
         return
