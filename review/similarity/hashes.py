@@ -32,7 +32,7 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageChops, ImageOps
 
-HASH_VERSION = 3  # bump when the codes change: references are re-hashed at start-up (review.similarity.library)
+HASH_VERSION = 3  # bump when the codes change: references are re-hashed after start-up (bulk_import.rehash_references)
 DIHEDRAL = ("identity", "rot90", "rot180", "rot270", "mirror", "mirror_rot90", "mirror_rot180", "mirror_rot270")
 # Sub-windows of a registered work: (name, share of each side kept, anchor). PDQ tolerates a window that is off by
 # a few percent of the side, not more (a copy keeping 80% matched a 75% window at 90 bits), so the scales are 6%
@@ -53,7 +53,7 @@ PREPARED_SIDE = 256  # every query view is whole: this is detail enough for PDQ'
 PHASH_GRID = 32  # imagehash.phash's grid (hash size 8 x high-frequency factor 4)
 PDQ_GRID = 64  # PDQ hashes a 64x64 grid of the picture (its DCT keeps the 16x16 lowest frequencies of it)
 DEROTATE_SIDE = 192  # turning is the costliest step of a query; 3x PDQ's 64x64 grid is detail enough
-WORKING_SIDE = 512  # every view is cut from a copy this size: enough detail for 64x64 hashes of a 68% window
+WORKING_SIDE = 512  # every view is cut from a copy this size: enough detail for 64x64 hashes of a 70% window
 
 
 @dataclass(frozen=True)
