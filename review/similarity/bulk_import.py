@@ -346,8 +346,8 @@ def _stale_batch(factory: sessionmaker[Session], after: int, batch: int) -> list
 def _renew(s: Session, fresh: list) -> int:
     """Write the new codes of works still on older ones (another process may have done some meanwhile)."""
     written = 0
-    for ref_id, (codes, quality) in fresh:
-        ref = s.get(ReferenceWork, ref_id)
+    for ref_id, (codes, quality) in fresh:  # in id order: two re-hashers lock rows in the same order
+        ref = s.get(ReferenceWork, ref_id, with_for_update=True)  # PostgreSQL: wait for one writing it, then re-read
         if ref is None or ref.hash_version >= hashes.HASH_VERSION:  # removed, or done by another process
             continue
         s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
