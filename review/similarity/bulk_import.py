@@ -2,13 +2,14 @@
 
 Both hash in one worker process per core and write in batched transactions.
 
-Decoding, hashing and encoding a work (~25 ms of CPU for a 640x480 PNG and the 41 codes of its views) is most of an import, and it needs no
-database, so worker processes do it side by side. The database then gets one transaction per BATCH works, each
-work in its own savepoint (a row that cannot go in is reported and its neighbours still do), and the files are
-written beside each other first. Duplicates (the same file, or a picture that looks the same as a registered work's
-whole picture, turned or mirrored, at the review level) are found in memory: the library's file hashes and a
-multi-index over its whole-picture codes, loaded once, then kept up to date as works go in. An item that repeats
-one of the same batch ends the batch early, so it is reported against a work with a number.
+Decoding, hashing and encoding a work (~25 ms of CPU for a 640x480 PNG and the 41 codes of its views) is most of
+an import, and it needs no database, so worker processes do it side by side. The database then gets one transaction
+per BATCH works, each work in its own savepoint (a row that cannot go in is reported and its neighbours still do),
+and the files are written beside each other first. Duplicates (the same file, or a picture that looks the same as a
+registered work's whole picture, turned or mirrored, at the review level) are found in memory: the library's file
+hashes and a multi-index over its whole-picture codes, loaded once, then kept up to date as works go in (an import
+of a few items asks the database and the running index instead). An item that repeats one of the same batch ends
+the batch early, so it is reported against a work with a number.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import run_write
@@ -321,17 +322,14 @@ def rehash_references(factory: sessionmaker[Session], store: ImageStore, *, work
     version, so replicas starting together each write a work once at most (a work done meanwhile is skipped). A
     work whose file is gone or unreadable keeps its old codes and is tried again at the next start. Returns how
     many works got new codes here."""
-    with factory() as s:
-        total = s.scalar(select(func.count()).select_from(ReferenceWork)
-                         .where(ReferenceWork.hash_version < hashes.HASH_VERSION))
-    done, after = 0, 0
-    with _mapper(workers or _cores(), total) as run:  # one set of worker processes for every batch
-        while stale := _stale_batch(factory, after, batch):
-            after = stale[-1][0]
+    done, stale = 0, _stale_batch(factory, 0, batch)
+    with _mapper(workers or _cores(), len(stale)) as run:  # one set of worker processes for every batch
+        while stale:
             fresh = [(ref_id, codes) for (ref_id, _), codes in
                      zip(stale, run(current_codes, [_local(store, relpath) for _, relpath in stale]))
                      if codes is not None]
             done += run_write(factory, lambda s, fresh=fresh: _renew(s, fresh))
+            stale = _stale_batch(factory, stale[-1][0], batch)
     return done
 
 

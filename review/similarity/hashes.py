@@ -116,9 +116,9 @@ class PDQ(SignalType):
                       (256, 1.0))  # measured on the codes of HASH_VERSION 3
 
     @staticmethod
-    def grid(pixels: np.ndarray) -> np.ndarray:
-        """The picture (H x W x 3, uint8) averaged straight to PDQ's 64x64 grid of grey levels (see `Windows`)."""
-        return Windows(pixels).grid((0, 0, pixels.shape[1], pixels.shape[0]))
+    def grid(image: Image.Image) -> np.ndarray:
+        """The whole picture averaged straight to PDQ's 64x64 grid of grey levels (see `Windows`)."""
+        return Windows(np.asarray(image.convert("RGB"))).grid()
 
     @staticmethod
     def hash_grid(grid: np.ndarray) -> tuple[bytes, int]:
@@ -128,11 +128,7 @@ class PDQ(SignalType):
 
     def code(self, image: Image.Image) -> tuple[bytes, int]:
         """The 32-byte code and its quality (0-100)."""
-        return self.code_of(np.asarray(image.convert("RGB")))
-
-    def code_of(self, pixels: np.ndarray) -> tuple[bytes, int]:
-        """`code` of a picture given as pixels (H x W x 3, uint8)."""
-        return self.hash_grid(self.grid(pixels))
+        return self.hash_grid(self.grid(image))
 
     def dihedral(self, image: Image.Image) -> tuple[list[bytes], int]:
         """Codes of the 8 rotations/mirrors in DIHEDRAL order, and the quality of the picture as it is.
@@ -140,7 +136,7 @@ class PDQ(SignalType):
         The grid of a turned or mirrored picture is the turned or mirrored grid, so one grid gives all eight (the
         codes of the turned pictures; pdqhash's own DCT-domain variants differ from those by 24-32 bits).
         """
-        results = [self.hash_grid(g) for g in dihedral_arrays(self.grid(np.asarray(image.convert("RGB"))))]
+        results = [self.hash_grid(g) for g in dihedral_arrays(self.grid(image))]
         return [c for c, _ in results], results[0][1]
 
 
@@ -158,9 +154,10 @@ class Windows:
         exact_in_int32 = self.grey.size * 255 < 2**31
         self.sums = cv2.integral(self.grey, sdepth=cv2.CV_32S if exact_in_int32 else cv2.CV_64F)
 
-    def grid(self, box: tuple[int, int, int, int]) -> np.ndarray:
-        """The window (left, top, right, bottom) on PDQ's grid, as grey levels (64 x 64, uint8)."""
-        left, top, right, bottom = box
+    def grid(self, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """The window (left, top, right, bottom; the whole picture by default) on PDQ's grid, as grey levels
+        (64 x 64, uint8)."""
+        left, top, right, bottom = box or (0, 0, self.grey.shape[1], self.grey.shape[0])
         if right - left < PDQ_GRID or bottom - top < PDQ_GRID:  # smaller than the grid: nothing to average
             return cv2.resize(np.ascontiguousarray(self.grey[top:bottom, left:right]), (PDQ_GRID, PDQ_GRID),
                               interpolation=cv2.INTER_LINEAR)
@@ -337,7 +334,7 @@ def reference_codes(image: Image.Image) -> tuple[list[Code], int]:
     _check_not_flat(image)
     codes = [Code("phash", v, c) for v, c in zip(DIHEDRAL, phash.dihedral(image)[0])]
     windows = Windows(np.asarray(image))  # every PDQ view below is a window of the working copy
-    whole = [pdq.hash_grid(g) for g in dihedral_arrays(windows.grid((0, 0, image.width, image.height)))]
+    whole = [pdq.hash_grid(g) for g in dihedral_arrays(windows.grid())]
     quality = whole[0][1]
     box = border_box(image)
     inside = box or (0, 0, image.width, image.height)
