@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import struct
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,15 @@ def encode_image(image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -
     """PNG through db.png (numpy and ISA-L release the GIL, so this overlaps in a thread), named by its SHA-256."""
     data = png.encode(image, compress_level)
     return EncodedImage(data, hashlib.sha256(data).hexdigest(), image.width, image.height)
+
+
+def encode_file(data: bytes, image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -> EncodedImage:
+    """What to store for `image`, decoded from the file `data`: the PNG file itself less its metadata when its
+    pixels are already the picture (db.png.clean_copy), else the picture encoded."""
+    kept = png.clean_copy(data)
+    if kept is None or struct.unpack(">II", kept[16:24]) != image.size:
+        return encode_image(image, compress_level)
+    return EncodedImage(kept, hashlib.sha256(kept).hexdigest(), image.width, image.height)
 
 
 class ImageStore:

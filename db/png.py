@@ -63,3 +63,39 @@ def encode(image: Image.Image, level: int = 1, texts: dict[str, str] | None = No
     data = zlib.compress(rows, 0) if level == 0 else isal_zlib.compress(rows, level)
     parts += [_chunk(b"IDAT", data), _chunk(b"IEND", b"")]
     return b"".join(parts)
+
+
+_KEPT = {b"IHDR", b"iCCP", b"IDAT", b"IEND"}  # what the file keeps: its pixels and its colour profile
+_CHANGES_PIXELS = {b"tRNS", b"eXIf", b"acTL"}  # transparency, orientation, animation: load_image would convert
+
+
+def clean_copy(data: bytes) -> bytes | None:
+    """The PNG file less its ancillary chunks (text, time, gamma, ...), when it decodes to exactly the picture the
+    app would store: 8-bit grey or RGB, nothing that load_image converts (transparency, an EXIF orientation, frames)
+    and every chunk intact. None otherwise, or when it is not a PNG: the picture is then encoded afresh.
+
+    A bulk import keeps a work's own compressed pixels this way instead of deflating them again (~3 ms a 640x480
+    work, a quarter of what is left of its preparation)."""
+    if not data.startswith(SIGNATURE):
+        return None
+    view, pos, parts = memoryview(data), len(SIGNATURE), [SIGNATURE]
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", view[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            return None
+        body = view[pos + 8:end - 4]
+        if zlib.crc32(body, zlib.crc32(kind)) != struct.unpack(">I", view[end - 4:end])[0]:
+            return None
+        if kind == b"IHDR" and (length != 13 or body[8] != 8 or body[9] not in (0, 2)):
+            return None  # not 8-bit grey or RGB: load_image converts it
+        if kind in _CHANGES_PIXELS or (kind[0] < 97 and kind not in _KEPT and kind != b"PLTE"):
+            return None  # converts the pixels on loading, or a critical chunk this reader does not know
+        if kind in (b"tEXt", b"zTXt", b"iTXt") and b"exif" in bytes(body[:80]).split(b"\0", 1)[0].lower():
+            return None  # Pillow reads an EXIF orientation from a "Raw profile type exif" text too
+        if kind in _KEPT:
+            parts.append(view[pos:end])
+        pos = end
+        if kind == b"IEND":
+            return b"".join(parts) if parts[1][4:8] == b"IHDR" else None
+    return None

@@ -323,7 +323,7 @@ def test_a_small_import_asks_the_index_instead_of_loading_the_library(make_runti
                                                                   owner="o", license="l"))
     folder = tmp_path / "few"
     folder.mkdir()
-    photo("rocket").save(folder / "a_same.png")  # the same pixels: the same stored file
+    (folder / "a_same.png").write_bytes(rt.store.encode(photo("rocket")).data)  # the registered work's own file
     photo("rocket").resize((320, 213)).save(folder / "b_small.jpg", quality=85)  # looks the same
     photo("coffee").save(folder / "c_coffee.png")
     photo("coffee").resize((300, 200)).save(folder / "d_coffee_again.jpg", quality=85)  # repeats c within the import
@@ -344,11 +344,19 @@ def test_a_work_registered_meanwhile_is_reported_and_its_batch_still_goes_in(mak
     for name in ("astronaut", "coffee", "rocket"):
         photo(name).save(tmp_path / f"{name}.png")
     items = library.read_manifest(tmp_path, {"owner": "o", "license": "l"})
-    monkeypatch.setattr(bulk_import.LookAlikes, "find", lambda self, ready: None)  # the check saw nothing yet
+    for checker in (bulk_import.LookAlikes, bulk_import.AskedLookAlikes):
+        monkeypatch.setattr(checker, "find", lambda self, ready: None)  # the check saw nothing yet
+    from db.image_store import encode_file
     from review.pipeline.image_input import load_image
 
-    run_write(rt.session_factory, lambda s: library.add_reference(s, rt.store, load_image(tmp_path / "coffee.png"),
-                                                                  title="first", owner="o", license="l"))
+    data = (tmp_path / "coffee.png").read_bytes()
+    run_write(rt.session_factory, lambda s: library.add_reference(
+        s, rt.store, None, title="first", owner="o", license="l",
+        codes=library.reference_codes(load_image(data)), encoded=encode_file(data, load_image(data))))
+    batches = []
+    real = bulk_import._insert_batch
+    monkeypatch.setattr(bulk_import, "_insert_batch", lambda *a: batches.append(len(a[1])) or real(*a))
     summary = bulk_import.import_library(rt.session_factory, rt.store, items, actor="t", index=rt.index)
+    assert batches == [3]  # the batch was tried in one go, then went in work by work
     assert [n for n, _ in summary.added] == ["astronaut.png", "rocket.png"]
     assert [n for n, _ in summary.duplicates] == ["coffee.png"] and "“first”" in summary.duplicates[0][1]

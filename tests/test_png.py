@@ -66,3 +66,58 @@ def test_other_modes_are_left_to_pillow():
     assert np.array_equal(np.asarray(back.convert("RGB")), np.asarray(picture.convert("RGB")))
     with pytest.raises(OSError):
         png.encode(Image.new("CMYK", (8, 8)), 1)  # what PNG cannot hold is refused, as Pillow refuses it
+
+
+def _png(image: Image.Image, **info) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG", **info)
+    return buf.getvalue()
+
+
+def test_a_clean_copy_is_the_same_picture_without_its_metadata():
+    """A bulk import stores a work's own PNG less its metadata: the file reads back as exactly the picture the app
+    decoded (load_image), its text and time are gone, its colour profile stays."""
+    from PIL.PngImagePlugin import PngInfo
+
+    from db.image_store import encode_file
+    from review.pipeline.image_input import load_image
+
+    rng = np.random.default_rng(5)
+    rgb = Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8))
+    info = PngInfo()
+    info.add_text("Author", "someone@example.com")
+    info.add_itxt("Comment", "secret notes", zip=True)
+    for source in (_png(rgb, pnginfo=info, icc_profile=b"\0" * 128), _png(rgb.convert("L")),
+                   _png(rgb, optimize=True), _png(rgb, compress_level=9)):
+        kept = png.clean_copy(source)
+        assert kept is not None and len(kept) <= len(source)
+        assert np.array_equal(np.asarray(load_image(kept)), np.asarray(load_image(source)))
+        assert b"someone@" not in kept and b"tEXt" not in kept and b"iTXt" not in kept and b"zTXt" not in kept
+        stored = encode_file(source, load_image(source))
+        assert stored.data == kept and (stored.width, stored.height) == (60, 40)
+    assert b"iCCP" in png.clean_copy(_png(rgb, icc_profile=b"\0" * 128))
+
+
+def test_a_png_that_loading_would_convert_is_encoded_afresh():
+    """Transparency, a palette, 16 bits, an EXIF orientation, a damaged chunk, another format: no clean copy, and the
+    stored file is the picture as decoded."""
+    from db.image_store import encode_file
+    from review.pipeline.image_input import load_image
+
+    rng = np.random.default_rng(6)
+    rgb = Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned: load_image applies it
+    damaged = bytearray(_png(rgb))
+    damaged[60] ^= 0xFF  # inside the IDAT's data: its CRC no longer matches
+    jpeg = io.BytesIO()
+    rgb.save(jpeg, "JPEG")
+    sources = {"alpha": _png(rgb.convert("RGBA")), "palette": _png(rgb.convert("P")),
+               "16 bits": _png(Image.fromarray((np.asarray(rgb.convert("L")).astype(np.uint16) * 257))),
+               "colour key": _png(rgb, transparency=(1, 2, 3)), "orientation": _png(rgb, exif=exif.tobytes()),
+               "damaged": bytes(damaged), "jpeg": jpeg.getvalue()}
+    for name, source in sources.items():
+        assert png.clean_copy(source) is None, name
+        if name != "damaged":
+            stored = encode_file(source, load_image(source))
+            assert np.array_equal(np.asarray(load_image(stored.data)), np.asarray(load_image(source))), name

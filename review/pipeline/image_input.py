@@ -28,7 +28,7 @@ def load_image(source: str | os.PathLike | bytes | Image.Image, *, max_pixels: i
         _check_size(image, max_pixels)
         image.load()
     else:
-        data = _read_bytes(source, max_bytes)
+        data = read_bytes(source, max_bytes)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -48,7 +48,8 @@ def load_image(source: str | os.PathLike | bytes | Image.Image, *, max_pixels: i
     return _normalise(image)
 
 
-def _read_bytes(source, max_bytes: int) -> bytes:
+def read_bytes(source, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes (or the bytes given), refused in a plain sentence when missing, empty or too big."""
     if isinstance(source, bytes):
         data = source
     else:
