@@ -307,7 +307,7 @@ def main() -> None:
               "baseline_hash_only_false_warning_rate_per_upload": {
                   "rate": baseline, "how": f"1 - (1 - {per_pair})^N: the per-pair rate of the hash warn level alone"},
               "speed": speed([1_000, 100_000] if quick else [1_000, 100_000, 1_000_000], max_full=100_000),
-              "import": import_time(100 if quick else 400),
+              "import": [import_time(200 if quick else 2000, fmt) for fmt in ("png", "jpeg")],
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
