@@ -111,7 +111,7 @@ def import_time(works: int = 40, fmt: str = "png") -> dict:
     import tempfile
     from pathlib import Path
 
-    from review.similarity.bulk_import import _cores, import_library
+    from review.similarity.bulk_import import cores, import_library
     from review.similarity.library import folder_items
     from review.pipeline.runtime import Runtime
     from review.pipeline.settings import Settings
@@ -134,5 +134,5 @@ def import_time(works: int = 40, fmt: str = "png") -> dict:
             "ms_per_work": round(per_work * 1000, 1), "importing_process_cpu_ms_per_work": round(cpu / works * 1000, 1),
             "100k_works_minutes_extrapolated": round(per_work * 100_000 / 60, 1),
             "how": f"measured on `works` procedural 640x480 {fmt.upper()} files with one worker process per core "
-                   f"({_cores()} here), extrapolated linearly from this run, start-up included "
+                   f"({cores()} here), extrapolated linearly from this run, start-up included "
                    "(decoding dominates, then the 41 codes; the duplicate check is an in-memory multi-index)"}

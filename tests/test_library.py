@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from db.engine import run_write
 from db.models import Event, ReferenceHashes, ReferenceWork
-from review.similarity import bulk_import, hashes, library
+from review.similarity import bulk_import, hashes, library, rehash
 from review.pipeline.runtime import Runtime
 from tests.conftest import photo
 
@@ -261,9 +261,9 @@ def test_an_older_library_is_rehashed_in_batches_and_two_processes_write_each_wo
 
     mark = run_write(rt.session_factory, age)
     (rt.store.root / gone).unlink()
-    assert bulk_import.stale_references(rt.session_factory)
+    assert rehash.stale_references(rt.session_factory)
     with ThreadPoolExecutor(2) as pool:
-        done = list(pool.map(lambda _: bulk_import.rehash_references(rt.session_factory, rt.store, workers=2,
+        done = list(pool.map(lambda _: rehash.rehash_references(rt.session_factory, rt.store, workers=2,
                                                                      batch=16), range(2)))
     assert sum(done) == 39
     with rt.session_factory() as s:
@@ -289,7 +289,7 @@ def test_worker_processes_exit_when_their_parent_is_killed(tmp_path):
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
         "from review.similarity import bulk_import\n"
         "if __name__ == '__main__':\n"
-        "    with bulk_import._mapper(2, 100) as run:\n"
+        "    with bulk_import.mapper(2, 100) as run:\n"
         "        list(run(time.sleep, [0.01] * 40))\n"
         "        print('ready', flush=True)\n"
         "        time.sleep(120)\n")

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from db.engine import run_write
-from review.similarity import hashes
+from review.similarity import derotate, hashes
 from review.similarity.index import FaissHammingIndex, NumpyHammingIndex
 from review.similarity.library import DuplicateReference, LibraryError, add_reference, remove_reference, set_active
 from review.similarity.hashes import KINDS
@@ -223,12 +223,13 @@ def test_a_turned_copy_is_turned_back_to_the_upright_picture():
 
     original = photo("astronaut", (640, 480))
     turned = original.rotate(10, expand=True, fillcolor=(255, 255, 255), resample=PILImage.Resampling.BILINEAR)
-    views = {v.name: v.image for v in hashes.derotated_views(turned)}
+    views = {name: PILImage.fromarray(pixels)
+             for name, pixels in derotate.derotated(hashes.grey(turned, derotate.DEROTATE_SIDE))}
     pdq = hashes.KINDS["pdq"]
     back = pdq.distance(pdq.code(views["derotated+10"])[0], pdq.code(original)[0])
     wrong_way = pdq.distance(pdq.code(views["derotated-10"])[0], pdq.code(original)[0])
     assert back <= 20 < wrong_way
-    small = turned.resize((hashes.DEROTATE_SIDE, round(hashes.DEROTATE_SIDE * turned.height / turned.width)))
+    small = turned.resize((derotate.DEROTATE_SIDE, round(derotate.DEROTATE_SIDE * turned.height / turned.width)))
     pillow = np.asarray(small.rotate(-6, expand=True, fillcolor=(1, 2, 3), resample=PILImage.Resampling.BILINEAR))
-    ours = hashes._turned(np.asarray(small), -6, (1, 2, 3))
+    ours = derotate.turned(np.asarray(small), -6, (1, 2, 3))
     assert ours.shape == pillow.shape and np.abs(ours.astype(int) - pillow).mean() < 1.5

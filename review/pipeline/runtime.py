@@ -27,7 +27,7 @@ from review.guard.registry import load_image_guard, load_text_guard
 from review.provenance.labeller import Labeller
 from review.queue.service import ReviewQueue
 from review.pipeline.settings import Settings
-from review.similarity.bulk_import import rehash_references, stale_references
+from review.similarity.rehash import rehash_references, stale_references
 from review.similarity.library import DuplicateReference, LibraryError, add_reference, reference_codes
 from review.similarity.search import ReferenceIndex
 

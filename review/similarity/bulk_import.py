@@ -1,8 +1,8 @@
-"""Bulk work on the library: importing works, and re-hashing the works of an older hash version.
+"""Bulk import into the library: hashing in one worker process per core, writing in batched transactions.
 
-Both hash in one worker process per core and write in batched transactions.
+The re-hash of works of an older hash version (review.similarity.rehash) uses the same worker processes.
 
-Decoding, hashing and encoding a work (~25 ms of CPU for a 640x480 PNG and the 41 codes of its views) is most of
+Decoding, hashing and storing a work (~13 ms of CPU for a 640x480 PNG and the 41 codes of its views) is most of
 an import, and it needs no database, so worker processes do it side by side. The database then gets one transaction
 per BATCH works, each work in its own savepoint (a row that cannot go in is reported and its neighbours still do),
 and the files are written beside each other first. Duplicates (the same file, or a picture that looks the same as a
@@ -13,7 +13,6 @@ the batch early, so it is reported against a work with a number.
 """
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import threading
@@ -40,7 +39,6 @@ from review.similarity.library import DuplicateReference, ImportItem, add_refere
 from review.similarity.library import reference_codes
 from review.similarity.search import hash_rows
 
-log = logging.getLogger(__name__)
 
 BATCH = 200  # works per transaction: the per-commit cost is spread thin, a writer waits at most about a second
 POOL_MIN_ITEMS = 32  # fewer than this are hashed here: starting worker processes would cost more than it saves
@@ -170,14 +168,14 @@ class AskedLookAlikes:
 def _prepared(items: list[ImportItem], max_pixels: int, level: int, workers: int) -> Iterator[Prepared | Refusal]:
     """Each item's preparation, in order: in worker processes for a large import, else in this one."""
     paths = [i.path for i in items if not i.error]
-    with _mapper(workers, len(paths)) as run:
+    with mapper(workers, len(paths)) as run:
         results = run(prepare, paths, [max_pixels] * len(paths), [level] * len(paths))
         for item in items:
             yield Refusal(item.error, "library.bad_item", {}) if item.error else next(results)
 
 
 @contextmanager
-def _mapper(workers: int, items: int) -> Iterator[Callable]:
+def mapper(workers: int, items: int) -> Iterator[Callable]:
     """A `map` that keeps the order: over worker processes when there are enough items, else in this process."""
     if workers < 2 or items < POOL_MIN_ITEMS:
         yield map
@@ -202,7 +200,7 @@ def _follow_parent(parent: int) -> None:
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
-def _cores() -> int:
+def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -217,7 +215,7 @@ def import_library(factory: sessionmaker[Session], store: ImageStore, items: Ite
     # a large import loads the library's codes once; a few items ask the running index (nothing loaded per work)
     known = LookAlikes(factory, look_alike=index is not None) if len(items) >= POOL_MIN_ITEMS \
         else AskedLookAlikes(factory, index)
-    workers = workers or _cores()
+    workers = workers or cores()
     pending = Batch()
     for n, (item, ready) in enumerate(zip(items, _prepared(items, max_pixels, store.compress_level, workers)), 1):
         if progress:
@@ -340,72 +338,3 @@ def _insert_batch(s: Session, pending: list[tuple[ImportItem, Prepared]], saved:
                                "payload": {"reference_id": ref_id, "title": work["title"]}}
                               for ref_id, work in zip(ids, works)])
     return ids
-
-
-def current_codes(path: Path | None) -> tuple[list[hashes.Code], int] | None:
-    """A stored work's codes of this HASH_VERSION, or None when its file is gone or cannot be hashed."""
-    if path is None:
-        return None
-    try:
-        return reference_codes(load_image(path, max_pixels=2**31))
-    except (OSError, UserError):
-        return None
-
-
-def stale_references(factory: sessionmaker[Session]) -> bool:
-    """Whether any work still has codes of an older HASH_VERSION."""
-    with factory() as s:
-        return s.scalar(select(ReferenceWork.id).where(ReferenceWork.hash_version < hashes.HASH_VERSION).limit(1)) \
-            is not None
-
-
-def rehash_references(factory: sessionmaker[Session], store: ImageStore, *, workers: int | None = None,
-                      batch: int = BATCH) -> int:
-    """Give the works registered with older codes the current ones (at start-up, beside serving; idempotent).
-
-    BATCH works at a time: hashed in worker processes, then written in one transaction that re-checks each work's
-    version, so replicas starting together each write a work once at most (a work done meanwhile is skipped). A
-    work whose file is gone or unreadable keeps its old codes and is tried again at the next start. Returns how
-    many works got new codes here."""
-    done, stale = 0, _stale_batch(factory, 0, batch)
-    with _mapper(workers or _cores(), len(stale)) as run:  # one set of worker processes for every batch
-        while stale:
-            fresh = [(ref_id, codes) for (ref_id, _), codes in
-                     zip(stale, run(current_codes, [_local(store, relpath) for _, relpath in stale]))
-                     if codes is not None]
-            done += run_write(factory, lambda s, fresh=fresh: _renew(s, fresh))
-            stale = _stale_batch(factory, stale[-1][0], batch)
-    return done
-
-
-def _stale_batch(factory: sessionmaker[Session], after: int, batch: int) -> list:
-    with factory() as s:
-        return s.execute(select(ReferenceWork.id, StoredImage.relpath)
-                         .join(StoredImage, StoredImage.sha256 == ReferenceWork.image_sha256)
-                         .where(ReferenceWork.hash_version < hashes.HASH_VERSION, ReferenceWork.id > after)
-                         .order_by(ReferenceWork.id).limit(batch)).all()
-
-
-def _renew(s: Session, fresh: list) -> int:
-    """Write the new codes of works still on older ones (another process may have done some meanwhile)."""
-    written = 0
-    for ref_id, (codes, quality) in fresh:  # in id order: two re-hashers lock rows in the same order
-        ref = s.get(ReferenceWork, ref_id, with_for_update=True)  # PostgreSQL: wait for one writing it, then re-read
-        if ref is None or ref.hash_version >= hashes.HASH_VERSION:  # removed, or done by another process
-            continue
-        s.query(ReferenceHashes).filter(ReferenceHashes.reference_id == ref_id).delete()
-        for row in hash_rows(codes):
-            row.reference_id = ref_id
-            s.add(row)
-        ref.pdq_quality, ref.hash_version = quality, hashes.HASH_VERSION
-        s.add(LibraryChange(reference_id=ref_id, op="add"))  # indexes reload its codes
-        written += 1
-    return written
-
-
-def _local(store: ImageStore, relpath: str) -> Path | None:
-    try:
-        return store.path(relpath)  # fetched from the replica when this disk lacks it
-    except Exception:  # noqa: BLE001 - an unreachable replica: this work is tried again at the next start
-        log.warning("reference file %s is not available; its codes are renewed at a later start", relpath)
-        return None

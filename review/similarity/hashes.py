@@ -31,7 +31,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-HASH_VERSION = 4  # bump when the codes change: references are re-hashed after start-up (bulk_import.rehash_references)
+from review.similarity.derotate import DEROTATE_SIDE, derotated
+
+HASH_VERSION = 4  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
 DIHEDRAL = ("identity", "rot90", "rot180", "rot270", "mirror", "mirror_rot90", "mirror_rot180", "mirror_rot270")
 # Sub-windows of a registered work: (name, share of each side kept, anchor). PDQ tolerates a window that is off by
 # a few percent of the side, not more (a copy keeping 80% matched a 75% window at 90 bits), so the scales are 6%
@@ -43,7 +45,6 @@ REGIONS = tuple((f"{anchor_name}{round(scale * 100)}", scale, anchor)
                                             ("bottom_left", "bl"), ("bottom_right", "br")))
 # Angles a query is turned back by. Eight angles 4 degrees apart leave at most 2 degrees of error, which PDQ
 # tolerates; fewer angles measured 59-87% recall on 3-15 degree rotations, these 92%.
-DEROTATE_ANGLES = (-14, -10, -6, -2, 2, 6, 10, 14)
 MIN_QUALITY = 50  # PDQ's own guidance: below this its code is not to be trusted (pHash still covers the picture)
 FLAT_STD = 1.0  # grey-level spread below which a picture is one flat colour
 BORDER_TOLERANCE = 12  # grey levels a border may vary by (JPEG noise) and still count as uniform
@@ -51,14 +52,7 @@ MIN_TRIMMED_AREA = 0.2  # trimming that leaves less than this is not a border bu
 PREPARED_SIDE = 256  # every query view is whole: this is detail enough for PDQ's grid and for pHash's
 PHASH_GRID = 32  # imagehash.phash's grid (hash size 8 x high-frequency factor 4)
 PDQ_GRID = 64  # PDQ hashes a 64x64 grid of the picture (its DCT keeps the 16x16 lowest frequencies of it)
-DEROTATE_SIDE = 192  # turning is the costliest step of a query; 3x PDQ's 64x64 grid is detail enough
 WORKING_SIDE = 1024  # every view is cut from a copy at most this size (a 70% window still averages 11 pixels a cell)
-
-
-@dataclass(frozen=True)
-class View:
-    name: str
-    image: Image.Image
 
 
 class SignalType(ABC):
@@ -296,52 +290,6 @@ def region_boxes(width: int, height: int) -> list[tuple[str, tuple[int, int, int
     return out
 
 
-def derotated_views(image: Image.Image | np.ndarray) -> list[View]:
-    """The picture turned back by each DEROTATE_ANGLES angle, cut to the upright picture it would then contain
-    (grey, at most DEROTATE_SIDE pixels a side).
-
-    If a w×h picture was turned by a with its corners filled (W×H after trimming the fill), turning it back leaves
-    the original upright in the middle, and w, h follow from W = w·cos a + h·sin a, H = w·sin a + h·cos a.
-    """
-    small = grey(image, DEROTATE_SIDE)
-    fill = int(small[0, 0])
-    height, width = small.shape
-    out = []
-    for angle in DEROTATE_ANGLES:
-        c, s = math.cos(math.radians(abs(angle))), math.sin(math.radians(abs(angle)))
-        det = c * c - s * s
-        w, h = (width * c - height * s) / det, (height * c - width * s) / det
-        turned = _turned(small, -angle, fill)
-        if w < 16 or h < 16:  # not a picture turned by this angle (too narrow): keep the turned copy whole
-            out.append(View(f"derotated{angle:+d}", Image.fromarray(turned)))
-            continue
-        x, y = (turned.shape[1] - w) / 2, (turned.shape[0] - h) / 2
-        out.append(View(f"derotated{angle:+d}", Image.fromarray(
-            np.ascontiguousarray(turned[round(y):round(y + h), round(x):round(x + w)]))))
-    return out
-
-
-def _turned(pixels: np.ndarray, degrees: float, fill: int | tuple) -> np.ndarray:
-    """Pillow's rotate(degrees, expand=True, fillcolor=fill, BILINEAR), the same canvas and the same inverse map,
-    by OpenCV's warpAffine: ~5x faster, and it lets go of the GIL while it works."""
-    height, width = pixels.shape[:2]
-    theta = -math.radians(degrees)
-    a, b = round(math.cos(theta), 15), round(math.sin(theta), 15)
-    d, e = -b, a
-    cx, cy = width / 2.0, height / 2.0  # Pillow turns about the middle of the canvas, output to input
-    corners = [(a * (x - cx) + b * (y - cy) + cx, d * (x - cx) + e * (y - cy) + cy)
-               for x, y in ((0, 0), (width, 0), (width, height), (0, height))]
-    new_w = math.ceil(max(x for x, _ in corners)) - math.floor(min(x for x, _ in corners))
-    new_h = math.ceil(max(y for _, y in corners)) - math.floor(min(y for _, y in corners))
-    ox, oy = -(new_w - width) / 2.0, -(new_h - height) / 2.0
-    c = a * (ox - cx) + b * (oy - cy) + cx
-    f = d * (ox - cx) + e * (oy - cy) + cy
-    # Pillow samples at pixel centres (x + 0.5); OpenCV's pixels are centred on whole numbers
-    matrix = np.array([[a, b, c + 0.5 * (a + b - 1)], [d, e, f + 0.5 * (d + e - 1)]])
-    return cv2.warpAffine(pixels, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
-
-
 @dataclass(frozen=True)
 class Code:
     kind: str
@@ -398,13 +346,13 @@ def query_codes(image: Image.Image) -> tuple[list[Code], int]:
     views = [("identity", None)] + ([("trimmed", box)] if box is not None else [])
     codes = [Code("phash", name, c) for (name, _), c in
              zip(views, phash.hash_grids(phash.grids(windows, [b for _, b in views])))]
-    turned = derotated_views(windows.grey)
+    turned = derotated(grey(windows.grey, DEROTATE_SIDE))
     grids = np.concatenate([windows.grids([b or windows.whole for _, b in views]),
-                            np.stack([Windows(np.asarray(v.image)).grid() for v in turned])])
+                            np.stack([Windows(pixels).grid() for _, pixels in turned])])
     pdq_codes, qualities = pdq.hash_grids(grids)
     if qualities[0] < MIN_QUALITY:
         return codes, qualities[0]
-    names = [name for name, _ in views] + [v.name for v in turned]
+    names = [name for name, _ in views] + [name for name, _ in turned]
     return codes + [Code("pdq", name, c) for name, c, q in zip(names, pdq_codes, qualities)
                     if name == "identity" or q >= MIN_QUALITY], qualities[0]
 

@@ -3,7 +3,7 @@
 Revision ID: 0003
 Revises: 0002
 
-The codes themselves are made by the app at start-up (review.similarity.bulk_import.rehash_references): hashing needs the image
+The codes themselves are made by the app at start-up (review.similarity.rehash.rehash_references): hashing needs the image
 store, which a migration should not reach into.
 """
 from alembic import op
