@@ -122,6 +122,9 @@ def test_a_verified_match_states_its_basis_and_outlines_its_region():
     html = matches_html("en", {"matches": [match]})
     assert "verified: 212 matching keypoints, region 48% of the work" in html and "99.97%" in html
     assert "照合済み：一致する特徴点 212 個" in matches_html("ja", {"matches": [match]})
+    by_detail = {**match, "evidence": {**evidence, "inliers": 8, "detail": 0.61}}
+    assert "verified: 8 matching keypoints and the same fine detail, region 48%" in matches_html("en", {"matches": [by_detail]})
+    assert "一致する特徴点 8 個と細部の一致" in matches_html("ja", {"matches": [by_detail]})
     hash_only = {**match, "evidence": {"basis": "hash"}, "score": 0.4}
     assert "PDQ hash distance 40/256 only" in matches_html("en", {"matches": [hash_only]})
     picture = outlined(Image.new("RGB", (100, 100), "white"), [evidence])

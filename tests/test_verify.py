@@ -47,10 +47,60 @@ def test_a_true_crop_is_confirmed_with_its_region():
     assert check.scale == pytest.approx(320 / 480, rel=0.05)
 
 
+def test_a_copy_resized_to_another_aspect_is_confirmed_but_a_shear_is_not_a_stretch():
+    work = photo("astronaut")  # 512 x 512
+    check = verify.verify(verify.features(work.resize((512, 300))), verify.features(work))
+    assert check.verified and check.region_share > 0.9  # no similarity transform fits: the stretched one does
+    assert verify._only_stretched(np.array([[1.0, 0, 5], [0, 0.6, 0]]))
+    assert not verify._only_stretched(np.array([[1.0, 0.5, 0], [0, 1.0, 0]]))  # sheared
+    assert not verify._only_stretched(np.array([[3.0, 0, 0], [0, 1.0, 0]]))  # beyond MAX_STRETCH
+    assert not verify._only_stretched(np.array([[-1.0, 0, 0], [0, 1.0, 0]]))  # mirrored
+
+
 def test_a_mirrored_copy_is_checked_against_the_mirrored_upload():
     work, copy = photo("coffee"), ImageOps.mirror(photo("coffee"))
     assert not verify.verify(verify.features(copy), verify.features(work)).verified
     assert verify.verify(verify.features(copy, mirrored=True), verify.features(work)).verified
+
+
+def phantom() -> Image.Image:
+    """scikit-image's Shepp-Logan phantom: a few soft ellipses, about 40 SIFT keypoints, bunched on its edges."""
+    from skimage import data
+
+    return Image.fromarray((np.clip(data.shepp_logan_phantom(), 0, 1) * 255).astype(np.uint8)).convert("RGB")
+
+
+def test_a_keypoint_poor_turned_copy_is_confirmed_by_its_fine_detail():
+    work = phantom()
+    turned = work.rotate(-8, expand=True, fillcolor=(255, 255, 255))
+    check = verify.verify(verify.features(turned), verify.features(work))
+    assert check.verified and check.detail is not None and check.detail >= verify.DETAIL_MIN_CORRELATION
+    # the keypoints alone would not have confirmed it: too few, or bunched together
+    assert check.inliers < verify.MIN_INLIERS or check.spread < verify.MIN_SPREAD
+    assert check.rotation == pytest.approx(-8, abs=1.5) and check.region_share > 0.9
+    assert check.to_dict()["detail"] == round(check.detail, 3)
+
+
+def test_keypoints_bunched_on_a_shared_patch_are_not_enough_when_the_rest_differs():
+    """The spread rule's case: a small patch of the work pasted into another picture. Its keypoints agree (bunched),
+    the dense check then compares the whole shared region, and the rest of it is another picture."""
+    work = photo("astronaut")
+    other = photo("coffee", work.size)
+    other.paste(work.crop((180, 60, 300, 180)), (180, 60))
+    check = verify.verify(verify.features(other), verify.features(work))
+    assert check.checkable and check.inliers >= verify.DETAIL_MIN_INLIERS  # the patch's keypoints agree ...
+    assert not check.verified and check.detail is not None and check.detail < verify.DETAIL_MIN_CORRELATION
+    assert "fine detail differs" in check.reason  # ... its detail does not, over the whole region
+
+
+def test_a_faint_picture_is_detected_again_at_a_lower_contrast():
+    import cv2
+
+    clock = photo("clock")
+    usual = cv2.SIFT_create(nfeatures=verify.MAX_FEATURES, contrastThreshold=verify.CONTRAST).detect(
+        np.asarray(clock.convert("L")), None)
+    assert len(usual) < verify.MIN_KEYPOINTS  # uncheckable at SIFT's usual contrast ...
+    assert len(verify.features(clock).keypoints) >= verify.RETRY_KEYPOINTS  # ... not after the retry
 
 
 @pytest.mark.parametrize("texture", ["gravel", "grass"])

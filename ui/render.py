@@ -139,8 +139,8 @@ def matches_html(lang: str, record: dict, reviewer: bool = False) -> str:
         score = "—" if m.get("score") is None else "{:.2f}%".format(m["score"] * 100)
         kind, bits = (m.get("hash_kind") or "").upper(), BITS.get(m.get("hash_kind"), 64)
         if evidence.get("basis") in ("verified", "hash"):
-            basis = (t(lang, "similar_basis_verified", inliers=evidence["inliers"],
-                       region=round(100 * evidence["region_share"]))
+            basis = (t(lang, "similar_basis_detail" if "detail" in evidence else "similar_basis_verified",
+                       inliers=evidence["inliers"], region=round(100 * evidence["region_share"]))
                      if evidence["basis"] == "verified" else
                      t(lang, "similar_basis_hash", kind=kind, distance=m["distance"], bits=bits))
             detail = t(lang, "similar_detail_basis", where=where, basis=basis, score=score, owner=m["owner"],

@@ -77,6 +77,7 @@ EN = {
     "similar_detail": "{where} · {kind} distance {distance}/{bits} (confidence {score}) · owner {owner} · license {license}",
     "similar_detail_basis": "{where} · {basis} · confidence {score} · owner {owner} · license {license}",
     "similar_basis_verified": "verified: {inliers} matching keypoints, region {region}% of the work",
+    "similar_basis_detail": "verified: {inliers} matching keypoints and the same fine detail, region {region}% of the work",
     "similar_basis_hash": "not verifiable (too few details), {kind} hash distance {distance}/{bits} only",
     # errors
     "error_title": "The edit could not be done",
@@ -379,6 +380,7 @@ JA = {
     "similar_detail": "{where}・{kind} 距離 {distance}/{bits}（確度 {score}）・権利者 {owner}・ライセンス {license}",
     "similar_detail_basis": "{where}・{basis}・確度 {score}・権利者 {owner}・ライセンス {license}",
     "similar_basis_verified": "照合済み：一致する特徴点 {inliers} 個、作品の {region}% の領域",
+    "similar_basis_detail": "照合済み：一致する特徴点 {inliers} 個と細部の一致、作品の {region}% の領域",
     "similar_basis_hash": "細部が少なく照合できないため {kind} ハッシュ距離 {distance}/{bits} のみで判断",
     "error_title": "編集できませんでした",
     "err_image.missing": "編集する画像をアップロードしてください。",

@@ -36,7 +36,7 @@ VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the 
 # registered pictures and checked on the other half (`calibration` in its report). Capped below 1: no unrelated
 # pair passed verification in VERIFIED_PAIRS_MEASURED tries, which bounds the false-pass rate at 3/n (95%), not 0.
 CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
-VERIFIED_PAIRS_MEASURED = 9_629
+VERIFIED_PAIRS_MEASURED = 10_375
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 # `mih` (multi-index hashing, for libraries of a million works): only each work's whole-picture codes are indexed
 # (the query adds its mirror image instead of the work's 8 turns), searched within the review distance, where
@@ -94,7 +94,9 @@ class Match:
         """What the score rests on, in words (the CLI; the page translates its own)."""
         e = self.evidence or {}
         if e.get("basis") == "verified":
-            return f"verified: {e['inliers']} matching keypoints, region {round(100 * e['region_share'])}% of the work"
+            detail = " and the same fine detail" if "detail" in e else ""
+            return (f"verified: {e['inliers']} matching keypoints{detail}, "
+                    f"region {round(100 * e['region_share'])}% of the work")
         return f"{self.hash_kind} hash distance {self.distance}" + (" only" if e.get("basis") == "hash" else "")
 
     def to_dict(self) -> dict:
