@@ -49,7 +49,7 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engi
     try:
         engine = create_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000} if is_sqlite else {},
                                **({} if is_sqlite else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}))
-    except (NoSuchModuleError, ImportError) as exc:
+    except (NoSuchModuleError, ImportError):
         raise StorageUnavailable(f"DATABASE_URL names a database driver that is not installed "
                                  f"({parsed.drivername}); use sqlite:/// or postgresql:// (psycopg, in "
                                  f"requirements.txt).", "db.config") from None

@@ -658,7 +658,10 @@ def has(lang: str, key: str) -> bool:
 STATUS_JA = {"exact Hamming search": "全件ハミング検索", "FAISS Hamming search": "FAISS ハミング検索",
              "multi-index hashing (whole pictures)": "マルチインデックスハッシュ（画像全体）",
              "SIFT verification": "SIFT 照合", "none (image content is not checked)": "なし（画像の内容は確認しません）",
-             "EditGuard's classic CPU editor (Pillow)": "EditGuard 内蔵の CPU エディタ（Pillow）", "built-in": "内蔵"}
+             "EditGuard's classic CPU editor (Pillow)": "EditGuard 内蔵の CPU エディタ（Pillow）", "built-in": "内蔵",
+             # the image guard's description (review.guard.image_guards: describe), its category names below
+             "only the text of QR codes, in all nine categories": "QR コードの文字のみ、9 カテゴリすべて",
+             "only the text of QR codes, in ": "QR コードの文字のみ、", "all nine categories": "9 カテゴリすべて", "; ": "／"}
 POLICY_JA = {"strict": "厳格", "review": "担当者が確認", "loose": "緩め"}
 
 
@@ -668,6 +671,8 @@ def status_words(lang: str, text: str) -> str:
         if text in POLICY_JA:
             return POLICY_JA[text]
         for en, ja in STATUS_JA.items():
+            text = text.replace(en, ja)
+        for en, ja in CATEGORY_JA.items():
             text = text.replace(en, ja)
     return text
 
