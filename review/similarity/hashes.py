@@ -347,14 +347,13 @@ def query_codes(image: Image.Image) -> tuple[list[Code], int]:
     # pHash of the turned-back views too: works too flat for PDQ (posters, a clock face) are indexed by pHash alone
     phash_grids = np.concatenate([phash.grids(windows, [b for _, b in views])]
                                  + [phash.grids(Windows(pixels)) for _, pixels in turned])
-    codes = [Code("phash", name, c) for name, c in
-             zip([name for name, _ in views + turned], phash.hash_grids(phash_grids))]
+    names = [name for name, _ in views + turned]
+    codes = [Code("phash", name, c) for name, c in zip(names, phash.hash_grids(phash_grids))]
     grids = np.concatenate([windows.grids([b or windows.whole for _, b in views]),
                             np.stack([Windows(pixels).grid() for _, pixels in turned])])
     pdq_codes, qualities = pdq.hash_grids(grids)
     if qualities[0] < MIN_QUALITY:
         return codes, qualities[0]
-    names = [name for name, _ in views + turned]
     return codes + [Code("pdq", name, c) for name, c, q in zip(names, pdq_codes, qualities)
                     if name == "identity" or q >= MIN_QUALITY], qualities[0]
 

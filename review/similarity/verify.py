@@ -41,6 +41,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from review.similarity import hashes
+
 SIDE = 512  # both pictures are compared at most this size: enough keypoints, ~25 ms of SIFT per picture
 MAX_FEATURES = 1000
 CONTRAST = 0.02  # half of SIFT's default: posters and graphics with soft shapes still get enough keypoints
@@ -121,10 +123,7 @@ def features(image: Image.Image, mirrored: bool = False) -> Features:
         kps, desc = max((kps, desc), _detector(LOW_CONTRAST).detectAndCompute(pixels, None), key=lambda f: len(f[0]))
     points = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
     desc = desc if desc is not None else np.zeros((0, 128), np.float32)
-    scale = min(1.0, DETAIL_SIDE / max(pixels.shape))
-    small = cv2.resize(pixels, (max(8, round(pixels.shape[1] * scale)), max(8, round(pixels.shape[0] * scale))),
-                       interpolation=cv2.INTER_AREA)
-    return Features(points, desc, grey.size, small)
+    return Features(points, desc, grey.size, hashes.grey(pixels, DETAIL_SIDE))
 
 
 def _detail(pixels: np.ndarray) -> np.ndarray:
