@@ -44,7 +44,7 @@ from bench.similarity_data import FAMILIES, photos
 from bench.similarity_scale import import_time, speed
 from review.similarity import hashes, verify
 from review.similarity.hashes import KINDS
-from review.similarity.search import MIH_QUERY_VIEWS, MIH_VIEWS, VERIFY_TOP, verified_confidence
+from review.similarity.search import MIH_RADIUS, MIH_VIEWS, VERIFY_TOP, mih_asks, verified_confidence
 
 FP_BUDGET = 0.001
 HEAVY = ("crop 5-30%", "crop from a corner 5-30%", "rotate 3-15deg")
@@ -136,20 +136,29 @@ def robustness() -> dict:
     for k in ("pdq_views", "phash_views"):
         pairs = d[k][~own]
         pairs = pairs[pairs < 999]  # pairs where one side has no code of this kind (too flat for PDQ)
-        cdf[k] = {t: round(float((pairs <= t).mean()), 6) for t in range(0, 129 if k == "pdq_views" else 33, 4)}
+        steps = range(0, 129, 4) if k == "pdq_views" else range(0, 33, 2)  # pHash distances are even (32 ones)
+        cdf[k] = {t: round(float((pairs <= t).mean()), 6) for t in steps}
     fails = {f: r for f, r in results["final"]["recall"].items() if r < (0.8 if f in HEAVY else 0.95)}
     return {"registered": len(names), "queries": len(queries), "false_positive_budget": FP_BUDGET,
             "false_pairs": int((~own).sum()), "configurations": results, "shipped_levels": shipped,
             "final_below_target": fails, "false_pair_cdf": cdf}
 
 
-def _candidates(pdq: np.ndarray, phash: np.ndarray, level: str = "warn") -> list[int]:
-    """The works the shipped index proposes for one query (within the level's distance, best score first,
-    VERIFY_TOP of them)."""
+WARN = {name: kind.warn for name, kind in KINDS.items()}
+MIH = {name: MIH_RADIUS.get(name, kind.warn) for name, kind in KINDS.items()}  # what the `mih` index searches within
+
+
+def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore: np.ndarray | None = None) -> list[int]:
+    """The works the shipped index proposes for one query (within its search radius, best score first,
+    VERIFY_TOP of them). `rescore`: PDQ distances every found work is ranked by too (the `mih` index's re-rank)."""
     scored = []
     for j, (dp, dh) in enumerate(zip(pdq.tolist(), phash.tolist())):
-        best = max(([(KINDS["pdq"].score(dp), -dp)] if dp <= getattr(KINDS["pdq"], level) else [])
-                   + ([(KINDS["phash"].score(dh), -dh)] if dh <= getattr(KINDS["phash"], level) else []), default=None)
+        if dp > radius["pdq"] and dh > radius["phash"]:
+            continue
+        if rescore is not None:
+            dp = min(dp, int(rescore[j])) if rescore[j] <= KINDS["pdq"].warn else dp
+        best = max(([(KINDS["pdq"].score(dp), -dp)] if dp <= KINDS["pdq"].warn else [])
+                   + ([(KINDS["phash"].score(dh), -dh)] if dh <= radius["phash"] else []), default=None)
         if best is not None:
             scored.append((best, j))
     return [j for _, j in sorted(scored, reverse=True)[:VERIFY_TOP]]
@@ -197,19 +206,28 @@ def two_stage() -> dict:
                     v = check(k)
                     rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 0,
                                  **v.to_dict(), "spread": v.spread})
-                mirrored = [c for c in codes + hashes.mirrored_codes(image) if c.view in MIH_QUERY_VIEWS] if codes else codes
-                dpw = _min_distances([_codes(mirrored, "pdq")], whole_pdq)[0]
-                dhw = _min_distances([_codes(mirrored, "phash")], whole_phash)[0]
+                every = codes + hashes.mirrored_codes(image) if codes else codes
+                asked = [c for c in every if mih_asks(c)]
+                dpw = _min_distances([_codes(asked, "pdq")], whole_pdq)[0]
+                dhw = _min_distances([_codes(asked, "phash")], whole_phash)[0]
+                dpa = _min_distances([_codes(every, "pdq")], whole_pdq)[0]
                 reached_whole = False
-                for k in _candidates(dpw, dhw, "review"):
+                for k in _candidates(dpw, dhw, MIH, rescore=dpa):
                     v = check(k)
-                    if k == j and (v.verified or not v.checkable):
+                    review = dpw[k] <= KINDS["pdq"].review or dhw[k] <= KINDS["phash"].review
+                    if k == j and (v.verified or (not v.checkable and review)):
                         reached_whole = True
+                found = dpw[j] <= MIH["pdq"] or dhw[j] <= MIH["phash"]
+                own_whole = max(KINDS["pdq"].score(int(dpa[j])) if found and dpa[j] <= KINDS["pdq"].warn else 0.0,
+                                KINDS["phash"].score(int(dhw[j])) if dhw[j] <= MIH["phash"] else 0.0)
                 own_score = max(KINDS["pdq"].score(int(dp[j])) if dp[j] < 999 else 0.0, KINDS["phash"].score(int(dh[j])))
                 outcome.append({"family": family, "src": n, "reached": j in warned, "reached_whole": reached_whole, "false": bool(warned - {j}),
                                 "candidate": j in _candidates(dp, dh), "own_pdq": int(dp[j]), "own_phash": int(dh[j]),
                                 # share of unrelated works that would outrank it (the measured false-pair CDF)
-                                "unrelated_closer_share": 1.0 - own_score})
+                                "unrelated_closer_share": 1.0 - own_score,
+                                "unrelated_closer_share_mih": 1.0 - own_whole,
+                                "mih_unrelated_candidates": int(sum(dpw[k] <= MIH["pdq"] or dhw[k] <= MIH["phash"]
+                                                                    for k in range(len(names)) if k != j))})
     fams = list(dict.fromkeys(o["family"] for o in outcome))
     false_rows = [r for r in rows if not r["true"] and r["checkable"]]
     passed = sum(r["verified"] for r in false_rows)
@@ -222,15 +240,17 @@ def two_stage() -> dict:
     cand_rate = max(cand_rate, 3 / off.sum())
     at_scale = {}
     for works in (1_000, 100_000, 1_000_000):
-        recall = {}
+        recall, recall_mih = {}, {}
         for f in fams:
             mine = [o for o in outcome if o["family"] == f]
             # reached here, and still within the VERIFY_TOP candidates among `works` unrelated works
             recall[f] = round(float(np.mean([o["reached"] * _poisson_below(works * max(o["unrelated_closer_share"],
                                                                                         0.0), VERIFY_TOP)
                                              for o in mine])), 3)
+            recall_mih[f] = round(float(np.mean([o["reached_whole"] * _poisson_below(
+                works * max(o["unrelated_closer_share_mih"], 0.0), VERIFY_TOP) for o in mine])), 3)
         candidates = min(VERIFY_TOP, works * cand_rate)
-        at_scale[str(works)] = {"recall_reaching_a_person": recall,
+        at_scale[str(works)] = {"recall_reaching_a_person": recall, "recall_reaching_a_person_mih": recall_mih,
                                 "false_warning_rate_per_upload_upper": round(1 - (1 - p_false) ** candidates, 4),
                                 "how": "extrapolated from the per-pair rates measured here (see docstring)"}
     return {
@@ -251,6 +271,9 @@ def two_stage() -> dict:
                                 "of_which_hash_candidates": sum(r["candidate"] for r in false_rows),
                                 "upper_bound_95": round(p_false, 6)},
         "unrelated_candidate_rate_per_pair": round(cand_rate, 6),
+        # what the `mih` index proposes of unrelated works (bench.similarity_scale plants this crowd: MIH_CROWD)
+        "mih_candidate_share_per_pair": round(sum(o["mih_unrelated_candidates"] for o in outcome)
+                                              / (len(outcome) * (len(names) - 1)), 6),
         "at_scale": at_scale, "verify_ms": {"p50": round(pct(verify_ms, .5), 1), "p95": round(pct(verify_ms, .95), 1)},
         "calibration": calibrate([r for r in rows if not r["candidate"]]),
     }

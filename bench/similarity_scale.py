@@ -40,6 +40,7 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
            "hash_reference_ms_1024": {"p50": round(pct(register, .5), 1)},
            "codes_per_reference": per_ref, "codes_per_query": per_query, "lookup": []}
     rng = np.random.default_rng(1)
+    n_mih_phash = per_query["phash"] + 1  # every pHash view of a query and its mirror image
     for n_refs in sizes:
         row = {"references": n_refs}
         rows_per_work = per_ref if n_refs <= max_full else {k: 1 for k in per_ref}
@@ -49,57 +50,99 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
         # random codes for the rest of a query's views
         planted = rng.choice(n_refs, size=20 if n_refs < 1_000_000 else 400, replace=False)  # whole-picture rows
         flips = [int(rng.integers(10, 32)) if i % 2 == 0 else int(rng.integers(40, KINDS['pdq'].warn + 1)) for i in range(len(planted))]
+        # Real pHash codes crowd: MIH_CROWD of unrelated pairs are within pHash's warn distance in the `mih` geometry
+        # (bench.similarity's `mih_candidate_share_per_pair`), where random codes almost never are. Each query meets
+        # that many works planted 8-14 bits from one of its pHash codes, which `mih` must find and re-rank.
+        crowd = int(n_refs * MIH_CROWD)
+        phash_queries = rng.integers(0, 256, size=(len(planted), n_mih_phash, 8), dtype=np.uint8)
+        for i in range(len(planted)):
+            rows = rng.choice(n_refs, size=crowd, replace=False)
+            near = phash_queries[i, rng.integers(0, n_mih_phash, crowd)].copy()
+            for r in range(crowd):
+                for b in rng.choice(64, size=int(rng.integers(4, 8)) * 2, replace=False):
+                    near[r, b // 8] ^= np.uint8(1 << (b % 8))
+            data["phash"][rows * rows_per_work["phash"]] = near
         for index_kind in ("mih", "numpy", "faiss"):
             if index_kind != "mih" and n_refs > max_full:
                 continue
-            idx = {}
-            # mih holds each work's whole picture only (1 code a kind), and answers within the review distance
-            per_work = {k: 1 for k in per_ref} if index_kind == "mih" else per_ref
-            radius = {k: KINDS[k].review if index_kind == "mih" else KINDS[k].warn for k in per_ref}
-            s = time.perf_counter()
-            for k, arr in data.items():
-                arr = arr[:n_refs * per_work[k]]
-                idx[k] = make_index(index_kind, arr.shape[1], radius[k])
-                step = 5000 * per_work[k]  # as the index loads a library: 5,000 works at a time
-                for start in range(0, len(arr), step):
-                    idx[k].add(np.arange(start, min(start + step, len(arr)), dtype=np.int64), arr[start:start + step])
-            build = time.perf_counter() - s
-            found, times = {"review": 0, "warn": 0}, []
-            for p, nbits in zip(planted, flips):
-                q = data["pdq"][p].copy()
-                for b in rng.choice(256, size=nbits, replace=False):
-                    q[b // 8] ^= np.uint8(1 << (b % 8))
-                # mih looks up the query's whole picture, trimmed and mirrored: 3 codes of each kind
-                n_pdq, n_phash = (3, 3) if index_kind == "mih" else (per_query["pdq"], per_query["phash"])
-                qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(n_pdq - 1)])
-                ph = rng.integers(0, 256, size=(n_phash, 8), dtype=np.uint8)
-                s = time.perf_counter()
-                res = idx["pdq"].range_search(qs, radius["pdq"])
-                idx["phash"].range_search(ph, radius["phash"])
-                times.append((time.perf_counter() - s) * 1000)
-                found["review" if nbits <= 31 else "warn"] += int(p in set(res[0][0].tolist()))
-                if index_kind == "numpy" and n_refs >= 1_000_000 and len(times) >= 4:
-                    break  # a few are enough to time an exhaustive scan of 28M codes
-            mem = sum(i.memory_bytes() for i in idx.values())
-            changes = {}
-            if index_kind in ("numpy", "mih"):  # one work removed, one added, in a full index: neither copies it
-                s = time.perf_counter()
-                idx["pdq"].remove(np.arange(per_work["pdq"], dtype=np.int64))
-                changes["remove_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
-                s = time.perf_counter()
-                idx["pdq"].add(np.arange(len(data["pdq"]), len(data["pdq"]) + per_work["pdq"], dtype=np.int64),
-                               data["pdq"][:per_work["pdq"]])
-                changes["add_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
-            asked = {"review": sum(f <= 31 for f in flips[:len(times)]), "warn": sum(f > 31 for f in flips[:len(times)])}
-            row[index_kind] = {"codes_per_work": per_work, "lookup_ms_p50": round(pct(times, .5), 2), "lookup_ms_p95": round(pct(times, .95), 2),
-                               "planted_found_review_level": f"{found['review']}/{asked['review']}",
-                               "planted_found_warn_level": f"{found['warn']}/{asked['warn']}" if index_kind != "mih"
-                               else "not asked (it answers within the review distance)",
-                               "build_s": round(build, 1), "bytes_per_reference": round(mem / n_refs),
-                               "memory_mb": round(mem / 2**20), **changes}
-            del idx
+            row[index_kind] = _lookups(index_kind, data, per_ref, per_query, planted, flips, phash_queries, rng,
+                                       n_refs)
         out["lookup"].append(row)
     return out
+
+
+MIH_CROWD = 4.6e-4  # measured 2026-12-07: 17 of 36,890 unrelated pairs within 14 pHash bits (bench.similarity)
+
+
+def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, planted, flips, phash_queries, rng,
+             n_refs: int) -> dict:
+    """Build one index over the codes, time lookups of the planted queries, one work removed and added."""
+    from review.similarity.search import MIH_RADIUS
+    from review.similarity.whole_codes import WholeCodes
+
+    idx = {}
+    # mih holds each work's whole picture only (1 code a kind): PDQ within its review distance, pHash within its warn
+    # distance, and each work's PDQ code by id to re-rank what they find
+    mih = index_kind == "mih"
+    per_work = {k: 1 for k in per_ref} if mih else per_ref
+    radius = {k: MIH_RADIUS.get(k, KINDS[k].warn) if mih else KINDS[k].warn for k in per_ref}
+    s = time.perf_counter()
+    for k, arr in data.items():
+        arr = arr[:n_refs * per_work[k]]
+        idx[k] = make_index(index_kind, arr.shape[1], radius[k])
+        step = 5000 * per_work[k]  # as the index loads a library: 5,000 works at a time
+        for start in range(0, len(arr), step):
+            idx[k].add(np.arange(start, min(start + step, len(arr)), dtype=np.int64), arr[start:start + step])
+    whole = WholeCodes() if mih else None
+    if mih:
+        whole.set(np.arange(n_refs), data["pdq"][:n_refs])
+    build = time.perf_counter() - s
+    found, times, met = {"review": 0, "warn": 0}, [], []
+    for i, (p, nbits) in enumerate(zip(planted, flips)):
+        q = data["pdq"][p * per_work["pdq"]].copy()
+        for b in rng.choice(256, size=nbits, replace=False):
+            q[b // 8] ^= np.uint8(1 << (b % 8))
+        # mih: the query's whole picture, trimmed and mirrored (PDQ), every pHash view and the mirror; every PDQ
+        # view then re-ranks what was found
+        n_pdq, n_phash = (3, phash_queries.shape[1]) if mih else (per_query["pdq"], per_query["phash"])
+        qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(n_pdq - 1)])
+        ph = phash_queries[i, :n_phash]
+        rescore = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(per_query["pdq"] - 1)])
+        s = time.perf_counter()
+        res = idx["pdq"].range_search(qs, radius["pdq"])
+        res_phash = idx["phash"].range_search(ph, radius["phash"])
+        if mih:
+            works = np.unique(np.concatenate([labels for labels, _ in res + res_phash]))
+            whole.distances(works, rescore)
+            met.append(len(works))
+        times.append((time.perf_counter() - s) * 1000)
+        found["review" if nbits <= 31 else "warn"] += int(p * per_work["pdq"] in set(res[0][0].tolist()))
+        if index_kind == "numpy" and n_refs >= 1_000_000 and len(times) >= 4:
+            break  # a few are enough to time an exhaustive scan of 28M codes
+    mem = sum(i.memory_bytes() for i in idx.values()) + (whole.memory_bytes() if mih else 0)
+    changes = {}
+    if index_kind in ("numpy", "mih"):  # one work removed, one added, in a full index: neither copies it
+        s = time.perf_counter()
+        idx["pdq"].remove(np.arange(per_work["pdq"], dtype=np.int64))
+        changes["remove_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
+        s = time.perf_counter()
+        idx["pdq"].add(np.arange(len(data["pdq"]), len(data["pdq"]) + per_work["pdq"], dtype=np.int64),
+                       data["pdq"][:per_work["pdq"]])
+        changes["add_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
+    asked = {"review": sum(f <= 31 for f in flips[:len(times)]), "warn": sum(f > 31 for f in flips[:len(times)])}
+    return {"codes_per_work": per_work, "lookup_ms_p50": round(pct(times, .5), 2),
+            "lookup_ms_p95": round(pct(times, .95), 2),
+            **({"works_met_per_lookup_p50": int(np.median(met))} if mih else {}),
+            "planted_found_review_level": f"{found['review']}/{asked['review']}",
+            "planted_found_warn_level": f"{found['warn']}/{asked['warn']}" if not mih
+            else "not asked (PDQ is searched within the review distance)",
+            "build_s": round(build, 1), "bytes_per_reference": round(mem / n_refs),
+            "memory_mb": round(mem / 2**20), **changes}
+
+
+def write_work(path, seed: int) -> None:
+    """One procedural work of the import bench as a file (in a worker process)."""
+    procedural(1000 + seed).save(path, **({"quality": 90} if str(path).endswith(".jpeg") else {}))
 
 
 def import_time(works: int = 40, fmt: str = "png") -> dict:
@@ -111,7 +154,7 @@ def import_time(works: int = 40, fmt: str = "png") -> dict:
     import tempfile
     from pathlib import Path
 
-    from review.similarity.bulk_import import cores, import_library
+    from review.similarity.bulk_import import cores, import_library, mapper
     from review.similarity.library import folder_items
     from review.pipeline.runtime import Runtime
     from review.pipeline.settings import Settings
@@ -119,8 +162,8 @@ def import_time(works: int = 40, fmt: str = "png") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "works"
         folder.mkdir()
-        for seed in range(works):
-            procedural(1000 + seed).save(folder / f"w{seed}.{fmt}", **({"quality": 90} if fmt == "jpeg" else {}))
+        with mapper(cores(), works) as run:  # the files are made side by side too (~60 ms each)
+            list(run(write_work, [folder / f"w{seed}.{fmt}" for seed in range(works)], range(works)))
         os.environ["EDITGUARD_DATA_DIR"] = str(Path(tmp) / "data")
         os.environ["EDITGUARD_SEED_REFERENCES"] = "0"
         rt = Runtime.start(Settings.from_env(), load_models=False)

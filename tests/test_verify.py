@@ -15,7 +15,7 @@ from review.similarity import hashes, verify
 from review.similarity.index import NumpyHammingIndex
 from review.similarity.library import add_reference, set_active
 from review.similarity.hashes import KINDS
-from review.similarity.search import (CONFIDENCE_CAP, ReferenceIndex, hash_only_confidence,
+from review.similarity.search import (CONFIDENCE_CAP, hash_only_confidence,
                                verified_confidence)
 from tests.conftest import photo
 
@@ -192,30 +192,54 @@ def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_lib
     assert rt.index.search(photo("chelsea")) == []
 
 
-def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch):
+@pytest.mark.parametrize("nbytes, radius, flips", [(32, 31, (31, 24, 16, 0)), (8, 15, (15, 11, 6, 0))])
+def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch, nbytes, radius, flips):
+    """PDQ at its review distance and pHash at its warn distance (the `mih` index's two radii)."""
     from review.similarity.index import MultiIndexHammingIndex
 
     monkeypatch.setattr(MultiIndexHammingIndex, "SEGMENT", 1000)  # several frozen segments and a tail
     rng = np.random.default_rng(2)
-    codes = rng.integers(0, 256, (3500, 32), dtype=np.uint8)
-    index = MultiIndexHammingIndex(32, 31)
+    codes = rng.integers(0, 256, (3500, nbytes), dtype=np.uint8)
+    index = MultiIndexHammingIndex(nbytes, radius)
     index.add(np.arange(0, 1500), codes[:1500])
     index.add(np.arange(1500, 3500), codes[1500:])
     assert [len(seg["labels"]) for seg in index._segments] == [2000, 1000] and len(index) == 3500  # merged
     queries = codes[[3, 1200, 2500, 3400]].copy()
-    for i, flips in enumerate((31, 24, 16, 0)):
-        for b in rng.choice(256, flips, replace=False):
+    for i, n in enumerate(flips):
+        for b in rng.choice(nbytes * 8, n, replace=False):
             queries[i, b // 8] ^= np.uint8(1 << (b % 8))
     queries[3, :] = codes[3400] ^ 0xFF  # far from everything
     index.remove(np.array([1200]))
     bits = np.unpackbits(codes, axis=1)
-    for q, (found, dist) in zip(queries, index.range_search(queries, 31)):
+    results = index.range_search(queries, radius)
+    for q, (found, dist) in zip(queries, results):
         d = (np.unpackbits(q) != bits).sum(axis=1)
-        expected = {i for i in np.nonzero(d <= 31)[0].tolist() if i != 1200}
-        assert set(found.tolist()) == expected and sorted(dist.tolist()) == sorted(d[list(expected)].tolist())
-    assert [len(f) for f, _ in index.range_search(queries, 31)] == [1, 0, 1, 0]
+        expected = {i for i in np.nonzero(d <= radius)[0].tolist() if i != 1200}
+        assert set(found.tolist()) == expected and len(found) == len(expected)  # each row once
+        assert sorted(dist.tolist()) == sorted(d[list(expected)].tolist())
+    assert 3 in results[0][0] and 1200 not in results[1][0] and 2500 in results[2][0]
     with pytest.raises(ValueError):
-        index.range_search(queries, 40)  # beyond what multi-index hashing answers exactly
+        index.range_search(queries, radius + 9)  # beyond what multi-index hashing answers exactly
+
+
+def test_whole_codes_by_id_grow_in_chunks_and_forget():
+    from review.similarity.whole_codes import CHUNK, WholeCodes
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    whole = WholeCodes()
+    whole.set(np.array([5, CHUNK + 7]), codes[:2])  # two chunks
+    before = whole._codes[0]
+    whole.set(np.array([3 * CHUNK + 1]), codes[2:])  # a third and fourth: the first is not copied
+    assert whole._codes[0] is before and len(whole._codes) == 4
+    query = codes[[1]].copy()
+    query[0, 0] ^= 0b111  # 3 bits from the second work's code
+    dist, which = whole.distances(np.array([5, CHUNK + 7, 3 * CHUNK + 1, 10, 9 * CHUNK]), np.concatenate([codes[:1], query]))
+    full = (np.unpackbits(codes[2]) != np.unpackbits(codes[0])).sum(), (np.unpackbits(codes[2]) != np.unpackbits(query[0])).sum()
+    assert dist.tolist()[:2] == [0, 3] and which.tolist()[:2] == [0, 1] and dist[2] == min(full)
+    assert dist.tolist()[3:] == [999, 999]  # never set, and beyond every chunk
+    whole.drop([CHUNK + 7])
+    assert whole.distances(np.array([CHUNK + 7]), query)[0].tolist() == [999]
 
 
 def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime):
@@ -225,5 +249,16 @@ def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime
                  ImageOps.grayscale(photo("astronaut")).convert("RGB")):
         [m] = rt.index.search(copy)
         assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified" and m.level == "review"
+    turned = photo("astronaut").rotate(8, expand=True, fillcolor=(255, 255, 255))
+    repainted = np.asarray(photo("astronaut")).copy()
+    repainted[:230, :460] = (40, 160, 90)  # 40% of the picture painted over: 12 pHash bits away at best
+    found = {}
+    for name, copy in (("turned", turned), ("repainted", Image.fromarray(repainted))):
+        [m] = rt.index.search(copy)  # pHash's turned-back views, and beyond pHash's review distance
+        assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified"
+        found[name] = m
+    assert found["turned"].query_view.startswith("derotated")
+    # ranked by PDQ too: beyond the 31 bits PDQ is searched within, the pHash candidate's own PDQ code was compared
+    assert found["repainted"].hash_kind == "pdq" and 31 < found["repainted"].distance <= 84
     assert rt.index.search(photo("chelsea")) == []
     assert rt.index.memory_bytes() < 20 * 2**20  # two works: the fixed tail and offsets, not per-work objects

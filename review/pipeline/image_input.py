@@ -45,7 +45,7 @@ def load_image(source: str | os.PathLike | bytes | Image.Image, *, max_pixels: i
                            "image.not_image") from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise BadImage("The image file is damaged or incomplete and cannot be read.", "image.damaged") from None
-    return _normalise(image)
+    return _normalise(image, owned=not isinstance(source, Image.Image))
 
 
 def read_bytes(source, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -78,10 +78,15 @@ def _check_size(image: Image.Image, max_pixels: int) -> None:
                        "image.too_small", min_side=MIN_SIDE)
 
 
-def _normalise(image: Image.Image) -> Image.Image:
+def _normalise(image: Image.Image, owned: bool) -> Image.Image:
+    """`owned`: decoded here, so nobody else holds it and it may be turned in place (exif_transpose copies a
+    picture it leaves as it is: ~0.4 ms of a 640x480 work's ~9 ms bulk import)."""
     if getattr(image, "is_animated", False):
         image.seek(0)  # animated GIF/WebP/APNG: the first frame is the picture we edit
-    image = ImageOps.exif_transpose(image)
+    if owned:
+        ImageOps.exif_transpose(image, in_place=True)
+    else:
+        image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(image, dtype=np.float64)
         scale = 255.0 / 65535.0 if arr.max() > 255 else 1.0  # 16-bit data, or 8-bit data in a wide mode

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
 from review.similarity import hashes, verify
 from review.similarity.index import make_index
+from review.similarity.whole_codes import WholeCodes
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,21 @@ CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
 VERIFIED_PAIRS_MEASURED = 10_375
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 # `mih` (multi-index hashing, for libraries of a million works): only each work's whole-picture codes are indexed
-# (the query adds its mirror image instead of the work's 8 turns), searched within the review distance, where
-# multi-index hashing is exact and fast. Crops, turns and repaints then reach a person less often (bench.similarity).
+# (the query adds its mirror image instead of the work's 8 turns). PDQ is searched within its review distance, pHash
+# within its warn distance with every view of the query (as it is, trimmed, mirrored, turned back): that finds turned,
+# padded, bannered and repainted copies (bench.similarity), and costs ~8 ms at a million works, where PDQ at its warn
+# distance would cost seconds. Crops need the works' windows, which only the `numpy` index holds.
 MIH_VIEWS = ("identity",)
-MIH_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # turned-back views rarely come within 31 bits: not worth a lookup
+MIH_RADIUS = {"pdq": hashes.KINDS["pdq"].review}
+MIH_PDQ_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # PDQ's turned-back views rarely come within 31 bits
+
+
+def mih_asks(code: hashes.Code) -> bool:
+    """Whether the `mih` index is asked with this query code: every pHash view, PDQ's whole, trimmed and mirrored
+    views (all PDQ views then re-rank the candidates: `ReferenceIndex._rescore`)."""
+    return code.kind != "pdq" or code.view in MIH_PDQ_QUERY_VIEWS
+
+
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 VIEW_SLOTS = 64  # an index row's label is (reference id, view) as one int64: id * VIEW_SLOTS + view position
 assert len(VIEWS) <= VIEW_SLOTS
@@ -51,11 +63,6 @@ assert len(VIEWS) <= VIEW_SLOTS
 def row_labels(reference_id, views: list[int]):
     """The index labels of one work's views (numpy broadcasting: `reference_id` may be a column of ids)."""
     return np.asarray(reference_id, np.int64) * VIEW_SLOTS + np.asarray(views, np.int64)
-
-
-def label_parts(label: int) -> tuple[int, int]:
-    """(reference id, view position) of an index label."""
-    return divmod(int(label), VIEW_SLOTS)
 
 
 def verified_confidence(inliers: int) -> float:
@@ -115,11 +122,13 @@ class ReferenceIndex:
         self._store = store
         self._lock = threading.Lock()
         self._seq: int | None = None
-        self._radius = {name: kind.review if index_kind == "mih" else kind.warn for name, kind in hashes.KINDS.items()}
+        self._radius = {name: MIH_RADIUS.get(name, kind.warn) if index_kind == "mih" else kind.warn
+                        for name, kind in hashes.KINDS.items()}
         self._indexes = {k.name: make_index(index_kind, k.bits // 8, self._radius[k.name]) for k in hashes.KINDS.values()}
         self._present = np.zeros(1024, bool)  # by reference id: is it in the index? (1 byte a work, no objects)
         self._count = 0
         self._features = verify.FeatureCache()
+        self._whole = WholeCodes(hashes.KINDS["pdq"].bits // 8) if index_kind == "mih" else None
 
     def __len__(self) -> int:
         return self._count
@@ -165,6 +174,8 @@ class ReferenceIndex:
         for index in self._indexes.values():
             index.remove(labels)
         self._mark(ids, False)
+        if self._whole is not None:
+            self._whole.drop(ids)
         for i in ids:
             self._features.drop(i)
 
@@ -185,7 +196,10 @@ class ReferenceIndex:
             per_kind[h.kind][1].append(codes)
         for kind, (labels, codes) in per_kind.items():
             if labels:
-                self._indexes[kind].add(np.asarray(labels, np.int64), np.concatenate(codes))
+                labels, codes = np.asarray(labels, np.int64), np.concatenate(codes)
+                if self._whole is not None and kind == "pdq":  # mih holds the whole picture's code only
+                    self._whole.set(labels // VIEW_SLOTS, codes)
+                self._indexes[kind].add(labels, codes)
 
     def search(self, image: Image.Image) -> list[Match]:
         """Registered works that `image` shows, confirmed geometrically, best first (one match per work).
@@ -193,7 +207,7 @@ class ReferenceIndex:
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes, _ = hashes.query_codes(image)
         if self.index_kind == "mih" and codes:
-            codes = [c for c in codes + hashes.mirrored_codes(image) if c.view in MIH_QUERY_VIEWS]
+            codes = codes + hashes.mirrored_codes(image)
         candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
             return candidates
@@ -222,23 +236,35 @@ class ReferenceIndex:
         return sorted(out, key=lambda m: (-m.score, m.distance, m.reference_id))
 
     def search_codes(self, codes: list[hashes.Code], limit: int | None = None) -> list[Match]:
-        """Hash candidates within the warn distance, best score first, at most `limit` of them (one per work)."""
+        """Hash candidates within the warn distance, best score first, at most `limit` of them (one per work).
+
+        Vectorised over every row met: at a million works a query meets hundreds of unrelated rows within pHash's
+        warn distance, and each is scored, not looped over."""
         self.refresh()
-        best: dict[int, tuple] = {}
-        for kind, index in self._indexes.items():
-            mine = [c for c in codes if c.kind == kind]
+        asked = [i for i, c in enumerate(codes) if self._whole is None or mih_asks(c)]
+        met = []  # per kind: (score, distance, kind position, reference id, view position, query code position)
+        for position, (kind, index) in enumerate(self._indexes.items()):
+            mine = [i for i in asked if codes[i].kind == kind]
             if not mine or not len(index):
                 continue
-            queries = np.stack([np.frombuffer(c.code, np.uint8) for c in mine])
-            for code, (labels, dists) in zip(mine, index.range_search(queries, self._radius[kind])):
-                for label, dist in zip(labels.tolist(), dists.tolist()):
-                    ref_id, view = label_parts(label)
-                    candidate = (hashes.KINDS[kind].score(dist), -dist, kind, VIEWS[view], code.view)
-                    if ref_id not in best or candidate[:2] > best[ref_id][:2]:
-                        best[ref_id] = candidate
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:limit]
-        if not ranked:
+            queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in mine])
+            for i, (labels, dists) in zip(mine, index.range_search(queries, self._radius[kind])):
+                if len(labels):
+                    ref_ids, views = np.divmod(labels, VIEW_SLOTS)
+                    met.append(np.stack([hashes.KINDS[kind].scores(dists), dists, np.full(len(labels), position),
+                                         ref_ids, views, np.full(len(labels), i)]))
+        if not met:
             return []
+        rows = np.concatenate(met, axis=1)
+        rows = rows[:, np.lexsort((rows[2], rows[1], -rows[0]))]  # best first: score, then distance, then PDQ
+        _, first = np.unique(rows[3], return_index=True)  # each work's best row
+        best = rows[:, first]
+        if self._whole is not None:
+            self._rescore(best, codes)
+        best = best[:, np.lexsort((best[3], best[1], -best[0]))][:, :limit]
+        kinds = list(self._indexes)
+        ranked = [(int(ref_id), (float(score), -int(dist), kinds[int(k)], VIEWS[int(view)], codes[int(q)].view))
+                  for score, dist, k, ref_id, view, q in best.T]
         with self._factory() as session:  # titles and files of the few candidates only: nothing per work in memory
             about = {row[0]: row[1:] for row in session.execute(
                 select(ReferenceWork.id, ReferenceWork.title, ReferenceWork.owner, ReferenceWork.license,
@@ -254,8 +280,24 @@ class ReferenceIndex:
                                  hashes.KINDS[kind].level(-neg_dist), view, score, query_view))
         return matches
 
+    def _rescore(self, best: np.ndarray, codes: list[hashes.Code]) -> None:
+        """`mih`: each candidate's score from PDQ too, every PDQ view of the query against the work's whole-picture
+        code, when that is closer evidence than what found it (in place; rows as in `search_codes`)."""
+        pdq = [i for i, c in enumerate(codes) if c.kind == "pdq"]
+        if not pdq:
+            return
+        queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in pdq])
+        dist, which = self._whole.distances(best[3].astype(np.int64), queries)
+        kind = hashes.KINDS["pdq"]
+        scores = np.where(dist <= kind.warn, kind.scores(np.minimum(dist, 256)), -1.0)
+        better = (scores > best[0]) | ((scores == best[0]) & (dist < best[1]))
+        position, view = list(self._indexes).index("pdq"), VIEWS.index("identity")
+        best[:, better] = np.stack([scores, dist, np.full(len(dist), position), best[3], np.full(len(dist), view),
+                                    np.asarray(pdq)[which]])[:, better]
+
     def memory_bytes(self) -> int:
-        return self._present.nbytes + sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
+        return (self._present.nbytes + sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
+                + (self._whole.memory_bytes() if self._whole is not None else 0))
 
 
 def hash_rows(codes: list[hashes.Code]) -> list[ReferenceHashes]:
