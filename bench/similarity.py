@@ -21,7 +21,9 @@ own work is confirmed, and an unrelated upload is falsely warned when any other 
 here, then carried to 1k / 100k / 1M works (`at_scale`) from measured per-pair rates: the number of unrelated works
 that outrank the true one is Poisson(N x share of unrelated pairs closer than the true pair), and a false warning
 needs an unrelated candidate that passes verification, so per upload <= 1 - (1 - p)^min(VERIFY_TOP, candidates) with
-p the 95% upper bound (3/n when none passed) of the verifier's false-pass rate on unrelated pairs. `calibration`
+p the 95% upper bound (3/n when none passed) of the verifier's false-pass rate on unrelated pairs. The `_mih` figures
+are the same for the million-work index (each work's whole picture: PDQ within its review distance, pHash within its
+warn distance with every query view, what they find ranked by every PDQ view too). `calibration`
 fits the confidence on half of the pictures and judges it on the other half.
 Scale (`speed`): hashing and verification time, and lookup time, memory and insert time at 1k/100k/1M works (codes
 with the per-work count measured here; random codes, with planted near-duplicates) for both indexes.
@@ -238,21 +240,7 @@ def two_stage() -> dict:
     off = ~np.eye(len(names), dtype=bool)
     cand_rate = float(((d_p <= KINDS["pdq"].warn) | (d_h <= KINDS["phash"].warn))[off].mean())
     cand_rate = max(cand_rate, 3 / off.sum())
-    at_scale = {}
-    for works in (1_000, 100_000, 1_000_000):
-        recall, recall_mih = {}, {}
-        for f in fams:
-            mine = [o for o in outcome if o["family"] == f]
-            # reached here, and still within the VERIFY_TOP candidates among `works` unrelated works
-            recall[f] = round(float(np.mean([o["reached"] * _poisson_below(works * max(o["unrelated_closer_share"],
-                                                                                        0.0), VERIFY_TOP)
-                                             for o in mine])), 3)
-            recall_mih[f] = round(float(np.mean([o["reached_whole"] * _poisson_below(
-                works * max(o["unrelated_closer_share_mih"], 0.0), VERIFY_TOP) for o in mine])), 3)
-        candidates = min(VERIFY_TOP, works * cand_rate)
-        at_scale[str(works)] = {"recall_reaching_a_person": recall, "recall_reaching_a_person_mih": recall_mih,
-                                "false_warning_rate_per_upload_upper": round(1 - (1 - p_false) ** candidates, 4),
-                                "how": "extrapolated from the per-pair rates measured here (see docstring)"}
+    at_scale = _at_scale(outcome, fams, p_false, cand_rate)
     return {
         "works": len(names), "queries": len(outcome), "verify_top": VERIFY_TOP,
         "measured_here": {
@@ -277,6 +265,26 @@ def two_stage() -> dict:
         "at_scale": at_scale, "verify_ms": {"p50": round(pct(verify_ms, .5), 1), "p95": round(pct(verify_ms, .95), 1)},
         "calibration": calibrate([r for r in rows if not r["candidate"]]),
     }
+
+
+def _at_scale(outcome: list[dict], fams: list[str], p_false: float, cand_rate: float) -> dict:
+    """The measured outcomes carried to 1k / 100k / 1M works (see the module docstring)."""
+    at_scale = {}
+    for works in (1_000, 100_000, 1_000_000):
+        recall, recall_mih = {}, {}
+        for f in fams:
+            mine = [o for o in outcome if o["family"] == f]
+            # reached here, and still within the VERIFY_TOP candidates among `works` unrelated works
+            recall[f] = round(float(np.mean([o["reached"] * _poisson_below(works * max(o["unrelated_closer_share"],
+                                                                                        0.0), VERIFY_TOP)
+                                             for o in mine])), 3)
+            recall_mih[f] = round(float(np.mean([o["reached_whole"] * _poisson_below(
+                works * max(o["unrelated_closer_share_mih"], 0.0), VERIFY_TOP) for o in mine])), 3)
+        candidates = min(VERIFY_TOP, works * cand_rate)
+        at_scale[str(works)] = {"recall_reaching_a_person": recall, "recall_reaching_a_person_mih": recall_mih,
+                                "false_warning_rate_per_upload_upper": round(1 - (1 - p_false) ** candidates, 4),
+                                "how": "extrapolated from the per-pair rates measured here (see docstring)"}
+    return at_scale
 
 
 def _poisson_below(mean: float, k: int) -> float:

@@ -260,5 +260,7 @@ def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime
     assert found["turned"].query_view.startswith("derotated")
     # ranked by PDQ too: beyond the 31 bits PDQ is searched within, the pHash candidate's own PDQ code was compared
     assert found["repainted"].hash_kind == "pdq" and 31 < found["repainted"].distance <= 84
+    set_active(rt.session_factory, ids["astronaut"], False, actor="t")  # gone from both indexes and the re-rank
+    assert rt.index.search(turned) == [] and rt.index.search_codes(hashes.query_codes(turned)[0]) == []
     assert rt.index.search(photo("chelsea")) == []
     assert rt.index.memory_bytes() < 20 * 2**20  # two works: the fixed tail and offsets, not per-work objects
