@@ -102,7 +102,7 @@ class ReferenceWork(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     pdq_quality: Mapped[int | None]
-    hash_version: Mapped[int] = mapped_column(default=0)  # review.similarity.hashes.HASH_VERSION when the codes were made
+    hash_version: Mapped[int] = mapped_column(default=0, index=True)  # hashes.HASH_VERSION when the codes were made
     added_by: Mapped[str] = mapped_column(String(200), default="")
     image: Mapped[StoredImage] = relationship()
     hashes: Mapped[list["ReferenceHashes"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)

@@ -360,3 +360,18 @@ def test_a_work_registered_meanwhile_is_reported_and_its_batch_still_goes_in(mak
     assert batches == [3]  # the batch was tried in one go, then went in work by work
     assert [n for n, _ in summary.added] == ["astronaut.png", "rocket.png"]
     assert [n for n, _ in summary.duplicates] == ["coffee.png"] and "“first”" in summary.duplicates[0][1]
+
+
+def test_the_start_up_check_for_stale_codes_is_an_index_lookup(make_runtime):
+    """At a million works the check for codes of an older hash version runs at every start: it must not scan."""
+    from sqlalchemy import inspect
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    indexes = {i["name"]: i["column_names"] for i in inspect(rt.engine).get_indexes("reference_works")}
+    assert indexes.get("ix_reference_works_hash_version") == ["hash_version"]
+    assert not rehash.stale_references(rt.session_factory)
+    if rt.engine.dialect.name == "sqlite":  # PostgreSQL's planner scans a table this small whatever its indexes
+        with rt.engine.connect() as c:
+            plan = c.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM reference_works "
+                                     f"WHERE hash_version < {hashes.HASH_VERSION} LIMIT 1").fetchall()
+        assert any("ix_reference_works_hash_version" in str(row) for row in plan), plan
