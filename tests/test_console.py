@@ -78,7 +78,7 @@ def test_the_japanese_status_line_has_no_english_phrases():
 
     status = {"editor": "classic (editguard/classic, cpu)", "text_guard": "rules-v1",
               "image_guard": load_image_guard("nudenet,qr", text_guard=RuleTextGuard()).describe(),
-              "similarity": "PDQ + pHash, exact Hamming search, SIFT verification", "provenance": "none",
+              "similarity": "PDQ + pHash, exact Hamming search (auto), SIFT verification", "provenance": "none",
               "policy": "review", "database": "sqlite"}
     html = status_html("ja", status, {"model_id": "editguard/classic", "revision": "built-in", "license": "Apache-2.0",
                                       "credit": "EditGuard's classic CPU editor (Pillow)", "device": "cpu",
@@ -86,7 +86,8 @@ def test_the_japanese_status_line_has_no_english_phrases():
     for word in ("exact Hamming", "verification", "built-in", "classic CPU editor", "policy review", "Sexual",
                  "only the text", "categories"):
         assert word not in html, word
-    assert "性的コンテンツ" in html and "QR コードの文字のみ" in html
+    assert "性的コンテンツ" in html and "QR コードの文字のみ" in html and "全件ハミング検索（自動）" in html
+    assert "(auto)" not in html
 
 
 def test_an_appeal_goes_to_a_second_reviewer_once_and_counts_for_agreement(rt):

@@ -264,3 +264,20 @@ def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime
     assert rt.index.search(turned) == [] and rt.index.search_codes(hashes.query_codes(turned)[0]) == []
     assert rt.index.search(photo("chelsea")) == []
     assert rt.index.memory_bytes() < 20 * 2**20  # two works: the fixed tail and offsets, not per-work objects
+
+
+def test_auto_runs_the_million_work_index_once_the_library_is_large(make_runtime, monkeypatch):
+    from review.pipeline.runtime import Runtime
+    from review.similarity import search
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")  # EDITGUARD_SIMILARITY_INDEX is `auto` unless set
+    assert rt.settings.similarity_index == "auto" and rt.index.index_kind == "numpy"
+    assert rt.status()["similarity"].startswith("PDQ + pHash, exact Hamming search (auto)")
+    ids = {n: register(rt, photo(n), n) for n in ("astronaut", "coffee")}
+    monkeypatch.setattr(search, "AUTO_MIH_WORKS", 2)  # as if these two were a hundred thousand
+    again = Runtime.start(rt.settings, load_models=False)
+    assert again.index.index_kind == "mih" and "multi-index hashing" in again.status()["similarity"]
+    [m] = again.index.search(photo("astronaut").rotate(8, expand=True, fillcolor=(255, 255, 255)))
+    assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified"
+    set_active(rt.session_factory, ids["coffee"], False, actor="t")  # one active work: below the mark again
+    assert Runtime.start(rt.settings, load_models=False).index.index_kind == "numpy"

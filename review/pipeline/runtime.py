@@ -29,7 +29,7 @@ from review.queue.service import ReviewQueue
 from review.pipeline.settings import Settings
 from review.similarity.rehash import rehash_references, stale_references
 from review.similarity.library import DuplicateReference, LibraryError, add_reference, reference_codes
-from review.similarity.search import ReferenceIndex
+from review.similarity.search import ReferenceIndex, choose_index
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -69,7 +69,7 @@ class Runtime:
                  load_editor(settings.editor_backend, settings.editor_model) if load_models else None,
                  text_guard,
                  load_image_guard(settings.image_guard, settings.image_guard_model, text_guard) if load_models else None,
-                 ReferenceIndex(factory, settings.similarity_index, store))
+                 ReferenceIndex(factory, choose_index(factory, settings.similarity_index), store))
         rt.secret = _secret(settings)
         # each running edit hands up to five pieces of work to the pool: enough threads that none waits for another's
         rt.pool = ThreadPoolExecutor(4 * rt.edit_concurrency, thread_name_prefix="editguard")
@@ -145,8 +145,8 @@ class Runtime:
             "image_guard": (self.image_guard.describe() if hasattr(self.image_guard, "describe") else self.image_guard.name)
             if self.image_guard else "none (image content is not checked)",
             "similarity": "PDQ + pHash, " + {"numpy": "exact Hamming search", "faiss": "FAISS Hamming search",
-                                             "mih": "multi-index hashing (whole pictures)"}[
-                self.settings.similarity_index] + ", SIFT verification",
+                                             "mih": "multi-index hashing (whole pictures)"}[self.index.index_kind]
+            + (" (auto)" if self.settings.similarity_index == "auto" else "") + ", SIFT verification",
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,

@@ -33,7 +33,7 @@ class Settings:
     max_upload_mb: int
     seed_references: bool
     png_compression: int
-    similarity_index: str = "numpy"
+    similarity_index: str = "auto"
     provenance: ProvenanceSettings = ProvenanceSettings()
     retention_days: int = 0  # 0: keep everything; else `purge` (and the app, daily) removes older records
     keep_decided: bool = True  # records a reviewer decided (and blocked ones) stay for the audit trail
@@ -62,7 +62,7 @@ class Settings:
             max_upload_mb=_int(env, "EDITGUARD_MAX_UPLOAD_MB", 50),
             seed_references=_flag(env, "EDITGUARD_SEED_REFERENCES", True),
             png_compression=_int(env, "EDITGUARD_PNG_COMPRESSION", 1, lo=0, hi=3),
-            similarity_index=_choice(env, "EDITGUARD_SIMILARITY_INDEX", "numpy", ("numpy", "faiss", "mih")),
+            similarity_index=_choice(env, "EDITGUARD_SIMILARITY_INDEX", "auto", ("auto", "numpy", "faiss", "mih")),
             provenance=ProvenanceSettings(
                 c2pa=_flag(env, "EDITGUARD_C2PA", True), watermark=_flag(env, "EDITGUARD_WATERMARK", True),
                 visible_mark=_flag(env, "EDITGUARD_VISIBLE_MARK", False),

@@ -44,6 +44,7 @@ CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 # within its warn distance with every view of the query (as it is, trimmed, mirrored, turned back): that finds turned,
 # padded, bannered and repainted copies (bench.similarity), and costs ~8 ms at a million works, where PDQ at its warn
 # distance would cost seconds. Crops need the works' windows, which only the `numpy` index holds.
+AUTO_MIH_WORKS = 100_000  # `auto` picks `mih` from this many active works on (numpy: 110 MB, 183 ms a lookup here)
 MIH_VIEWS = ("identity",)
 MIH_RADIUS = {"pdq": hashes.KINDS["pdq"].review}
 MIH_PDQ_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # PDQ's turned-back views rarely come within 31 bits
@@ -58,6 +59,17 @@ def mih_asks(code: hashes.Code) -> bool:
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 VIEW_SLOTS = 64  # an index row's label is (reference id, view) as one int64: id * VIEW_SLOTS + view position
 assert len(VIEWS) <= VIEW_SLOTS
+
+
+def choose_index(factory: sessionmaker[Session], kind: str) -> str:
+    """The index kind to run: `auto` is the exact `numpy` index over every view while the library is small enough for
+    it, `mih` from AUTO_MIH_WORKS active works on (decided at start-up: a library that grows past it switches at the
+    next start)."""
+    if kind != "auto":
+        return kind
+    with factory() as s:
+        works = s.scalar(select(func.count()).select_from(ReferenceWork).where(ReferenceWork.active.is_(True))) or 0
+    return "mih" if works >= AUTO_MIH_WORKS else "numpy"
 
 
 def row_labels(reference_id, views: list[int]):
