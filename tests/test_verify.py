@@ -164,8 +164,9 @@ def test_index_adds_and_removes_without_copying_what_it_holds():
     assert index.range_search(first[50:51].view(np.uint8), 0)[0][0].tolist() == []  # removed
 
 
-def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_library(make_runtime):
-    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+@pytest.mark.parametrize("index_kind", ["auto", "mih"])
+def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_library(make_runtime, index_kind):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX=index_kind)
     register(rt, photo("astronaut"), "astronaut")
     assert rt.index.search(photo("chelsea")) == []
     script = ("from review.pipeline.runtime import Runtime; from review.similarity.library import add_reference; "
