@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     except (StorageUnavailable, ValueError) as exc:  # a setting or the storage needs fixing: one sentence, no traceback
         sys.exit(f"error: {exc}")
     purge_daily(rt)
+    rt.warm_index()
     page, i18n = build_page(rt)
     app = build_app(rt, page.queue(default_concurrency_limit=max(2, rt.edit_concurrency)), server_name=args.host, server_port=args.port,
                     **launch_kwargs(rt, i18n))

@@ -282,3 +282,23 @@ def test_auto_runs_the_million_work_index_once_the_library_is_large(make_runtime
     assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified"
     set_active(rt.session_factory, ids["coffee"], False, actor="t")  # one active work: below the mark again
     assert Runtime.start(rt.settings, load_models=False).index.index_kind == "numpy"
+
+
+def test_the_app_loads_the_index_beside_serving(make_runtime):
+    from review.pipeline.runtime import Runtime
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    ref_id = register(rt, photo("astronaut"), "astronaut")
+    again = Runtime.start(rt.settings, load_models=False)
+    assert len(again.index) == 0  # nothing loaded at start: Runtime.start serves the CLI too
+    again.warm_index().join(60)
+    assert len(again.index) == 1
+    statements = []
+    listen = lambda *a: statements.append(a[2])  # noqa: E731 (the statement text)
+    event.listen(again.engine, "before_cursor_execute", listen)
+    try:
+        [m] = again.index.search(photo("astronaut"))
+    finally:
+        event.remove(again.engine, "before_cursor_execute", listen)
+    assert m.reference_id == ref_id
+    assert not any("reference_hashes" in q for q in statements)  # the search found it loaded

@@ -13,6 +13,7 @@ distance, marked as resting on the hash alone, with a confidence that falls as t
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
@@ -141,6 +142,7 @@ class ReferenceIndex:
         self._count = 0
         self._features = verify.FeatureCache()
         self._whole = WholeCodes(hashes.KINDS["pdq"].bits // 8) if index_kind == "mih" else None
+        self._parsed: dict[str, tuple] = {}  # stored lists of views, parsed (`_views`)
 
     def __len__(self) -> int:
         return self._count
@@ -192,26 +194,36 @@ class ReferenceIndex:
             self._features.drop(i)
 
     def _load(self, session: Session, ids: list[int]) -> None:
+        """Index the codes of these works. Plain rows, not ORM objects, and each distinct list of views parsed once
+        (every work registered alike has the same one): at a million works this is the start-up."""
         self._mark(ids, True)
         per_kind: dict[str, tuple[list, list]] = {k: ([], []) for k in self._indexes}
-        for h in session.scalars(select(ReferenceHashes).where(ReferenceHashes.reference_id.in_(ids))):
-            if h.kind not in per_kind:
+        rows = session.execute(select(ReferenceHashes.reference_id, ReferenceHashes.kind,
+                                      cast(ReferenceHashes.views, Text), ReferenceHashes.codes)
+                               .where(ReferenceHashes.reference_id.in_(ids)))
+        for ref_id, kind, views, data in rows:
+            if kind not in per_kind:
                 continue
-            nbytes = self._indexes[h.kind].nbytes
-            codes = np.frombuffer(h.codes, np.uint8).reshape(-1, nbytes)
-            views = list(h.views)
-            if self.index_kind == "mih":
-                keep = [i for i, v in enumerate(views) if v in MIH_VIEWS]
-                codes, views = codes[keep], [views[i] for i in keep]
-            labels = row_labels(h.reference_id, [VIEWS.index(v) for v in views]).tolist()
-            per_kind[h.kind][0].extend(labels)
-            per_kind[h.kind][1].append(codes)
+            positions, keep = self._views(views)
+            codes = np.frombuffer(data, np.uint8).reshape(-1, self._indexes[kind].nbytes)
+            per_kind[kind][0].append(ref_id * VIEW_SLOTS + positions)
+            per_kind[kind][1].append(codes if keep is None else codes[keep])
         for kind, (labels, codes) in per_kind.items():
             if labels:
-                labels, codes = np.asarray(labels, np.int64), np.concatenate(codes)
+                labels, codes = np.concatenate(labels), np.concatenate(codes)
                 if self._whole is not None and kind == "pdq":  # mih holds the whole picture's code only
                     self._whole.set(labels // VIEW_SLOTS, codes)
                 self._indexes[kind].add(labels, codes)
+
+    def _views(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(index view positions, which of the row's codes to keep: None for all) of a stored list of views."""
+        if text not in self._parsed:
+            views = json.loads(text)
+            keep = [i for i, v in enumerate(views) if v in MIH_VIEWS] if self.index_kind == "mih" else None
+            mine = views if keep is None else [views[i] for i in keep]
+            self._parsed[text] = (np.asarray([VIEWS.index(v) for v in mine], np.int64),
+                                  None if keep is None else np.asarray(keep, np.int64))
+        return self._parsed[text]
 
     def search(self, image: Image.Image) -> list[Match]:
         """Registered works that `image` shows, confirmed geometrically, best first (one match per work).
