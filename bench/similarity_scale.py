@@ -186,3 +186,55 @@ def import_time(works: int = 40, fmt: str = "png") -> dict:
                    f"({cores()} here); 100k extrapolated as this run's fixed cost (start-up, last commit) plus 100k "
                    "times its steady rate (from the first quarter of the works to the last), and linearly "
                    "(decoding dominates, then the 41 codes; the duplicate check is an in-memory multi-index)"}
+
+
+def load_time(works: int = 100_000, index_kind: str = "mih") -> dict:
+    """The first load of the reference index (what a restart costs): a synthetic library of random codes, rows as a
+    registered work has them (33 PDQ + 8 pHash views), written straight into SQLite, then one `refresh`.
+
+        .venv/bin/python -c "from bench.similarity_scale import load_time; print(load_time(1_000_000))"
+    """
+    import hashlib
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import insert
+
+    from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
+    from review.pipeline.runtime import Runtime
+    from review.pipeline.settings import Settings
+    from review.similarity.search import ReferenceIndex
+
+    rng = np.random.default_rng(0)
+    pdq_views = list(hashes.DIHEDRAL) + ["trimmed"] + [name for name, _, _ in hashes.REGIONS]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["EDITGUARD_DATA_DIR"] = str(Path(tmp) / "data")
+        os.environ["EDITGUARD_SEED_REFERENCES"] = "0"
+        rt = Runtime.start(Settings.from_env(), load_models=False)
+        for start in range(0, works, 5000):
+            n = min(5000, works - start)
+            shas = [hashlib.sha256(str(start + i).encode()).hexdigest() for i in range(n)]
+            with rt.session_factory.begin() as s:
+                s.execute(insert(StoredImage), [{"sha256": h, "relpath": f"images/{h[:2]}/{h[2:4]}/{h}.png",
+                                                 "width": 640, "height": 480, "format": "PNG", "size_bytes": 1}
+                                                for h in shas])
+                ids = list(s.scalars(insert(ReferenceWork).returning(ReferenceWork.id, sort_by_parameter_order=True), [
+                    {"title": f"w{start + i}", "owner": "o", "license": "l", "source": "", "image_sha256": h,
+                     "phash": "00" * 8, "phash_variants": ["00" * 8] * 8, "pdq_quality": 90,
+                     "hash_version": hashes.HASH_VERSION, "added_by": "bench"} for i, h in enumerate(shas)]))
+                pdq = rng.integers(0, 256, (n, len(pdq_views) * 32), dtype=np.uint8)
+                phash = rng.integers(0, 256, (n, len(hashes.DIHEDRAL) * 8), dtype=np.uint8)
+                s.execute(insert(ReferenceHashes), [{"reference_id": r, "kind": "pdq", "views": pdq_views,
+                                                     "codes": pdq[i].tobytes()} for i, r in enumerate(ids)]
+                          + [{"reference_id": r, "kind": "phash", "views": list(hashes.DIHEDRAL),
+                              "codes": phash[i].tobytes()} for i, r in enumerate(ids)])
+                s.execute(insert(LibraryChange), [{"reference_id": r, "op": "add"} for r in ids])
+        index = ReferenceIndex(rt.session_factory, index_kind, rt.store)
+        s = time.perf_counter()
+        index.refresh()
+        seconds = time.perf_counter() - s
+        out = {"works": works, "index": index_kind, "loaded": len(index), "first_load_s": round(seconds, 1),
+               "index_mb": round(index.memory_bytes() / 2**20)}
+        rt.engine.dispose()
+    return out
