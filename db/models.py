@@ -99,7 +99,7 @@ class ReferenceWork(Base):
     image_sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), unique=True)
     phash: Mapped[str] = mapped_column(String(16), index=True)  # 64-bit imagehash pHash, hex
     phash_variants: Mapped[list] = mapped_column(default=list)  # pHash of the 8 rotations/mirrors, hex
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     pdq_quality: Mapped[int | None]
     hash_version: Mapped[int] = mapped_column(default=0, index=True)  # hashes.HASH_VERSION when the codes were made

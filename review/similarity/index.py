@@ -287,11 +287,11 @@ class MultiIndexHammingIndex:
                     continue
                 row = order.take(np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total))
                 dist = _distances(words, row, qwords)
-                row = row[(dist <= radius) & alive.take(row)]
-                if len(row):
-                    row = np.unique(row)  # a row met through several pieces: once
+                keep = (dist <= radius) & alive.take(row)
+                if keep.any():
+                    row, first = np.unique(row[keep], return_index=True)  # a row met through several pieces: once
                     found_labels.append(labels.take(row).astype(np.int64))
-                    found_dist.append(_distances(words, row, qwords).astype(np.int32))
+                    found_dist.append(dist[keep][first].astype(np.int32))
             out.append((np.concatenate(found_labels), np.concatenate(found_dist)))
         return out
 

@@ -313,7 +313,7 @@ class ReferenceIndex:
         queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in pdq])
         dist, which = self._whole.distances(best[3].astype(np.int64), queries)
         kind = hashes.KINDS["pdq"]
-        scores = np.where(dist <= kind.warn, kind.scores(np.minimum(dist, 256)), -1.0)
+        scores = np.where(dist <= kind.warn, kind.scores(dist), -1.0)
         better = (scores > best[0]) | ((scores == best[0]) & (dist < best[1]))
         position, view = list(self._indexes).index("pdq"), VIEWS.index("identity")
         best[:, better] = np.stack([scores, dist, np.full(len(dist), position), best[3], np.full(len(dist), view),
