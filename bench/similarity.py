@@ -22,8 +22,9 @@ here, then carried to 1k / 100k / 1M works (`at_scale`) from measured per-pair r
 that outrank the true one is Poisson(N x share of unrelated pairs closer than the true pair), and a false warning
 needs an unrelated candidate that passes verification, so per upload <= 1 - (1 - p)^min(VERIFY_TOP, candidates) with
 p the 95% upper bound (3/n when none passed) of the verifier's false-pass rate on unrelated pairs. The `_mih` figures
-are the same for the million-work index (each work's whole picture: PDQ within its review distance, pHash within its
-warn distance with every query view, what they find ranked by every PDQ view too). `calibration`
+are the same for the million-work index (review.similarity.mih_views: each work's centre window by PDQ within its review
+distance, asked with the query's centre windows, and its whole picture by pHash within its warn distance, asked with
+every pHash view; what they find ranked by every other PDQ view against the whole picture's code too). `calibration`
 fits the confidence on half of the pictures and judges it on the other half.
 Scale (`speed`): hashing and verification time, and lookup time, memory and insert time at 1k/100k/1M works (codes
 with the per-work count measured here; random codes, with planted near-duplicates) for both indexes.
@@ -44,9 +45,9 @@ import numpy as np
 from bench.common import pct
 from bench.similarity_data import FAMILIES, photos
 from bench.similarity_scale import import_time, speed
-from review.similarity import hashes, verify
+from review.similarity import hashes, mih_views, verify
 from review.similarity.hashes import KINDS
-from review.similarity.search import MIH_RADIUS, MIH_VIEWS, VERIFY_TOP, mih_asks, verified_confidence
+from review.similarity.search import MIH_RADIUS, VERIFY_TOP, verified_confidence
 
 FP_BUDGET = 0.001
 HEAVY = ("crop 5-30%", "crop from a corner 5-30%", "rotate 3-15deg")
@@ -166,6 +167,29 @@ def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore
     return [j for _, j in sorted(scored, reverse=True)[:VERIFY_TOP]]
 
 
+def _mih_outcome(image, codes: list[hashes.Code], j: int, library: dict, check) -> dict:
+    """One query through the `mih` search: does its own work (`j`) reach a person, the share of unrelated works
+    that would outrank it (from the measured false-pair curves), and how many unrelated works it meets here."""
+    every = mih_views.query_views(image, codes)
+    asked = [c for c in every if mih_views.asks(c)]
+    dpw = _min_distances([_codes(asked, "pdq")], library["held_pdq"])[0]
+    dhw = _min_distances([_codes(asked, "phash")], library["held_phash"])[0]
+    dpa = _min_distances([_codes([c for c in every if not mih_views.is_zoom(c)], "pdq")], library["whole_pdq"])[0]
+    reached = False
+    for k in _candidates(dpw, dhw, MIH, rescore=dpa):
+        v = check(k)
+        review = dpw[k] <= KINDS["pdq"].review or dhw[k] <= KINDS["phash"].review
+        if k == j and (v.verified or (not v.checkable and review)):
+            reached = True
+    found = dpw[j] <= MIH["pdq"] or dhw[j] <= MIH["phash"]
+    own_pdq = min(int(dpa[j]), int(dpw[j]) if dpw[j] <= MIH["pdq"] else 999)
+    own = max(KINDS["pdq"].score(own_pdq) if found and own_pdq <= KINDS["pdq"].warn else 0.0,
+              KINDS["phash"].score(int(dhw[j])) if dhw[j] <= MIH["phash"] else 0.0)
+    met = (dpw <= MIH["pdq"]) | (dhw <= MIH["phash"])
+    return {"reached": reached, "unrelated_closer_share": 1.0 - own,
+            "unrelated_candidates": int(met.sum() - met[j])}
+
+
 def two_stage() -> dict:
     """The shipped search end to end on every altered query: who reaches a person, and who is warned falsely."""
     pics = photos()
@@ -173,8 +197,9 @@ def two_stage() -> dict:
     ref = {n: hashes.reference_codes(im)[0] for n, im in pics.items()}
     ref_pdq = [_codes(ref[n], "pdq") for n in names]
     ref_phash = [_codes(ref[n], "phash") for n in names]
-    whole_pdq = [_codes(ref[n], "pdq", set(MIH_VIEWS)) for n in names]  # what EDITGUARD_SIMILARITY_INDEX=mih holds
-    whole_phash = [_codes(ref[n], "phash", set(MIH_VIEWS)) for n in names]
+    library = {"held_pdq": [_codes(ref[n], "pdq", set(mih_views.HELD["pdq"])) for n in names],  # what `mih` holds
+               "held_phash": [_codes(ref[n], "phash", set(mih_views.HELD["phash"])) for n in names],
+               "whole_pdq": [_codes(ref[n], "pdq", {"identity"}) for n in names]}  # what it re-ranks with
     work = {(n, m): verify.features(pics[n], m) for n in names for m in (False, True)}
     rnd = random.Random(0)
     rows, outcome, verify_ms = [], [], []
@@ -208,28 +233,14 @@ def two_stage() -> dict:
                     v = check(k)
                     rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 0,
                                  **v.to_dict(), "spread": v.spread})
-                every = codes + hashes.mirrored_codes(image) if codes else codes
-                asked = [c for c in every if mih_asks(c)]
-                dpw = _min_distances([_codes(asked, "pdq")], whole_pdq)[0]
-                dhw = _min_distances([_codes(asked, "phash")], whole_phash)[0]
-                dpa = _min_distances([_codes(every, "pdq")], whole_pdq)[0]
-                reached_whole = False
-                for k in _candidates(dpw, dhw, MIH, rescore=dpa):
-                    v = check(k)
-                    review = dpw[k] <= KINDS["pdq"].review or dhw[k] <= KINDS["phash"].review
-                    if k == j and (v.verified or (not v.checkable and review)):
-                        reached_whole = True
-                found = dpw[j] <= MIH["pdq"] or dhw[j] <= MIH["phash"]
-                own_whole = max(KINDS["pdq"].score(int(dpa[j])) if found and dpa[j] <= KINDS["pdq"].warn else 0.0,
-                                KINDS["phash"].score(int(dhw[j])) if dhw[j] <= MIH["phash"] else 0.0)
+                mih = _mih_outcome(image, codes, j, library, check)
                 own_score = max(KINDS["pdq"].score(int(dp[j])) if dp[j] < 999 else 0.0, KINDS["phash"].score(int(dh[j])))
-                outcome.append({"family": family, "src": n, "reached": j in warned, "reached_whole": reached_whole, "false": bool(warned - {j}),
+                outcome.append({"family": family, "src": n, "reached": j in warned, "reached_whole": mih["reached"], "false": bool(warned - {j}),
                                 "candidate": j in _candidates(dp, dh), "own_pdq": int(dp[j]), "own_phash": int(dh[j]),
                                 # share of unrelated works that would outrank it (the measured false-pair CDF)
                                 "unrelated_closer_share": 1.0 - own_score,
-                                "unrelated_closer_share_mih": 1.0 - own_whole,
-                                "mih_unrelated_candidates": int(sum(dpw[k] <= MIH["pdq"] or dhw[k] <= MIH["phash"]
-                                                                    for k in range(len(names)) if k != j))})
+                                "unrelated_closer_share_mih": mih["unrelated_closer_share"],
+                                "mih_unrelated_candidates": mih["unrelated_candidates"]})
     fams = list(dict.fromkeys(o["family"] for o in outcome))
     false_rows = [r for r in rows if not r["true"] and r["checkable"]]
     passed = sum(r["verified"] for r in false_rows)

@@ -77,12 +77,13 @@ MIH_CROWD = 4.6e-4  # measured 2026-12-07: 17 of 36,890 unrelated pairs within 1
 def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, planted, flips, phash_queries, rng,
              n_refs: int) -> dict:
     """Build one index over the codes, time lookups of the planted queries, one work removed and added."""
+    from review.similarity.mih_views import ZOOMS
     from review.similarity.search import MIH_RADIUS
     from review.similarity.whole_codes import WholeCodes
 
     idx = {}
-    # mih holds each work's whole picture only (1 code a kind): PDQ within its review distance, pHash within its warn
-    # distance, and each work's PDQ code by id to re-rank what they find
+    # mih holds 1 code a kind of each work (PDQ: its centre window, within the review distance; pHash: the whole
+    # picture, within its warn distance), and each work's whole-picture PDQ code by id to re-rank what they find
     mih = index_kind == "mih"
     per_work = {k: 1 for k in per_ref} if mih else per_ref
     radius = {k: MIH_RADIUS.get(k, KINDS[k].warn) if mih else KINDS[k].warn for k in per_ref}
@@ -102,9 +103,9 @@ def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, plante
         q = data["pdq"][p * per_work["pdq"]].copy()
         for b in rng.choice(256, size=nbits, replace=False):
             q[b // 8] ^= np.uint8(1 << (b % 8))
-        # mih: the query's whole picture, trimmed and mirrored (PDQ), every pHash view and the mirror; every PDQ
-        # view then re-ranks what was found
-        n_pdq, n_phash = (3, phash_queries.shape[1]) if mih else (per_query["pdq"], per_query["phash"])
+        # mih: the query's centre windows (PDQ), every pHash view and the mirror; every other PDQ view then
+        # re-ranks what was found
+        n_pdq, n_phash = (len(ZOOMS), phash_queries.shape[1]) if mih else (per_query["pdq"], per_query["phash"])
         qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(n_pdq - 1)])
         ph = phash_queries[i, :n_phash]
         rescore = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(per_query["pdq"] - 1)])

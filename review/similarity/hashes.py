@@ -358,13 +358,3 @@ def query_codes(image: Image.Image) -> tuple[list[Code], int]:
         return codes, qualities[0]
     return codes + [Code("pdq", name, c) for name, c, q in zip(names, pdq_codes, qualities)
                     if name == "identity" or q >= MIN_QUALITY], qualities[0]
-
-
-def mirrored_codes(image: Image.Image) -> list[Code]:
-    """The query's mirror image, as it is: for indexes that hold only each work's whole picture (`mih`)."""
-    windows = Windows(np.ascontiguousarray(grey(image, PREPARED_SIDE)[:, ::-1]))
-    codes = [Code("phash", "mirror", KINDS["phash"].hash_grids(KINDS["phash"].grids(windows))[0])]
-    (code,), (quality,) = KINDS["pdq"].hash_grids(windows.grid())
-    if quality >= MIN_QUALITY:
-        codes.append(Code("pdq", "mirror", code))
-    return codes

@@ -203,9 +203,15 @@ class MultiIndexHammingIndex:
         self.nbytes = nbytes
         self.pieces = nbytes // 2
         self.radius = radius
-        self._sub = radius // self.pieces
+        # Two codes within `radius` = pieces * s + a bits (a < pieces) agree to within s bits on one of the first a + 1
+        # pieces, or to within s - 1 on one of the others (else they would differ in (a + 1)(s + 1) + (pieces - a - 1)s
+        # = radius + 1 bits or more): pHash at 14 bits probes 3 x 697 + 137 neighbours, not 4 x 697.
+        sub, extra = divmod(radius, self.pieces)
         masks = np.arange(1 << 16, dtype=np.uint32)
-        self._masks = masks[np.bitwise_count(masks) <= self._sub].astype(np.uint16)
+        within = [masks[np.bitwise_count(masks) <= (sub if t <= extra else sub - 1)].astype(np.uint16)
+                  for t in range(self.pieces)]
+        self._probe_piece = np.concatenate([np.full(len(m), t, np.int64) for t, m in enumerate(within)])
+        self._probe_mask = np.concatenate(within)
         self._lock = threading.Lock()
         self._segments: list[dict] = []
         self._tail = NumpyHammingIndex(nbytes)
@@ -273,11 +279,11 @@ class MultiIndexHammingIndex:
         with self._lock:
             segments = [(seg["words"], seg["labels"], seg["alive"], seg["tables"]) for seg in self._segments]
             tail = self._tail
-        base = (np.arange(self.pieces, dtype=np.int64) * ((1 << 16) + 1))[:, None]
+        base = self._probe_piece * ((1 << 16) + 1)
         out = []
         for query, (tail_labels, tail_dist) in zip(queries, tail.range_search(queries, radius)):
             qwords = query.view(np.uint64)
-            probes = (base + (query.view(np.uint16)[:, None] ^ self._masks[None, :])).ravel()
+            probes = base + (query.view(np.uint16)[self._probe_piece] ^ self._probe_mask)
             found_labels, found_dist = [tail_labels], [tail_dist]
             for words, labels, alive, (order, offsets) in segments:
                 lo, hi = offsets.take(probes), offsets.take(probes + 1)

@@ -25,7 +25,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
-from review.similarity import hashes, verify
+from review.similarity import hashes, mih_views, verify
 from review.similarity.index import make_index
 from review.similarity.whole_codes import WholeCodes
 
@@ -40,21 +40,12 @@ VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the 
 CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
 VERIFIED_PAIRS_MEASURED = 10_375
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
-# `mih` (multi-index hashing, for libraries of a million works): only each work's whole-picture codes are indexed
-# (the query adds its mirror image instead of the work's 8 turns). PDQ is searched within its review distance, pHash
-# within its warn distance with every view of the query (as it is, trimmed, mirrored, turned back): that finds turned,
-# padded, bannered and repainted copies (bench.similarity), and costs ~8 ms at a million works, where PDQ at its warn
-# distance would cost seconds. Crops need the works' windows, which only the `numpy` index holds.
+# `mih` (multi-index hashing, for libraries of a million works) holds two codes a work and asks with more views of the
+# query (review.similarity.mih_views): PDQ within its review distance, pHash within its warn distance; ~9 ms at a
+# million works, where PDQ at its warn distance would cost seconds. Crops from a corner need the works' corner
+# windows, which only the `numpy` index holds.
 AUTO_MIH_WORKS = 100_000  # `auto` picks `mih` from this many active works on (numpy: 110 MB, 183 ms a lookup here)
-MIH_VIEWS = ("identity",)
 MIH_RADIUS = {"pdq": hashes.KINDS["pdq"].review}
-MIH_PDQ_QUERY_VIEWS = ("identity", "trimmed", "mirror")  # PDQ's turned-back views rarely come within 31 bits
-
-
-def mih_asks(code: hashes.Code) -> bool:
-    """Whether the `mih` index is asked with this query code: every pHash view, PDQ's whole, trimmed and mirrored
-    views (all PDQ views then re-rank the candidates: `ReferenceIndex._rescore`)."""
-    return code.kind != "pdq" or code.view in MIH_PDQ_QUERY_VIEWS
 
 
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
@@ -142,7 +133,7 @@ class ReferenceIndex:
         self._count = 0
         self._features = verify.FeatureCache()
         self._whole = WholeCodes(hashes.KINDS["pdq"].bits // 8) if index_kind == "mih" else None
-        self._parsed: dict[str, tuple] = {}  # stored lists of views, parsed (`_views`)
+        self._parsed: dict[tuple[str, str], tuple] = {}  # stored lists of views, parsed (`_views`)
 
     def __len__(self) -> int:
         return self._count
@@ -198,40 +189,45 @@ class ReferenceIndex:
         (every work registered alike has the same one): at a million works this is the start-up."""
         self._mark(ids, True)
         per_kind: dict[str, tuple[list, list]] = {k: ([], []) for k in self._indexes}
+        whole_ids, whole_codes = [], []
         rows = session.execute(select(ReferenceHashes.reference_id, ReferenceHashes.kind,
                                       cast(ReferenceHashes.views, Text), ReferenceHashes.codes)
                                .where(ReferenceHashes.reference_id.in_(ids)))
         for ref_id, kind, views, data in rows:
             if kind not in per_kind:
                 continue
-            positions, keep = self._views(views)
+            positions, keep, whole = self._views(kind, views)
             codes = np.frombuffer(data, np.uint8).reshape(-1, self._indexes[kind].nbytes)
             per_kind[kind][0].append(ref_id * VIEW_SLOTS + positions)
             per_kind[kind][1].append(codes if keep is None else codes[keep])
+            if whole is not None:
+                whole_ids.append(ref_id)
+                whole_codes.append(codes[whole])
         for kind, (labels, codes) in per_kind.items():
             if labels:
-                labels, codes = np.concatenate(labels), np.concatenate(codes)
-                if self._whole is not None and kind == "pdq":  # mih holds the whole picture's code only
-                    self._whole.set(labels // VIEW_SLOTS, codes)
-                self._indexes[kind].add(labels, codes)
+                self._indexes[kind].add(np.concatenate(labels), np.concatenate(codes))
+        if whole_ids:
+            self._whole.set(np.asarray(whole_ids, np.int64), np.stack(whole_codes))
 
-    def _views(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """(index view positions, which of the row's codes to keep: None for all) of a stored list of views."""
-        if text not in self._parsed:
+    def _views(self, kind: str, text: str) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+        """Of a stored list of views: (index view positions, which of the row's codes the index holds: None for all,
+        where the whole picture's PDQ code is for the `mih` re-rank: None when it is not wanted or not there)."""
+        if (kind, text) not in self._parsed:
             views = json.loads(text)
-            keep = [i for i, v in enumerate(views) if v in MIH_VIEWS] if self.index_kind == "mih" else None
+            keep = [i for i, v in enumerate(views) if mih_views.held(kind, v)] if self._whole is not None else None
             mine = views if keep is None else [views[i] for i in keep]
-            self._parsed[text] = (np.asarray([VIEWS.index(v) for v in mine], np.int64),
-                                  None if keep is None else np.asarray(keep, np.int64))
-        return self._parsed[text]
+            whole = views.index("identity") if self._whole is not None and kind == "pdq" and "identity" in views else None
+            self._parsed[(kind, text)] = (np.asarray([VIEWS.index(v) for v in mine], np.int64),
+                                          None if keep is None else np.asarray(keep, np.int64), whole)
+        return self._parsed[(kind, text)]
 
     def search(self, image: Image.Image) -> list[Match]:
         """Registered works that `image` shows, confirmed geometrically, best first (one match per work).
 
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes, _ = hashes.query_codes(image)
-        if self.index_kind == "mih" and codes:
-            codes = codes + hashes.mirrored_codes(image)
+        if self.index_kind == "mih":
+            codes = mih_views.query_views(image, codes)
         candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
             return candidates
@@ -265,7 +261,7 @@ class ReferenceIndex:
         Vectorised over every row met: at a million works a query meets hundreds of unrelated rows within pHash's
         warn distance, and each is scored, not looped over."""
         self.refresh()
-        asked = [i for i, c in enumerate(codes) if self._whole is None or mih_asks(c)]
+        asked = [i for i, c in enumerate(codes) if self._whole is None or mih_views.asks(c)]
         met = []  # per kind: (score, distance, kind position, reference id, view position, query code position)
         for position, (kind, index) in enumerate(self._indexes.items()):
             mine = [i for i in asked if codes[i].kind == kind]
@@ -306,8 +302,9 @@ class ReferenceIndex:
 
     def _rescore(self, best: np.ndarray, codes: list[hashes.Code]) -> None:
         """`mih`: each candidate's score from PDQ too, every PDQ view of the query against the work's whole-picture
-        code, when that is closer evidence than what found it (in place; rows as in `search_codes`)."""
-        pdq = [i for i, c in enumerate(codes) if c.kind == "pdq"]
+        code, when that is closer evidence than what found it (in place; rows as in `search_codes`). The centre
+        windows the index was asked with are of another geometry, and are left out."""
+        pdq = [i for i, c in enumerate(codes) if c.kind == "pdq" and not mih_views.is_zoom(c)]
         if not pdq:
             return
         queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in pdq])
