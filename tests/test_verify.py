@@ -193,7 +193,8 @@ def test_another_process_sees_changes_and_unchanged_searches_do_not_scan_the_lib
     assert rt.index.search(photo("chelsea")) == []
 
 
-@pytest.mark.parametrize("nbytes, radius, flips", [(32, 31, (31, 24, 16, 0)), (8, 15, (15, 11, 6, 0))])
+@pytest.mark.parametrize("nbytes, radius, flips", [(32, 31, (31, 24, 16, 0)), (8, 15, (15, 11, 6, 0)),
+                                                    (8, 14, (14, 12, 6, 0)), (8, 13, (13, 9, 4, 0))])
 def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch, nbytes, radius, flips):
     """PDQ at its review distance and pHash at its warn distance (the `mih` index's two radii)."""
     from review.similarity.index import MultiIndexHammingIndex
@@ -219,6 +220,14 @@ def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch, n
         assert set(found.tolist()) == expected and len(found) == len(expected)  # each row once
         assert sorted(dist.tolist()) == sorted(d[list(expected)].tolist())
     assert 3 in results[0][0] and 1200 not in results[1][0] and 2500 in results[2][0]
+    # codes exactly `radius` bits from a work, however the bits fall on the pieces (the uneven pigeonhole: pHash at
+    # 14 bits probes three pieces within 3 bits and one within 2)
+    near = codes[:300].copy()
+    for row in near:
+        for b in rng.choice(nbytes * 8, radius, replace=False):
+            row[b // 8] ^= np.uint8(1 << (b % 8))
+    index.add(np.arange(3500, 4200), codes[:700])  # another merge, after the removal
+    assert all(i in found.tolist() for i, (found, _) in enumerate(index.range_search(near, radius)) if i != 1200)
     with pytest.raises(ValueError):
         index.range_search(queries, radius + 9)  # beyond what multi-index hashing answers exactly
 

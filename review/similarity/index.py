@@ -193,7 +193,9 @@ class MultiIndexHammingIndex:
     table per piece (its rows by piece value, and where each value starts), and equal-sized segments merge, so an
     addition never copies the index and each code is re-sorted about log2(N / SEGMENT) times in all; removing marks
     rows dead. Memory per code: the code, 4 bytes a piece, a 4-byte label and a byte, plus 8 MB of offsets per
-    segment (a handful of segments at a million codes).
+    segment (a handful of segments at a million codes). A code of one 64-bit word (pHash) is instead held once per
+    piece, in that piece's order, so the rows a probe names are compared where they lie, in runs, not gathered from
+    all over the segment (32 bytes a code instead of 8; pHash, 12 codes over a million: 6.9 -> 3.8 ms).
     """
 
     SEGMENT = 1 << 16
@@ -241,7 +243,7 @@ class MultiIndexHammingIndex:
         while len(segments) >= 2 and len(segments[-1]["labels"]) >= len(segments[-2]["labels"]):
             a, b = segments[-2], segments.pop()
             keep_a, keep_b = a["alive"], b["alive"]
-            segments[-1] = self._build(np.concatenate([a["words"][keep_a], b["words"][keep_b]]),
+            segments[-1] = self._build(np.concatenate([_words(a)[keep_a], _words(b)[keep_b]]),
                                        np.concatenate([a["labels"][keep_a], b["labels"][keep_b]]),
                                        np.ones(int(keep_a.sum() + keep_b.sum()), bool))
         self._segments = segments
@@ -257,7 +259,10 @@ class MultiIndexHammingIndex:
         for t in range(self.pieces):
             offsets[t, 1:] = np.cumsum(np.bincount(keys[:, t], minlength=1 << 16)) + t * len(words)
             offsets[t, 0] = t * len(words)
-        return {"words": words, "labels": labels, "alive": alive, "tables": (order, offsets.ravel())}
+        if self.nbytes == 8:  # each piece's rows, in its order (`range_search`): the codes in row order are not kept
+            return {"words": None, "by_piece": words[:, 0].take(order), "labels": labels, "alive": alive,
+                    "tables": (order, offsets.ravel())}
+        return {"words": words, "by_piece": None, "labels": labels, "alive": alive, "tables": (order, offsets.ravel())}
 
     def remove(self, labels: np.ndarray) -> None:
         labels = np.unique(np.asarray(labels, dtype=np.int64))
@@ -277,7 +282,8 @@ class MultiIndexHammingIndex:
             raise ValueError(f"This index answers radius <= {self.radius}, not {radius}.")
         queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(len(queries), self.nbytes)
         with self._lock:
-            segments = [(seg["words"], seg["labels"], seg["alive"], seg["tables"]) for seg in self._segments]
+            segments = [(seg["words"], seg["by_piece"], seg["labels"], seg["alive"], seg["tables"])
+                        for seg in self._segments]
             tail = self._tail
         base = self._probe_piece * ((1 << 16) + 1)
         out = []
@@ -285,14 +291,20 @@ class MultiIndexHammingIndex:
             qwords = query.view(np.uint64)
             probes = base + (query.view(np.uint16)[self._probe_piece] ^ self._probe_mask)
             found_labels, found_dist = [tail_labels], [tail_dist]
-            for words, labels, alive, (order, offsets) in segments:
+            for words, by_piece, labels, alive, (order, offsets) in segments:
                 lo, hi = offsets.take(probes), offsets.take(probes + 1)
                 counts = hi - lo
                 total = int(counts.sum())
                 if not total:
                     continue
-                row = order.take(np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total))
-                dist = _distances(words, row, qwords)
+                at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)  # places in `order`
+                if by_piece is None:
+                    row = order.take(at)
+                    dist = _distances(words, row, qwords)
+                else:  # compared in place; only the rows within the radius are looked up
+                    dist = np.bitwise_count(by_piece.take(at) ^ qwords[0])
+                    near = np.flatnonzero(dist <= radius)
+                    row, dist = order.take(at[near]), dist[near]
                 keep = (dist <= radius) & alive.take(row)
                 if keep.any():
                     row, first = np.unique(row[keep], return_index=True)  # a row met through several pieces: once
@@ -302,9 +314,20 @@ class MultiIndexHammingIndex:
         return out
 
     def memory_bytes(self) -> int:
-        segs = sum(seg["words"].nbytes + seg["labels"].nbytes + seg["alive"].nbytes
+        segs = sum((seg["words"] if seg["by_piece"] is None else seg["by_piece"]).nbytes
+                   + seg["labels"].nbytes + seg["alive"].nbytes
                    + sum(a.nbytes for a in seg["tables"]) for seg in self._segments)
         return segs + self._tail.memory_bytes()
+
+
+def _words(segment: dict) -> np.ndarray:
+    """A segment's codes in row order (n x words), rebuilt from the first piece's order where only that is held."""
+    if segment["words"] is not None:
+        return segment["words"]
+    order, n = segment["tables"][0], len(segment["labels"])
+    words = np.empty((n, 1), np.uint64)
+    words[order[:n], 0] = segment["by_piece"][:n]
+    return words
 
 
 def _distances(words: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
