@@ -123,5 +123,16 @@ def crop_corner(im, frac, corner):
 
 FAMILIES["crop from a corner 5-30%"] = [lambda im, f=f, c=c: crop_corner(im, f, c)
                                        for f, c in ((0.06, "tl"), (0.13, "br"), (0.22, "tr"), (0.28, "bl"))]
+
+
+def crop_off_centre(im, frac, shift_x, shift_y):
+    """Keep (1 - frac) of each side around a point off the centre by a few percent of the side."""
+    w, h = int(im.width * (1 - frac)), int(im.height * (1 - frac))
+    x, y = int(im.width * (frac / 2 + shift_x)), int(im.height * (frac / 2 + shift_y))
+    return im.crop((x, y, x + w, y + h))
+
+
+FAMILIES["crop off-centre 5-30%"] = [lambda im, a=a: crop_off_centre(im, *a)
+                                     for a in ((0.07, 0.02, -0.01), (0.16, -0.03, 0.02), (0.27, 0.01, 0.03))]
 FAMILIES["classic editor operations"] = [classic(i) for i in ("make it sepia", "blur it slightly", "brighten it",
                                                              "add the caption 'Summer sale'", "make it vintage")]

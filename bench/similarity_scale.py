@@ -40,7 +40,6 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
            "hash_reference_ms_1024": {"p50": round(pct(register, .5), 1)},
            "codes_per_reference": per_ref, "codes_per_query": per_query, "lookup": []}
     rng = np.random.default_rng(1)
-    n_mih_phash = per_query["phash"] + 1  # every pHash view of a query and its mirror image
     for n_refs in sizes:
         row = {"references": n_refs}
         rows_per_work = per_ref if n_refs <= max_full else {k: 1 for k in per_ref}
@@ -50,23 +49,11 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
         # random codes for the rest of a query's views
         planted = rng.choice(n_refs, size=20 if n_refs < 1_000_000 else 400, replace=False)  # whole-picture rows
         flips = [int(rng.integers(10, 32)) if i % 2 == 0 else int(rng.integers(40, KINDS['pdq'].warn + 1)) for i in range(len(planted))]
-        # Real pHash codes crowd: MIH_CROWD of unrelated pairs are within pHash's warn distance in the `mih` geometry
-        # (bench.similarity's `mih_candidate_share_per_pair`), where random codes almost never are. Each query meets
-        # that many works planted 8-14 bits from one of its pHash codes, which `mih` must find and re-rank.
-        crowd = int(n_refs * MIH_CROWD)
-        phash_queries = rng.integers(0, 256, size=(len(planted), n_mih_phash, 8), dtype=np.uint8)
-        for i in range(len(planted)):
-            rows = rng.choice(n_refs, size=crowd, replace=False)
-            near = phash_queries[i, rng.integers(0, n_mih_phash, crowd)].copy()
-            for r in range(crowd):
-                for b in rng.choice(64, size=int(rng.integers(4, 8)) * 2, replace=False):
-                    near[r, b // 8] ^= np.uint8(1 << (b % 8))
-            data["phash"][rows * rows_per_work["phash"]] = near
-        for index_kind in ("mih", "numpy", "faiss"):
-            if index_kind != "mih" and n_refs > max_full:
+        row["mih"] = mih_lookups(n_refs, per_query, rng)
+        for index_kind in ("numpy", "faiss"):
+            if n_refs > max_full:
                 continue
-            row[index_kind] = _lookups(index_kind, data, per_ref, per_query, planted, flips, phash_queries, rng,
-                                       n_refs)
+            row[index_kind] = _lookups(index_kind, data, per_ref, per_query, planted, flips, rng, n_refs)
         out["lookup"].append(row)
     return out
 
@@ -74,19 +61,76 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
 MIH_CROWD = 4.6e-4  # measured 2026-12-07: 17 of 36,890 unrelated pairs within 14 pHash bits (bench.similarity)
 
 
-def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, planted, flips, phash_queries, rng,
-             n_refs: int) -> dict:
-    """Build one index over the codes, time lookups of the planted queries, one work removed and added."""
-    from review.similarity.mih_views import ZOOMS
-    from review.similarity.search import MIH_RADIUS
+def mih_lookups(n_refs: int, per_query: dict, rng) -> dict:
+    """The `mih` search over random codes as the app holds them (two pHash tables, each work's PDQ codes by id for
+    the re-rank), asked as the app asks: every pHash view and the mirror image, the centre windows.
+
+    Real pHash codes crowd: MIH_CROWD of unrelated pairs are within pHash's warn distance in the `mih` geometry
+    (bench.similarity's `mih_candidate_share_per_pair`), where random codes almost never are. So each query meets that
+    many works planted 4-14 bits from one of its pHash codes, which `mih` must find and re-rank; and one planted work
+    whose centre window is 2-14 bits from one of the query's centre windows, which it must find."""
+    from review.similarity.mih_views import RERANK, TABLES, ZOOMS
     from review.similarity.whole_codes import WholeCodes
 
+    asked = {"phash": per_query["phash"] + 1, "phash_centre": len(ZOOMS)}  # query codes per table
+    tables = {name: rng.integers(0, 256, (n_refs, 8), dtype=np.uint8) for name in TABLES}
+    queries = {name: rng.integers(0, 256, (200, n, 8), dtype=np.uint8) for name, n in asked.items()}
+    planted = rng.choice(n_refs, size=200, replace=False)
+    crowd = int(n_refs * MIH_CROWD)
+    for i in range(len(planted)):
+        for name, n in asked.items():
+            rows = rng.choice(n_refs, size=crowd * n // sum(asked.values()), replace=False)
+            tables[name][rows] = _flipped(queries[name][i, rng.integers(0, n, len(rows))], rng, 4, 14)
+    for i in range(len(planted)):  # after the crowd, which could land on a planted work
+        tables["phash_centre"][planted[i]] = _flipped(queries["phash_centre"][i, [i % len(ZOOMS)]], rng, 2, 14)[0]
+    s = time.perf_counter()
+    index = {name: make_index("mih", 8, KINDS["phash"].warn) for name in TABLES}
+    for name, codes in tables.items():
+        for start in range(0, n_refs, 5000):  # as the app loads a library: 5,000 works at a time
+            index[name].add(np.arange(start, min(start + 5000, n_refs)), codes[start:start + 5000])
+    whole = {view: WholeCodes() for view in RERANK}
+    for w in whole.values():
+        w.set(np.arange(n_refs), rng.integers(0, 256, (n_refs, 32), dtype=np.uint8))
+    build = time.perf_counter() - s
+    times, met, found = [], [], 0
+    for i in range(len(planted)):
+        pdq = {"identity": rng.integers(0, 256, (per_query["pdq"] + 1, 32), dtype=np.uint8),
+               "centre70": rng.integers(0, 256, (len(ZOOMS), 32), dtype=np.uint8)}
+        s = time.perf_counter()
+        hits = [labels for name in TABLES for labels, _ in index[name].range_search(queries[name][i], KINDS["phash"].warn)]
+        works = np.unique(np.concatenate(hits))
+        for view, w in whole.items():
+            w.distances(works, pdq[view])
+        times.append((time.perf_counter() - s) * 1000)
+        met.append(len(works))
+        found += int(planted[i] in set(works.tolist()))
+    mem = sum(i.memory_bytes() for i in index.values()) + sum(w.memory_bytes() for w in whole.values())
+    s = time.perf_counter()
+    index["phash"].remove(np.arange(1, dtype=np.int64))
+    removed = (time.perf_counter() - s) * 1000
+    s = time.perf_counter()
+    index["phash"].add(np.arange(n_refs, n_refs + 1, dtype=np.int64), tables["phash"][:1])
+    added = (time.perf_counter() - s) * 1000
+    return {"codes_per_work": {"phash": len(TABLES), "pdq_by_id": len(RERANK)},
+            "lookup_ms_p50": round(pct(times, .5), 2), "lookup_ms_p95": round(pct(times, .95), 2),
+            "works_met_per_lookup_p50": int(np.median(met)), "planted_found": f"{found}/{len(planted)}",
+            "build_s": round(build, 1), "bytes_per_reference": round(mem / n_refs), "memory_mb": round(mem / 2**20),
+            "remove_one_work_ms": round(removed, 2), "add_one_work_ms": round(added, 2)}
+
+
+def _flipped(codes: np.ndarray, rng, low: int, high: int) -> np.ndarray:
+    """Copies of 64-bit codes with an even number of bits from `low` to `high` flipped (pHash distances are even)."""
+    out = codes.copy()
+    for row in out:
+        for b in rng.choice(64, size=int(rng.integers(low // 2, high // 2 + 1)) * 2, replace=False):
+            row[b // 8] ^= np.uint8(1 << (b % 8))
+    return out
+
+
+def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, planted, flips, rng, n_refs: int) -> dict:
+    """Build one index over the codes, time lookups of the planted queries, one work removed and added."""
     idx = {}
-    # mih holds 1 code a kind of each work (PDQ: its centre window, within the review distance; pHash: the whole
-    # picture, within its warn distance), and each work's whole-picture PDQ code by id to re-rank what they find
-    mih = index_kind == "mih"
-    per_work = {k: 1 for k in per_ref} if mih else per_ref
-    radius = {k: MIH_RADIUS.get(k, KINDS[k].warn) if mih else KINDS[k].warn for k in per_ref}
+    per_work, radius = per_ref, {k: KINDS[k].warn for k in per_ref}
     s = time.perf_counter()
     for k, arr in data.items():
         arr = arr[:n_refs * per_work[k]]
@@ -94,35 +138,24 @@ def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, plante
         step = 5000 * per_work[k]  # as the index loads a library: 5,000 works at a time
         for start in range(0, len(arr), step):
             idx[k].add(np.arange(start, min(start + step, len(arr)), dtype=np.int64), arr[start:start + step])
-    whole = WholeCodes() if mih else None
-    if mih:
-        whole.set(np.arange(n_refs), data["pdq"][:n_refs])
     build = time.perf_counter() - s
-    found, times, met = {"review": 0, "warn": 0}, [], []
+    found, times = {"review": 0, "warn": 0}, []
     for i, (p, nbits) in enumerate(zip(planted, flips)):
         q = data["pdq"][p * per_work["pdq"]].copy()
         for b in rng.choice(256, size=nbits, replace=False):
             q[b // 8] ^= np.uint8(1 << (b % 8))
-        # mih: the query's centre windows (PDQ), every pHash view and the mirror; every other PDQ view then
-        # re-ranks what was found
-        n_pdq, n_phash = (len(ZOOMS), phash_queries.shape[1]) if mih else (per_query["pdq"], per_query["phash"])
-        qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(n_pdq - 1)])
-        ph = phash_queries[i, :n_phash]
-        rescore = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(per_query["pdq"] - 1)])
+        qs = np.stack([q] + [rng.integers(0, 256, 32, dtype=np.uint8) for _ in range(per_query["pdq"] - 1)])
+        ph = rng.integers(0, 256, (per_query["phash"], 8), dtype=np.uint8)
         s = time.perf_counter()
         res = idx["pdq"].range_search(qs, radius["pdq"])
-        res_phash = idx["phash"].range_search(ph, radius["phash"])
-        if mih:
-            works = np.unique(np.concatenate([labels for labels, _ in res + res_phash]))
-            whole.distances(works, rescore)
-            met.append(len(works))
+        idx["phash"].range_search(ph, radius["phash"])
         times.append((time.perf_counter() - s) * 1000)
         found["review" if nbits <= 31 else "warn"] += int(p * per_work["pdq"] in set(res[0][0].tolist()))
         if index_kind == "numpy" and n_refs >= 1_000_000 and len(times) >= 4:
             break  # a few are enough to time an exhaustive scan of 28M codes
-    mem = sum(i.memory_bytes() for i in idx.values()) + (whole.memory_bytes() if mih else 0)
+    mem = sum(i.memory_bytes() for i in idx.values())
     changes = {}
-    if index_kind in ("numpy", "mih"):  # one work removed, one added, in a full index: neither copies it
+    if index_kind == "numpy":  # one work removed, one added, in a full index: neither copies it
         s = time.perf_counter()
         idx["pdq"].remove(np.arange(per_work["pdq"], dtype=np.int64))
         changes["remove_one_work_ms"] = round((time.perf_counter() - s) * 1000, 2)
@@ -133,10 +166,8 @@ def _lookups(index_kind: str, data: dict, per_ref: dict, per_query: dict, plante
     asked = {"review": sum(f <= 31 for f in flips[:len(times)]), "warn": sum(f > 31 for f in flips[:len(times)])}
     return {"codes_per_work": per_work, "lookup_ms_p50": round(pct(times, .5), 2),
             "lookup_ms_p95": round(pct(times, .95), 2),
-            **({"works_met_per_lookup_p50": int(np.median(met))} if mih else {}),
             "planted_found_review_level": f"{found['review']}/{asked['review']}",
-            "planted_found_warn_level": f"{found['warn']}/{asked['warn']}" if not mih
-            else "not asked (PDQ is searched within the review distance)",
+            "planted_found_warn_level": f"{found['warn']}/{asked['warn']}",
             "build_s": round(build, 1), "bytes_per_reference": round(mem / n_refs),
             "memory_mb": round(mem / 2**20), **changes}
 

@@ -162,7 +162,7 @@ class Runtime:
             "image_guard": (self.image_guard.describe() if hasattr(self.image_guard, "describe") else self.image_guard.name)
             if self.image_guard else "none (image content is not checked)",
             "similarity": "PDQ + pHash, " + {"numpy": "exact Hamming search", "faiss": "FAISS Hamming search",
-                                             "mih": "multi-index hashing (whole pictures)"}[self.index.index_kind]
+                                             "mih": "multi-index hashing (whole pictures and centre windows)"}[self.index.index_kind]
             + (" (auto)" if self.settings.similarity_index == "auto" else "") + ", SIFT verification",
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,

@@ -2,7 +2,7 @@
 
 The re-hash of works of an older hash version (review.similarity.rehash) uses the same worker processes.
 
-Decoding, hashing and storing a work (~13 ms of CPU for a 640x480 PNG and the 41 codes of its views) is most of
+Decoding, hashing and storing a work (~13 ms of CPU for a 640x480 PNG and the 42 codes of its views) is most of
 an import, and it needs no database, so worker processes do it side by side. The database then gets one transaction
 per BATCH works, each work in its own savepoint (a row that cannot go in is reported and its neighbours still do),
 and the files are written beside each other first. Duplicates (the same file, or a picture that looks the same as a

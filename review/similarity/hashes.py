@@ -18,7 +18,7 @@ PDQ alone). What fixed it, measured on the same benchmark, is computing the hash
 
 Every view is a window of one grey working copy (OpenCV), averaged straight to the hash's grid from one
 summed-area table (`Windows`), and each kind hashes its grids as one stack in numpy, bit for bit what pdqhash and
-imagehash give (tested): a work's 41 codes cost ~4 ms (HASH_VERSION 4), ~10 ms with a pdqhash call and a Pillow
+imagehash give (tested): a work's 42 codes cost ~4 ms (HASH_VERSION 5), ~10 ms with a pdqhash call and a Pillow
 resize per view (version 3) and ~50 ms with a resize and a hash at 256 pixels per view (version 2).
 """
 from __future__ import annotations
@@ -33,7 +33,8 @@ from PIL import Image, ImageOps
 
 from review.similarity.derotate import DEROTATE_SIDE, derotated
 
-HASH_VERSION = 4  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
+HASH_VERSION = 5  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
+# (5: each work's centre window by pHash too)
 DIHEDRAL = ("identity", "rot90", "rot180", "rot270", "mirror", "mirror_rot90", "mirror_rot180", "mirror_rot270")
 # Sub-windows of a registered work: (name, share of each side kept, anchor). PDQ tolerates a window that is off by
 # a few percent of the side, not more (a copy keeping 80% matched a 75% window at 90 bits), so the scales are 6%
@@ -43,6 +44,7 @@ REGIONS = tuple((f"{anchor_name}{round(scale * 100)}", scale, anchor)
                 for scale in (0.94, 0.88, 0.82, 0.76, 0.70)
                 for anchor_name, anchor in (("centre", "c"), ("top_left", "tl"), ("top_right", "tr"),
                                             ("bottom_left", "bl"), ("bottom_right", "br")))
+CENTRE_VIEW = "centre70"  # the window the million-work index holds of each work (review.similarity.mih_views)
 MIN_QUALITY = 50  # PDQ's own guidance: below this its code is not to be trusted (pHash still covers the picture)
 FLAT_STD = 1.0  # grey-level spread below which a picture is one flat colour
 BORDER_TOLERANCE = 12  # grey levels a border may vary by (JPEG noise) and still count as uniform
@@ -310,7 +312,7 @@ def reference_codes(image: Image.Image) -> tuple[list[Code], int]:
 
     PDQ codes are kept only where PDQ trusts them (quality >= MIN_QUALITY); clean graphics such as logos often score
     lower, and are then found by pHash alone. A single flat colour is refused. Every code is of a window of one grey
-    working copy (`Windows`), hashed in two stacks (~3 ms for the 41 codes of a 640x480 work).
+    working copy (`Windows`), hashed in two stacks (~3 ms for the 42 codes of a 640x480 work).
     """
     pdq, phash = KINDS["pdq"], KINDS["phash"]
     windows = Windows(grey(image, WORKING_SIDE))
@@ -330,6 +332,9 @@ def reference_codes(image: Image.Image) -> tuple[list[Code], int]:
     if quality < MIN_QUALITY:  # PDQ cannot be trusted here: pHash carries the trimmed picture and the windows too
         grids = phash.grids(windows, [b for _, b in views])
         return codes + [Code("phash", name, c) for (name, _), c in zip(views, phash.hash_grids(grids))], quality
+    # the centre window by pHash too: what the million-work index finds crops with (review.similarity.mih_views)
+    (name, centre), = [(n, b) for n, b in views if n == CENTRE_VIEW]
+    codes += [Code("phash", name, phash.hash_grids(phash.grids(windows, [centre]))[0])]
     codes += [Code("pdq", v, c) for v, c in zip(DIHEDRAL, pdq_codes[:8])]
     codes += [Code("pdq", name, c) for (name, _), c, q in zip(views, pdq_codes[8:], qualities[8:])
               if q >= MIN_QUALITY]

@@ -40,14 +40,13 @@ VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the 
 CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
 VERIFIED_PAIRS_MEASURED = 10_375
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
-# `mih` (multi-index hashing, for libraries of a million works) holds two codes a work and asks with more views of the
-# query (review.similarity.mih_views): PDQ within its review distance, pHash within its warn distance; ~9 ms at a
-# million works, where PDQ at its warn distance would cost seconds. Crops from a corner need the works' corner
-# windows, which only the `numpy` index holds.
+# `mih` (multi-index hashing, for libraries of a million works) holds two pHash codes a work, searched within pHash's
+# warn distance with more views of the query, and re-ranks what it meets by PDQ (review.similarity.mih_views). Crops
+# from a corner need the works' corner windows, which only the `numpy` index holds.
 AUTO_MIH_WORKS = 100_000  # `auto` picks `mih` from this many active works on (numpy: 110 MB, 183 ms a lookup here)
-MIH_RADIUS = {"pdq": hashes.KINDS["pdq"].review}
 
 
+KIND_NAMES = list(hashes.KINDS)  # a candidate row's kind position (PDQ first: it wins ties)
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
 VIEW_SLOTS = 64  # an index row's label is (reference id, view) as one int64: id * VIEW_SLOTS + view position
 assert len(VIEWS) <= VIEW_SLOTS
@@ -126,13 +125,17 @@ class ReferenceIndex:
         self._store = store
         self._lock = threading.Lock()
         self._seq: int | None = None
-        self._radius = {name: MIH_RADIUS.get(name, kind.warn) if index_kind == "mih" else kind.warn
-                        for name, kind in hashes.KINDS.items()}
-        self._indexes = {k.name: make_index(index_kind, k.bits // 8, self._radius[k.name]) for k in hashes.KINDS.values()}
+        # tables: name -> (hash kind, the works' view held: None for every view, which query codes ask it)
+        self._tables = (dict(mih_views.TABLES) if index_kind == "mih"
+                        else {kind: (kind, None, lambda code: True) for kind in hashes.KINDS})
+        self._indexes = {name: make_index(index_kind, hashes.KINDS[kind].bits // 8, hashes.KINDS[kind].warn)
+                         for name, (kind, _, _) in self._tables.items()}
         self._present = np.zeros(1024, bool)  # by reference id: is it in the index? (1 byte a work, no objects)
         self._count = 0
         self._features = verify.FeatureCache()
-        self._whole = WholeCodes(hashes.KINDS["pdq"].bits // 8) if index_kind == "mih" else None
+        # `mih`: the works' PDQ codes by id, to re-rank what the tables meet (mih_views.RERANK)
+        self._whole = {view: WholeCodes(hashes.KINDS["pdq"].bits // 8) for view in mih_views.RERANK} \
+            if index_kind == "mih" else None
         self._parsed: dict[tuple[str, str], tuple] = {}  # stored lists of views, parsed (`_views`)
 
     def __len__(self) -> int:
@@ -179,8 +182,8 @@ class ReferenceIndex:
         for index in self._indexes.values():
             index.remove(labels)
         self._mark(ids, False)
-        if self._whole is not None:
-            self._whole.drop(ids)
+        for whole in (self._whole or {}).values():
+            whole.drop(ids)
         for i in ids:
             self._features.drop(i)
 
@@ -188,37 +191,43 @@ class ReferenceIndex:
         """Index the codes of these works. Plain rows, not ORM objects, and each distinct list of views parsed once
         (every work registered alike has the same one): at a million works this is the start-up."""
         self._mark(ids, True)
-        per_kind: dict[str, tuple[list, list]] = {k: ([], []) for k in self._indexes}
-        whole_ids, whole_codes = [], []
+        per_table: dict[str, tuple[list, list]] = {name: ([], []) for name in self._tables}
+        per_view: dict[str, tuple[list, list]] = {view: ([], []) for view in self._whole or {}}
         rows = session.execute(select(ReferenceHashes.reference_id, ReferenceHashes.kind,
                                       cast(ReferenceHashes.views, Text), ReferenceHashes.codes)
                                .where(ReferenceHashes.reference_id.in_(ids)))
         for ref_id, kind, views, data in rows:
-            if kind not in per_kind:
+            if kind not in hashes.KINDS:
                 continue
-            positions, keep, whole = self._views(kind, views)
-            codes = np.frombuffer(data, np.uint8).reshape(-1, self._indexes[kind].nbytes)
-            per_kind[kind][0].append(ref_id * VIEW_SLOTS + positions)
-            per_kind[kind][1].append(codes if keep is None else codes[keep])
-            if whole is not None:
-                whole_ids.append(ref_id)
-                whole_codes.append(codes[whole])
-        for kind, (labels, codes) in per_kind.items():
+            tables, whole = self._views(kind, views)
+            codes = np.frombuffer(data, np.uint8).reshape(-1, hashes.KINDS[kind].bits // 8)
+            for name, (positions, keep) in tables.items():
+                per_table[name][0].append(ref_id * VIEW_SLOTS + positions)
+                per_table[name][1].append(codes if keep is None else codes[keep])
+            for view, at in whole.items():
+                per_view[view][0].append(ref_id)
+                per_view[view][1].append(codes[at])
+        for name, (labels, codes) in per_table.items():
             if labels:
-                self._indexes[kind].add(np.concatenate(labels), np.concatenate(codes))
-        if whole_ids:
-            self._whole.set(np.asarray(whole_ids, np.int64), np.stack(whole_codes))
+                self._indexes[name].add(np.concatenate(labels), np.concatenate(codes))
+        for view, (refs, codes) in per_view.items():
+            if refs:
+                self._whole[view].set(np.asarray(refs, np.int64), np.stack(codes))
 
-    def _views(self, kind: str, text: str) -> tuple[np.ndarray, np.ndarray | None, int | None]:
-        """Of a stored list of views: (index view positions, which of the row's codes the index holds: None for all,
-        where the whole picture's PDQ code is for the `mih` re-rank: None when it is not wanted or not there)."""
+    def _views(self, kind: str, text: str) -> tuple[dict, dict]:
+        """Of a stored list of views: for each table of this kind (index view positions, which of the row's codes it
+        holds: None for all), and for the `mih` re-rank where each PDQ view it holds by id is in the row."""
         if (kind, text) not in self._parsed:
             views = json.loads(text)
-            keep = [i for i, v in enumerate(views) if mih_views.held(kind, v)] if self._whole is not None else None
-            mine = views if keep is None else [views[i] for i in keep]
-            whole = views.index("identity") if self._whole is not None and kind == "pdq" and "identity" in views else None
-            self._parsed[(kind, text)] = (np.asarray([VIEWS.index(v) for v in mine], np.int64),
-                                          None if keep is None else np.asarray(keep, np.int64), whole)
+            tables = {}
+            for name, (table_kind, held, _) in self._tables.items():
+                if table_kind == kind:
+                    keep = None if held is None else [i for i, v in enumerate(views) if v == held]
+                    mine = views if keep is None else [views[i] for i in keep]
+                    tables[name] = (np.asarray([VIEWS.index(v) for v in mine], np.int64),
+                                    None if keep is None else np.asarray(keep, np.int64))
+            whole = {view: views.index(view) for view in self._whole or {} if kind == "pdq" and view in views}
+            self._parsed[(kind, text)] = (tables, whole)
         return self._parsed[(kind, text)]
 
     def search(self, image: Image.Image) -> list[Match]:
@@ -261,14 +270,14 @@ class ReferenceIndex:
         Vectorised over every row met: at a million works a query meets hundreds of unrelated rows within pHash's
         warn distance, and each is scored, not looped over."""
         self.refresh()
-        asked = [i for i, c in enumerate(codes) if self._whole is None or mih_views.asks(c)]
-        met = []  # per kind: (score, distance, kind position, reference id, view position, query code position)
-        for position, (kind, index) in enumerate(self._indexes.items()):
-            mine = [i for i in asked if codes[i].kind == kind]
+        met = []  # per table: (score, distance, kind position, reference id, view position, query code position)
+        for name, (kind, _, asks) in self._tables.items():
+            mine = [i for i, c in enumerate(codes) if c.kind == kind and asks(c)]
+            index, position = self._indexes[name], KIND_NAMES.index(kind)
             if not mine or not len(index):
                 continue
             queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in mine])
-            for i, (labels, dists) in zip(mine, index.range_search(queries, self._radius[kind])):
+            for i, (labels, dists) in zip(mine, index.range_search(queries, hashes.KINDS[kind].warn)):
                 if len(labels):
                     ref_ids, views = np.divmod(labels, VIEW_SLOTS)
                     met.append(np.stack([hashes.KINDS[kind].scores(dists), dists, np.full(len(labels), position),
@@ -282,8 +291,7 @@ class ReferenceIndex:
         if self._whole is not None:
             self._rescore(best, codes)
         best = best[:, np.lexsort((best[3], best[1], -best[0]))][:, :limit]
-        kinds = list(self._indexes)
-        ranked = [(int(ref_id), (float(score), -int(dist), kinds[int(k)], VIEWS[int(view)], codes[int(q)].view))
+        ranked = [(int(ref_id), (float(score), -int(dist), KIND_NAMES[int(k)], VIEWS[int(view)], codes[int(q)].view))
                   for score, dist, k, ref_id, view, q in best.T]
         with self._factory() as session:  # titles and files of the few candidates only: nothing per work in memory
             about = {row[0]: row[1:] for row in session.execute(
@@ -301,24 +309,24 @@ class ReferenceIndex:
         return matches
 
     def _rescore(self, best: np.ndarray, codes: list[hashes.Code]) -> None:
-        """`mih`: each candidate's score from PDQ too, every PDQ view of the query against the work's whole-picture
-        code, when that is closer evidence than what found it (in place; rows as in `search_codes`). The centre
-        windows the index was asked with are of another geometry, and are left out."""
-        pdq = [i for i, c in enumerate(codes) if c.kind == "pdq" and not mih_views.is_zoom(c)]
-        if not pdq:
-            return
-        queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in pdq])
-        dist, which = self._whole.distances(best[3].astype(np.int64), queries)
+        """`mih`: each candidate's score from PDQ too, when that is closer evidence than what found it (in place;
+        rows as in `search_codes`): the query's PDQ views against the work's whole-picture code, its PDQ centre
+        windows against the work's centre window (mih_views.RERANK)."""
         kind = hashes.KINDS["pdq"]
-        scores = np.where(dist <= kind.warn, kind.scores(dist), -1.0)
-        better = (scores > best[0]) | ((scores == best[0]) & (dist < best[1]))
-        position, view = list(self._indexes).index("pdq"), VIEWS.index("identity")
-        best[:, better] = np.stack([scores, dist, np.full(len(dist), position), best[3], np.full(len(dist), view),
-                                    np.asarray(pdq)[which]])[:, better]
+        for view, asks in mih_views.RERANK.items():
+            pdq = [i for i, c in enumerate(codes) if c.kind == "pdq" and asks(c)]
+            if not pdq:
+                continue
+            queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in pdq])
+            dist, which = self._whole[view].distances(best[3].astype(np.int64), queries)
+            scores = np.where(dist <= kind.warn, kind.scores(dist), -1.0)
+            better = (scores > best[0]) | ((scores == best[0]) & (dist < best[1]))
+            best[:, better] = np.stack([scores, dist, np.full(len(dist), KIND_NAMES.index("pdq")), best[3],
+                                        np.full(len(dist), VIEWS.index(view)), np.asarray(pdq)[which]])[:, better]
 
     def memory_bytes(self) -> int:
         return (self._present.nbytes + sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
-                + (self._whole.memory_bytes() if self._whole is not None else 0))
+                + sum(whole.memory_bytes() for whole in (self._whole or {}).values()))
 
 
 def hash_rows(codes: list[hashes.Code]) -> list[ReferenceHashes]:
