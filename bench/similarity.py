@@ -168,10 +168,10 @@ def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore
     return [j for _, j in sorted(scored, reverse=True)[:VERIFY_TOP]]
 
 
-def _mih_outcome(image, codes: list[hashes.Code], j: int, library: dict, check) -> dict:
+def _mih_outcome(image, j: int, library: dict, check) -> dict:
     """One query through the `mih` search: does its own work (`j`) reach a person, the share of unrelated works
     that would outrank it (from the measured false-pair curves), and how many unrelated works it meets here."""
-    every = mih_views.query_views(image, codes)
+    every = mih_views.query_views(image)
     found = np.full(len(library["phash"]), 999)
     for name, (kind, _, asks) in mih_views.TABLES.items():  # what the tables meet (pHash, within its warn distance)
         d = _min_distances([_codes([c for c in every if asks(c)], kind)], library[name])[0]
@@ -236,7 +236,7 @@ def two_stage() -> dict:
                     v = check(k)
                     rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 0,
                                  **v.to_dict(), "spread": v.spread})
-                mih = _mih_outcome(image, codes, j, library, check)
+                mih = _mih_outcome(image, j, library, check)
                 own_score = max(KINDS["pdq"].score(int(dp[j])) if dp[j] < 999 else 0.0, KINDS["phash"].score(int(dh[j])))
                 outcome.append({"family": family, "src": n, "reached": j in warned, "reached_whole": mih["reached"], "false": bool(warned - {j}),
                                 "candidate": j in _candidates(dp, dh), "own_pdq": int(dp[j]), "own_phash": int(dh[j]),

@@ -341,10 +341,11 @@ def reference_codes(image: Image.Image) -> tuple[list[Code], int]:
     return codes, quality
 
 
-def query_codes(image: Image.Image) -> tuple[list[Code], int]:
-    """Everything a picture is looked up with, and its PDQ quality. A flat picture has no codes."""
+def query_codes(image: Image.Image, windows: Windows | None = None) -> tuple[list[Code], int]:
+    """Everything a picture is looked up with, and its PDQ quality. A flat picture has no codes. `windows`: the
+    picture's grey copy at PREPARED_SIDE, when the caller has made it already."""
     pdq, phash = KINDS["pdq"], KINDS["phash"]
-    windows = Windows(grey(image, PREPARED_SIDE))  # every query view is whole: PDQ's own size suffices
+    windows = windows or Windows(grey(image, PREPARED_SIDE))  # every query view is whole: PDQ's own size suffices
     whole = windows.grid()
     if whole.std() < FLAT_STD:
         return [], 0

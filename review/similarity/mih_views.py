@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from review.similarity.hashes import CENTRE_VIEW, KINDS, MIN_QUALITY, PREPARED_SIDE, Code, Windows, grey
+from review.similarity.hashes import CENTRE_VIEW, KINDS, MIN_QUALITY, PREPARED_SIDE, Code, Windows, grey, query_codes
 
 ZOOM_PREFIX = "zoom"
 
@@ -39,12 +39,12 @@ RERANK = {"identity": not_zoom, CENTRE_VIEW: is_zoom}
 ZOOMS = tuple(round(0.72 * 1.05 ** i, 3) for i in range(7))  # 0.72 ... 0.965 of the query's side: PDQ and pHash
 
 
-def query_views(image: Image.Image, codes: list[Code]) -> list[Code]:
-    """The query's codes (hashes.query_codes) with what `mih` asks besides: the mirror image and the centre windows."""
-    if not codes:
-        return codes
+def query_views(image: Image.Image) -> list[Code]:
+    """The query's codes (hashes.query_codes) with what `mih` asks besides: the mirror image and the centre windows,
+    all from one grey copy of the picture."""
     windows = Windows(grey(image, PREPARED_SIDE))
-    return codes + mirrored_codes(windows) + zoomed_codes(windows)
+    codes, _ = query_codes(image, windows)
+    return codes + mirrored_codes(windows) + zoomed_codes(windows) if codes else codes
 
 
 def mirrored_codes(windows: Windows) -> list[Code]:

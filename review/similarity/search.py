@@ -234,9 +234,7 @@ class ReferenceIndex:
         """Registered works that `image` shows, confirmed geometrically, best first (one match per work).
 
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
-        codes, _ = hashes.query_codes(image)
-        if self.index_kind == "mih":
-            codes = mih_views.query_views(image, codes)
+        codes = mih_views.query_views(image) if self.index_kind == "mih" else hashes.query_codes(image)[0]
         candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
             return candidates
