@@ -111,7 +111,7 @@ class LookAlikes:
                 rows = s.execute(select(ReferenceHashes.reference_id, ReferenceHashes.kind, ReferenceHashes.views,
                                         ReferenceHashes.codes, ReferenceWork.title)
                                  .join(ReferenceWork, ReferenceWork.id == ReferenceHashes.reference_id)
-                                 .where(ReferenceWork.active.is_(True)))
+                                 .where(ReferenceWork.active.is_(True), ReferenceHashes.kind.in_(list(hashes.KINDS))))
                 for ref_id, kind, views, data, title in rows:
                     nbytes = hashes.KINDS[kind].bits // 8
                     self.add(ref_id, title, [hashes.Code(kind, v, data[i * nbytes:(i + 1) * nbytes])

@@ -33,8 +33,8 @@ from PIL import Image, ImageOps
 
 from review.similarity.derotate import DEROTATE_SIDE, derotated
 
-HASH_VERSION = 5  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
-# (5: each work's centre window by pHash too)
+HASH_VERSION = 6  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
+# (5: each work's centre window by pHash too; 6: each work's keypoint sketch, review.similarity.keypoints)
 DIHEDRAL = ("identity", "rot90", "rot180", "rot270", "mirror", "mirror_rot90", "mirror_rot180", "mirror_rot270")
 # Sub-windows of a registered work: (name, share of each side kept, anchor). PDQ tolerates a window that is off by
 # a few percent of the side, not more (a copy keeping 80% matched a 75% window at 90 bits), so the scales are 6%

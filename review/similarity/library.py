@@ -20,7 +20,7 @@ from db.engine import run_write
 from db.image_store import EncodedImage, ImageStore
 from db.models import Event, LibraryChange, ReferenceWork, SimilarityMatch, StoredImage
 from errors import UserError
-from review.similarity import hashes
+from review.similarity import hashes, keypoints
 from review.queue.export import safe_cell
 from review.similarity.search import ReferenceIndex, hash_rows
 
@@ -60,10 +60,13 @@ def clean_fields(title: str, owner: str, license: str, source: str = "") -> tupl
 
 
 def reference_codes(image: Image.Image) -> tuple[list[hashes.Code], int]:
+    """Everything a work is registered with: its hash codes and its keypoint sketch (when it has keypoints)."""
     try:
-        return hashes.reference_codes(image)
+        codes, quality = hashes.reference_codes(image)
     except hashes.Unhashable as exc:
         raise LibraryError(str(exc), "library.flat") from None
+    sketch = keypoints.sketch_code(image)
+    return codes + ([sketch] if sketch else []), quality
 
 
 def add_reference(session: Session, store: ImageStore, image: Image.Image, *, title: str, owner: str, license: str,

@@ -25,7 +25,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import LibraryChange, ReferenceHashes, ReferenceWork, StoredImage
-from review.similarity import hashes, mih_views, verify
+from review.similarity import hashes, keypoints, mih_views, verify
 from review.similarity.index import make_index
 from review.similarity.whole_codes import WholeCodes
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Pairs of unrelated pictures measured by bench.similarity (the hash levels' false-pair rate rests on these).
 HASH_PAIRS_MEASURED = 36_890
 VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the per-upload false-warning rate
+RERANK_TOP = 200  # hash candidates ranked by their keypoint sketches (review.similarity.keypoints) before that
 # Confidence of a verified match: logistic in log(1 + agreeing keypoints), fitted by bench.similarity on half of the
 # registered pictures and checked on the other half (`calibration` in its report). Capped below 1: no unrelated
 # pair passed verification in VERIFIED_PAIRS_MEASURED tries, which bounds the false-pass rate at 3/n (95%), not 0.
@@ -195,10 +196,8 @@ class ReferenceIndex:
         per_view: dict[str, tuple[list, list]] = {view: ([], []) for view in self._whole or {}}
         rows = session.execute(select(ReferenceHashes.reference_id, ReferenceHashes.kind,
                                       cast(ReferenceHashes.views, Text), ReferenceHashes.codes)
-                               .where(ReferenceHashes.reference_id.in_(ids)))
+                               .where(ReferenceHashes.reference_id.in_(ids), ReferenceHashes.kind.in_(list(hashes.KINDS))))
         for ref_id, kind, views, data in rows:
-            if kind not in hashes.KINDS:
-                continue
             tables, whole = self._views(kind, views)
             codes = np.frombuffer(data, np.uint8).reshape(-1, hashes.KINDS[kind].bits // 8)
             for name, (positions, keep) in tables.items():
@@ -235,16 +234,35 @@ class ReferenceIndex:
 
         Without an image store (tools that only hold codes) the hash candidates are returned unverified."""
         codes = mih_views.query_views(image) if self.index_kind == "mih" else hashes.query_codes(image)[0]
-        candidates = self.search_codes(codes, limit=VERIFY_TOP)
         if self._store is None:
+            return self.search_codes(codes, limit=VERIFY_TOP)
+        return self.verify(image, self.rerank(image, self.search_codes(codes, limit=RERANK_TOP))[:VERIFY_TOP])
+
+    def rerank(self, image: Image.Image, candidates: list[Match]) -> list[Match]:
+        """The candidates by keypoint sketch score (review.similarity.keypoints), best first. A candidate at the hash
+        review level stays first (its hash alone is near certain), and hash order decides among equal scores: a work
+        without a sketch yet (re-hashed after start-up) or a score below MIN_SCORE keeps its hash rank."""
+        if len(candidates) <= VERIFY_TOP:
             return candidates
-        return self.verify(image, candidates[:VERIFY_TOP])
+        with self._factory() as session:
+            sketches = dict(session.execute(select(ReferenceHashes.reference_id, ReferenceHashes.codes).where(
+                ReferenceHashes.kind == keypoints.KIND,
+                ReferenceHashes.reference_id.in_([m.reference_id for m in candidates]))).all())
+        score = np.zeros(len(candidates), np.int64)
+        for mirrored in (False, True):
+            mine = [i for i, m in enumerate(candidates) if m.reference_id in sketches and _mirrored(m) == mirrored]
+            if mine:
+                score[mine] = keypoints.scores(keypoints.detect(image, mirrored=mirrored),
+                                               [keypoints.parse(sketches[candidates[i].reference_id]) for i in mine])
+        score[score < keypoints.MIN_SCORE] = 0
+        order = sorted(range(len(candidates)), key=lambda i: (candidates[i].level != "review", -score[i], i))
+        return [candidates[i] for i in order]
 
     def verify(self, image: Image.Image, candidates: list[Match]) -> list[Match]:
         query: dict[bool, verify.Features] = {}
         out = []
         for m in candidates:
-            mirrored = m.transform.startswith("mirror") != (m.query_view == "mirror")
+            mirrored = _mirrored(m)
             if mirrored not in query:
                 query[mirrored] = verify.features(image, mirrored)
             try:
@@ -327,9 +345,15 @@ class ReferenceIndex:
                 + sum(whole.memory_bytes() for whole in (self._whole or {}).values()))
 
 
+def _mirrored(m: Match) -> bool:
+    """Whether the candidate met through a mirror image (of the work or of the query): it is checked mirrored."""
+    return m.transform.startswith("mirror") != (m.query_view == "mirror")
+
+
 def hash_rows(codes: list[hashes.Code]) -> list[ReferenceHashes]:
+    """A work's rows of `reference_hashes`: one per hash kind, and its keypoint sketch."""
     rows = []
-    for kind in hashes.KINDS:
+    for kind in (*hashes.KINDS, keypoints.KIND):
         mine = [c for c in codes if c.kind == kind]
         if mine:
             rows.append(ReferenceHashes(kind=kind, views=[c.view for c in mine], codes=b"".join(c.code for c in mine)))
