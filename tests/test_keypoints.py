@@ -1,0 +1,91 @@
+"""Keypoint sketches: a work's 32 ORB keypoints in the database rank the hash candidates before verification."""
+import dataclasses
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import select
+
+from db.engine import run_write
+from db.models import ReferenceHashes
+from review.similarity import hashes, keypoints
+from review.similarity.library import add_reference
+from review.similarity.search import VERIFY_TOP
+from tests.conftest import photo
+
+NAMES = ("astronaut", "coffee", "rocket", "chelsea", "camera", "horse", "coins")
+
+
+def _repaint(im: Image.Image, share: float) -> Image.Image:
+    a = np.asarray(im).copy()
+    a[: int(a.shape[0] * share), : int(a.shape[1] * 0.9)] = (40, 160, 90)
+    return Image.fromarray(a)
+
+
+def _off_centre_crop(im: Image.Image) -> Image.Image:
+    w, h = im.size
+    return im.crop((int(w * 0.05), int(h * 0.11), int(w * 0.89), int(h * 0.95)))
+
+
+def test_a_copy_scores_high_against_its_own_sketch_and_low_against_other_works():
+    works = {n: photo(n) for n in NAMES}
+    sketches = {n: keypoints.parse(keypoints.sketch_code(im).code) for n, im in works.items()}
+    assert all(len(s.descriptors) == keypoints.SKETCH_KEYPOINTS for s in sketches.values())
+    for name, change in (("camera", lambda im: _repaint(im, 0.4)), ("coffee", _off_centre_crop),
+                         ("horse", lambda im: im.rotate(8, expand=True, fillcolor="white"))):
+        got = dict(zip(sketches, keypoints.scores(keypoints.detect(change(works[name])), list(sketches.values()))))
+        assert got[name] >= 2 * keypoints.MIN_SCORE, (name, got)
+        assert max(v for n, v in got.items() if n != name) < keypoints.MIN_SCORE, (name, got)
+
+
+def test_a_sketch_round_trips_and_a_flat_picture_has_none():
+    code = keypoints.sketch_code(photo("rocket"))
+    assert code.kind == keypoints.KIND and len(code.code) == keypoints.SKETCH_KEYPOINTS * keypoints.ENTRY
+    back = keypoints.parse(code.code)
+    found = keypoints.detect(photo("rocket"), keypoints.SKETCH_KEYPOINTS)
+    assert np.array_equal(back.descriptors, found.descriptors) and np.array_equal(back.levels, found.levels)
+    assert np.abs((back.angles - found.angles + 180) % 360 - 180).max() <= 360 / 256
+    assert keypoints.sketch_code(Image.new("RGB", (300, 200), "grey")) is None
+    assert keypoints.scores(keypoints.detect(Image.new("RGB", (300, 200), "grey")), [back]).tolist() == [0]
+
+
+def _library(make_runtime):
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0")
+    ids = {n: run_write(rt.session_factory, lambda s, n=n: add_reference(
+        s, rt.store, photo(n), title=n, owner="Owner", license="All rights reserved").id) for n in NAMES}
+    return rt, ids
+
+
+def _candidates(rt, ids, first: list[str]) -> list:
+    """One hash candidate per work, in the order given, all at the warn level (as unrelated works at 1M are)."""
+    out = []
+    for n in first:
+        (m,) = rt.index.search_codes(hashes.query_codes(photo(n))[0], limit=1)
+        out.append(dataclasses.replace(m, level="warn"))
+    return out
+
+
+def test_the_sketch_lifts_the_copy_past_unrelated_candidates_to_be_verified(make_runtime):
+    rt, ids = _library(make_runtime)
+    with rt.session_factory() as s:
+        rows = dict(s.execute(select(ReferenceHashes.reference_id, ReferenceHashes.codes)
+                              .where(ReferenceHashes.kind == keypoints.KIND)).all())
+    assert set(rows) == set(ids.values())  # every work's sketch is in the database ...
+    rt.index.refresh()  # ... and the index loads the works from their hash rows alone
+    assert len(rt.index) == len(NAMES)
+    order = [n for n in NAMES if n != "camera"] + ["camera"]  # the copy's work last by hash: beyond VERIFY_TOP
+    assert len(order) > VERIFY_TOP
+    query = _repaint(photo("camera"), 0.4)
+    ranked = rt.index.rerank(query, _candidates(rt, ids, order))
+    assert ranked[0].reference_id == ids["camera"]
+    assert [m.title for m in ranked[1:]] == order[:-1]  # the rest keep their hash order
+    matches = rt.index.verify(query, ranked[:VERIFY_TOP])
+    assert [m.title for m in matches] == ["camera"] and matches[0].evidence["basis"] == "verified"
+
+
+def test_a_candidate_at_the_hash_review_level_stays_first(make_runtime):
+    rt, ids = _library(make_runtime)
+    order = ["astronaut"] + [n for n in NAMES if n not in ("astronaut", "camera")] + ["camera"]
+    candidates = _candidates(rt, ids, order)
+    candidates[0] = dataclasses.replace(candidates[0], level="review")
+    ranked = rt.index.rerank(_repaint(photo("camera"), 0.4), candidates)
+    assert [m.title for m in ranked[:2]] == ["astronaut", "camera"]
