@@ -17,10 +17,12 @@ Configurations:
 The shipped levels (review/similarity.py) are also evaluated: their false-positive rate and recall per family.
 
 `reaches_a_person` is what users meet: each query goes through the shipped two-stage search (hash candidates within
-the warn distance, the best VERIFY_TOP verified with keypoints by review.similarity.verify); a query reaches a person when its
+the warn distance, the first RERANK_TOP ranked by keypoint sketches (review.similarity.keypoints), the best VERIFY_TOP
+verified with keypoints by review.similarity.verify); a query reaches a person when its
 own work is confirmed, and an unrelated upload is falsely warned when any other work is. Measured at the 35 works
 here, then carried to 1k / 100k / 1M works (`at_scale`) from measured per-pair rates: the number of unrelated works
-that outrank the true one is Poisson(N x share of unrelated pairs closer than the true pair), and a false warning
+that outrank the true one by hash is Poisson(N x share of unrelated pairs closer than the true pair), and by sketch
+Binomial(candidates, share of unrelated pairs scoring as high; bench.similarity_sketch), and a false warning
 needs an unrelated candidate that passes verification, so per upload <= 1 - (1 - p)^min(VERIFY_TOP, candidates) with
 p the 95% upper bound (3/n when none passed) of the verifier's false-pass rate on unrelated pairs. The `_mih` figures
 are the same for the million-work index (review.similarity.mih_views: each work's whole picture and centre window by
@@ -46,6 +48,7 @@ import numpy as np
 from bench.common import pct
 from bench.similarity_data import FAMILIES, photos
 from bench.similarity_scale import import_time, speed
+from bench.similarity_sketch import query_scores, reached_at_scale, rerank, work_sketches
 from review.similarity import hashes, mih_views, verify
 from review.similarity.hashes import KINDS
 from review.similarity.search import VERIFY_TOP, verified_confidence
@@ -152,10 +155,12 @@ WARN = {name: kind.warn for name, kind in KINDS.items()}
 MIH = {"pdq": -1, "phash": KINDS["phash"].warn}  # what the `mih` index searches within (it has no PDQ table)
 
 
-def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore: np.ndarray | None = None) -> list[int]:
-    """The works the shipped index proposes for one query (within its search radius, best score first,
-    VERIFY_TOP of them). `rescore`: PDQ distances every found work is ranked by too (the `mih` index's re-rank)."""
-    scored = []
+def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore: np.ndarray | None = None,
+                sketch: np.ndarray | None = None) -> list[int]:
+    """The works the shipped index proposes for one query (within its search radius, best score first, re-ranked
+    by `sketch` scores when given, VERIFY_TOP of them). `rescore`: PDQ distances every found work is ranked by too
+    (the `mih` index's re-rank)."""
+    scored, closest = [], {}
     for j, (dp, dh) in enumerate(zip(pdq.tolist(), phash.tolist())):
         if dp > radius["pdq"] and dh > radius["phash"]:
             continue
@@ -165,10 +170,12 @@ def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore
                    + ([(KINDS["phash"].score(dh), -dh)] if dh <= radius["phash"] else []), default=None)
         if best is not None:
             scored.append((best, j))
-    return [j for _, j in sorted(scored, reverse=True)[:VERIFY_TOP]]
+            closest[j] = dp <= KINDS["pdq"].review or dh <= KINDS["phash"].review
+    ranked = [j for _, j in sorted(scored, reverse=True)]
+    return (ranked if sketch is None else rerank(ranked, closest.get, sketch))[:VERIFY_TOP]
 
 
-def _mih_outcome(image, j: int, library: dict, check) -> dict:
+def _mih_outcome(image, j: int, library: dict, check, sketch: np.ndarray) -> dict:
     """One query through the `mih` search: does its own work (`j`) reach a person, the share of unrelated works
     that would outrank it (from the measured false-pair curves), and how many unrelated works it meets here."""
     every = mih_views.query_views(image)
@@ -181,7 +188,7 @@ def _mih_outcome(image, j: int, library: dict, check) -> dict:
         rerank = np.minimum(rerank, _min_distances([_codes([c for c in every if asks(c)], "pdq")],
                                                    library[f"pdq_{view}"])[0])
     reached = False
-    for k in _candidates(np.full(len(found), 999), found, MIH, rescore=rerank):
+    for k in _candidates(np.full(len(found), 999), found, MIH, rescore=rerank, sketch=sketch):
         v = check(k)
         review = rerank[k] <= KINDS["pdq"].review or found[k] <= KINDS["phash"].review
         if k == j and (v.verified or (not v.checkable and review)):
@@ -190,7 +197,8 @@ def _mih_outcome(image, j: int, library: dict, check) -> dict:
     own = max(KINDS["pdq"].score(int(rerank[j])) if met[j] and rerank[j] <= KINDS["pdq"].warn else 0.0,
               KINDS["phash"].score(int(found[j])) if met[j] else 0.0)
     return {"reached": reached, "unrelated_closer_share": 1.0 - own,
-            "unrelated_candidates": int(met.sum() - met[j])}
+            "unrelated_candidates": int(met.sum() - met[j]),
+            "review": bool(met[j] and (rerank[j] <= KINDS["pdq"].review or found[j] <= KINDS["phash"].review))}
 
 
 def two_stage() -> dict:
@@ -204,6 +212,8 @@ def two_stage() -> dict:
                for name, (kind, view, _) in mih_views.TABLES.items()}
     library.update({f"pdq_{view}": [_codes(ref[n], "pdq", {view}) for n in names] for view in mih_views.RERANK})
     work = {(n, m): verify.features(pics[n], m) for n in names for m in (False, True)}
+    sketches = work_sketches(pics)
+    unrelated_sketch = []
     rnd = random.Random(0)
     rows, outcome, verify_ms = [], [], []
     for family, fns in FAMILIES.items():
@@ -214,6 +224,8 @@ def two_stage() -> dict:
                 dp = _min_distances([_codes(codes, "pdq")], ref_pdq)[0]
                 dh = _min_distances([_codes(codes, "phash")], ref_phash)[0]
                 feats = {m: verify.features(image, m) for m in (False, True)}
+                sketch = query_scores(image, sketches)
+                unrelated_sketch.extend(np.delete(sketch, j).tolist())
 
                 def check(k: int, mirrored: bool = False) -> verify.Verification:
                     s = time.perf_counter()
@@ -224,7 +236,7 @@ def two_stage() -> dict:
                     return v
 
                 warned = set()
-                for k in _candidates(dp, dh):
+                for k in _candidates(dp, dh, sketch=sketch):
                     v = check(k)
                     hash_only = (not v.checkable and (dp[k] <= KINDS["pdq"].review
                                                       or dh[k] <= KINDS["phash"].review))
@@ -236,10 +248,12 @@ def two_stage() -> dict:
                     v = check(k)
                     rows.append({"src": n, "work": names[k], "true": int(k == j), "family": family, "candidate": 0,
                                  **v.to_dict(), "spread": v.spread})
-                mih = _mih_outcome(image, j, library, check)
+                mih = _mih_outcome(image, j, library, check, sketch)
                 own_score = max(KINDS["pdq"].score(int(dp[j])) if dp[j] < 999 else 0.0, KINDS["phash"].score(int(dh[j])))
                 outcome.append({"family": family, "src": n, "reached": j in warned, "reached_whole": mih["reached"], "false": bool(warned - {j}),
-                                "candidate": j in _candidates(dp, dh), "own_pdq": int(dp[j]), "own_phash": int(dh[j]),
+                                "candidate": j in _candidates(dp, dh, sketch=sketch), "own_pdq": int(dp[j]),
+                                "own_phash": int(dh[j]), "own_sketch": int(sketch[j]), "own_review_mih": mih["review"],
+                                "own_review": bool(dp[j] <= KINDS["pdq"].review or dh[j] <= KINDS["phash"].review),
                                 # share of unrelated works that would outrank it (the measured false-pair CDF)
                                 "unrelated_closer_share": 1.0 - own_score,
                                 "unrelated_closer_share_mih": mih["unrelated_closer_share"],
@@ -254,7 +268,8 @@ def two_stage() -> dict:
     off = ~np.eye(len(names), dtype=bool)
     cand_rate = float(((d_p <= KINDS["pdq"].warn) | (d_h <= KINDS["phash"].warn))[off].mean())
     cand_rate = max(cand_rate, 3 / off.sum())
-    at_scale = _at_scale(outcome, fams, p_false, cand_rate)
+    mih_rate = sum(o["mih_unrelated_candidates"] for o in outcome) / (len(outcome) * (len(names) - 1))
+    at_scale = _at_scale(outcome, fams, p_false, (cand_rate, mih_rate), np.sort(unrelated_sketch))
     return {
         "works": len(names), "queries": len(outcome), "verify_top": VERIFY_TOP,
         "measured_here": {
@@ -274,36 +289,35 @@ def two_stage() -> dict:
                                 "upper_bound_95": round(p_false, 6)},
         "unrelated_candidate_rate_per_pair": round(cand_rate, 6),
         # what the `mih` index proposes of unrelated works (bench.similarity_scale plants this crowd: MIH_CROWD)
-        "mih_candidate_share_per_pair": round(sum(o["mih_unrelated_candidates"] for o in outcome)
-                                              / (len(outcome) * (len(names) - 1)), 6),
+        "mih_candidate_share_per_pair": round(mih_rate, 6),
+        "sketch_scores": {"unrelated_pairs": len(unrelated_sketch),
+                          "unrelated_at_least_min_score": round(float(np.mean(np.array(unrelated_sketch) > 0)), 5),
+                          "unrelated_max": int(max(unrelated_sketch)),
+                          "own_median": float(np.median([o["own_sketch"] for o in outcome]))},
         "at_scale": at_scale, "verify_ms": {"p50": round(pct(verify_ms, .5), 1), "p95": round(pct(verify_ms, .95), 1)},
         "calibration": calibrate([r for r in rows if not r["candidate"]]),
     }
 
 
-def _at_scale(outcome: list[dict], fams: list[str], p_false: float, cand_rate: float) -> dict:
-    """The measured outcomes carried to 1k / 100k / 1M works (see the module docstring)."""
+def _at_scale(outcome: list[dict], fams: list[str], p_false: float, rates: tuple[float, float],
+              unrelated_sketch: np.ndarray) -> dict:
+    """The measured outcomes carried to 1k / 100k / 1M works (see the module docstring and bench.similarity_sketch)."""
     at_scale = {}
+    cand_rate, mih_rate = rates
     for works in (1_000, 100_000, 1_000_000):
         recall, recall_mih = {}, {}
         for f in fams:
             mine = [o for o in outcome if o["family"] == f]
-            # reached here, and still within the VERIFY_TOP candidates among `works` unrelated works
-            recall[f] = round(float(np.mean([o["reached"] * _poisson_below(works * max(o["unrelated_closer_share"],
-                                                                                        0.0), VERIFY_TOP)
+            # reached here, and still among the VERIFY_TOP verified when `works` unrelated works compete
+            recall[f] = round(float(np.mean([reached_at_scale(o, False, unrelated_sketch, works, cand_rate)
                                              for o in mine])), 3)
-            recall_mih[f] = round(float(np.mean([o["reached_whole"] * _poisson_below(
-                works * max(o["unrelated_closer_share_mih"], 0.0), VERIFY_TOP) for o in mine])), 3)
+            recall_mih[f] = round(float(np.mean([reached_at_scale(o, True, unrelated_sketch, works, mih_rate)
+                                                 for o in mine])), 3)
         candidates = min(VERIFY_TOP, works * cand_rate)
         at_scale[str(works)] = {"recall_reaching_a_person": recall, "recall_reaching_a_person_mih": recall_mih,
                                 "false_warning_rate_per_upload_upper": round(1 - (1 - p_false) ** candidates, 4),
                                 "how": "extrapolated from the per-pair rates measured here (see docstring)"}
     return at_scale
-
-
-def _poisson_below(mean: float, k: int) -> float:
-    """P(Poisson(mean) < k): the chance that fewer than k unrelated works outrank the true one."""
-    return sum(math.exp(-mean) * mean ** i / math.factorial(i) for i in range(k))
 
 
 def _gated(r: dict) -> bool:

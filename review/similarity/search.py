@@ -5,8 +5,9 @@ then follows the library through `library_changes`: each search reads the newest
 lookup) and applies only the changes after the one it has seen, whichever process or replica made them.
 
 A warning on an upload means "some work among N matched", so a per-pair false-match rate grows with the library.
-Hence two stages: the hash index proposes at most VERIFY_TOP candidates per picture (within the warn distance), and
-review.similarity.verify confirms each with keypoints and one transform. Only confirmed candidates reach a person, so the
+Hence two stages: the hash index proposes candidates within the warn distance, the first RERANK_TOP are ranked by
+their keypoint sketches (review.similarity.keypoints: local detail, which tells a copy from look-alikes), and
+review.similarity.verify confirms the best VERIFY_TOP with keypoints and one transform. Only confirmed candidates reach a person, so the
 per-upload false-warning rate is bounded by VERIFY_TOP x the verifier's false-pass rate, whatever the library size.
 A candidate whose pictures have too few keypoints to check (flat graphics) reaches a person only at the review hash
 distance, marked as resting on the hash alone, with a confidence that falls as the library grows.
