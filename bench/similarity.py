@@ -47,7 +47,7 @@ import numpy as np
 
 from bench.common import pct
 from bench.similarity_data import FAMILIES, photos
-from bench.similarity_scale import import_time, speed
+from bench.similarity_scale import import_time, sketch_fetch_time, speed
 from bench.similarity_sketch import query_scores, reached_at_scale, rerank, work_sketches
 from review.similarity import hashes, mih_views, verify
 from review.similarity.hashes import KINDS
@@ -369,6 +369,7 @@ def main() -> None:
               "speed": speed([1_000, 100_000] if quick else [1_000, 100_000, 1_000_000],
                              max_full=1_000 if quick else 100_000),
               "import": [import_time(200 if quick else 2000, fmt) for fmt in ("png", "jpeg")],
+              "sketch_fetch": sketch_fetch_time(10_000 if quick else 1_000_000),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     print(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -271,3 +271,41 @@ def load_time(works: int = 100_000, index_kind: str = "mih") -> dict:
                "index_mb": round(index.memory_bytes() / 2**20)}
         rt.engine.dispose()
     return out
+
+
+def sketch_fetch_time(works: int = 100_000, asks: int = 20) -> dict:
+    """Loading RERANK_TOP candidates' keypoint sketches in one query (as ReferenceIndex.rerank does) from a SQLite
+    `reference_hashes` of `works` sketches (the hash rows left out: the query reads the sketch rows by key)."""
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, insert, select
+    from sqlalchemy.orm import Session
+
+    from db.models import Base, ReferenceHashes
+    from review.similarity import keypoints
+    from review.similarity.search import RERANK_TOP
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite:///{Path(tmp) / 'sketches.db'}")
+        Base.metadata.create_all(engine, tables=[ReferenceHashes.__table__])
+        size = keypoints.SKETCH_KEYPOINTS * keypoints.ENTRY
+        with Session(engine) as s:
+            for start in range(0, works, 10_000):
+                s.execute(insert(ReferenceHashes), [{"reference_id": i, "kind": keypoints.KIND, "views": [keypoints.VIEW],
+                                                     "codes": rng.integers(0, 256, size, np.uint8).tobytes()}
+                                                    for i in range(start, min(works, start + 10_000))])
+            s.commit()
+        times = []
+        for _ in range(asks):
+            ids = rng.choice(works, RERANK_TOP, replace=False).tolist()
+            with Session(engine) as s:
+                t = time.perf_counter()
+                rows = s.execute(select(ReferenceHashes.reference_id, ReferenceHashes.codes).where(
+                    ReferenceHashes.kind == keypoints.KIND, ReferenceHashes.reference_id.in_(ids))).all()
+                times.append((time.perf_counter() - t) * 1000)
+            assert len(rows) == RERANK_TOP
+        engine.dispose()
+    return {"works": works, "candidates": RERANK_TOP, "fetch_ms_p50": round(pct(times, .5), 2),
+            "fetch_ms_p95": round(pct(times, .95), 2), "db_mb": round(works * size / 1e6)}
