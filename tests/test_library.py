@@ -104,7 +104,7 @@ def test_references_from_an_older_version_are_rehashed_at_start(make_runtime):
         s, rt.store, photo("coffee"), title="Coffee", owner="O", license="L").id)
 
     def age(s):  # as the first version left it: pHash only, no PDQ codes
-        s.query(ReferenceHashes).filter(ReferenceHashes.kind == "pdq").delete()
+        s.query(ReferenceHashes).filter(ReferenceHashes.kind.in_(["pdq", "orb"])).delete()
         s.get(ReferenceWork, ref_id).hash_version = 0
 
     run_write(rt.session_factory, age)
@@ -114,6 +114,7 @@ def test_references_from_an_older_version_are_rehashed_at_start(make_runtime):
         kinds = {h.kind: len(h.views) for h in s.scalars(select(ReferenceHashes))}
         assert s.get(ReferenceWork, ref_id).hash_version == hashes.HASH_VERSION
     assert kinds["pdq"] > 8 and kinds["phash"] == 9  # 8 turns and the centre window (version 5)
+    assert kinds["orb"] == 1  # and the keypoint sketch (version 6)
     assert [m.hash_kind for m in again.index.search(photo("coffee").crop((60, 40, 560, 360)))] == ["pdq"]
 
 
