@@ -55,7 +55,7 @@ def _library(make_runtime):
     return rt, ids
 
 
-def _candidates(rt, ids, first: list[str]) -> list:
+def _candidates(rt, first: list[str]) -> list:
     """One hash candidate per work, in the order given, all at the warn level (as unrelated works at 1M are)."""
     out = []
     for n in first:
@@ -75,7 +75,7 @@ def test_the_sketch_lifts_the_copy_past_unrelated_candidates_to_be_verified(make
     order = [n for n in NAMES if n != "camera"] + ["camera"]  # the copy's work last by hash: beyond VERIFY_TOP
     assert len(order) > VERIFY_TOP
     query = _repaint(photo("camera"), 0.4)
-    ranked = rt.index.rerank(query, _candidates(rt, ids, order))
+    ranked = rt.index.rerank(query, _candidates(rt, order))
     assert ranked[0].reference_id == ids["camera"]
     assert [m.title for m in ranked[1:]] == order[:-1]  # the rest keep their hash order
     matches = rt.index.verify(query, ranked[:VERIFY_TOP])
@@ -85,7 +85,7 @@ def test_the_sketch_lifts_the_copy_past_unrelated_candidates_to_be_verified(make
 def test_a_candidate_at_the_hash_review_level_stays_first(make_runtime):
     rt, ids = _library(make_runtime)
     order = ["astronaut"] + [n for n in NAMES if n not in ("astronaut", "camera")] + ["camera"]
-    candidates = _candidates(rt, ids, order)
+    candidates = _candidates(rt, order)
     candidates[0] = dataclasses.replace(candidates[0], level="review")
     ranked = rt.index.rerank(_repaint(photo("camera"), 0.4), candidates)
     assert [m.title for m in ranked[:2]] == ["astronaut", "camera"]

@@ -307,15 +307,16 @@ class Unhashable(ValueError):
         super().__init__("The picture is a single flat colour; there is nothing in it to recognise.")
 
 
-def reference_codes(image: Image.Image) -> tuple[list[Code], int]:
-    """Everything a registered work is indexed under, and its PDQ quality.
+def reference_codes(image: Image.Image, windows: Windows | None = None) -> tuple[list[Code], int]:
+    """Everything a registered work is indexed under, and its PDQ quality. `windows`: the picture's grey copy at
+    WORKING_SIDE, when the caller has made it already.
 
     PDQ codes are kept only where PDQ trusts them (quality >= MIN_QUALITY); clean graphics such as logos often score
     lower, and are then found by pHash alone. A single flat colour is refused. Every code is of a window of one grey
     working copy (`Windows`), hashed in two stacks (~3 ms for the 42 codes of a 640x480 work).
     """
     pdq, phash = KINDS["pdq"], KINDS["phash"]
-    windows = Windows(grey(image, WORKING_SIDE))
+    windows = windows or Windows(grey(image, WORKING_SIDE))
     whole = windows.grid()
     if whole.std() < FLAT_STD:
         raise Unhashable()

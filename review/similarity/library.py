@@ -60,12 +60,14 @@ def clean_fields(title: str, owner: str, license: str, source: str = "") -> tupl
 
 
 def reference_codes(image: Image.Image) -> tuple[list[hashes.Code], int]:
-    """Everything a work is registered with: its hash codes and its keypoint sketch (when it has keypoints)."""
+    """Everything a work is registered with: its hash codes and its keypoint sketch (when it has keypoints), both
+    from one grey copy of the picture (converting a large picture's colours is the costly step)."""
+    pixels = hashes.grey(image, hashes.WORKING_SIDE)
     try:
-        codes, quality = hashes.reference_codes(image)
+        codes, quality = hashes.reference_codes(image, hashes.Windows(pixels))
     except hashes.Unhashable as exc:
         raise LibraryError(str(exc), "library.flat") from None
-    sketch = keypoints.sketch_code(image)
+    sketch = keypoints.sketch_code(pixels)
     return codes + ([sketch] if sketch else []), quality
 
 
