@@ -50,10 +50,13 @@ class ReviewQueue(QueueReader):
         postgres = self._dialect() == "postgresql"
 
         def claim_first(conn, params):
-            for statuses in ((("escalated",), ("pending",)) if who.is_admin else (("pending",),)):
-                row = conn.execute(CLAIM_FIRST[(statuses, postgres)], params).first()
-                if row:
-                    return row
+            # On PostgreSQL claimers first skip rows others are claiming; only when that finds nothing does this one
+            # wait for them, so "empty" is never said while a row another claimer may yet release is still pending.
+            for lock in (("skip", "wait") if postgres else (None,)):
+                for statuses in ((("escalated",), ("pending",)) if who.is_admin else (("pending",),)):
+                    row = conn.execute(CLAIM_FIRST[(statuses, lock)], params).first()
+                    if row:
+                        return row
             return None
 
         def work(conn) -> int | None:

@@ -21,19 +21,19 @@ EXPIRE = (update(ITEMS).where(ITEMS.c.status == "claimed", ITEMS.c.lease_expires
            .returning(ITEMS.c.id, ITEMS.c.request_id))
 
 
-def claim_first(statuses: tuple[str, ...], postgres: bool):
+def claim_first(statuses: tuple[str, ...], lock: str | None):
     first = (select(ITEMS.c.id).where(ITEMS.c.status.in_(statuses),  # an appeal never goes back to its first reviewer
                                    or_(ITEMS.c.excluded_reviewer.is_(None), ITEMS.c.excluded_reviewer != bindparam("me")))
              .order_by(ITEMS.c.priority.desc(), ITEMS.c.created_at, ITEMS.c.id).limit(1))
-    if postgres:  # concurrent claimers skip each other's candidate row instead of queueing on it
-        first = first.with_for_update(skip_locked=True)
+    if lock:  # PostgreSQL: "skip" passes over rows other claimers hold; "wait" queues on them and re-checks
+        first = first.with_for_update(skip_locked=lock == "skip")
     # one statement in the common case: a reviewer who holds nothing gets the first available item
     return (update(ITEMS).where(ITEMS.c.id == first.scalar_subquery(), ~HOLDS_ONE)
             .values(status="claimed", claimed_by=bindparam("me"), lease_expires_at=bindparam("until"))
             .returning(ITEMS.c.id, ITEMS.c.request_id))
 
 
-CLAIM_FIRST = {(st, pg): claim_first(st, pg) for st in (("pending",), ("escalated",)) for pg in (False, True)}
+CLAIM_FIRST = {(st, lock): claim_first(st, lock) for st in (("pending",), ("escalated",)) for lock in (None, "skip", "wait")}
 DECIDE = (update(ITEMS).where(ITEMS.c.id == bindparam("item_id"), ITEMS.c.status == "claimed",
                             ITEMS.c.claimed_by == bindparam("me"),
                             or_(ITEMS.c.escalated.is_(False), bindparam("admin", type_=Boolean)))
