@@ -152,7 +152,7 @@ def robustness() -> dict:
 
 
 WARN = {name: kind.warn for name, kind in KINDS.items()}
-MIH = {"pdq": -1, "phash": KINDS["phash"].warn}  # what the `mih` index searches within (it has no PDQ table)
+MIH = {"pdq": -1, "phash": KINDS["phash"].warn}  # what the `mih` tables search within (they hold no PDQ)
 
 
 def _candidates(pdq: np.ndarray, phash: np.ndarray, radius: dict = WARN, rescore: np.ndarray | None = None,
@@ -183,17 +183,21 @@ def _mih_outcome(image, j: int, library: dict, check, sketch: np.ndarray) -> dic
     for name, (kind, _, asks) in mih_views.TABLES.items():  # what the tables meet (pHash, within its warn distance)
         d = _min_distances([_codes([c for c in every if asks(c)], kind)], library[name])[0]
         found = np.minimum(found, np.where(d <= MIH[kind], d, 999))
+    scanned = np.full(len(found), 999)
+    for view, asks in mih_views.SCAN.items():  # what the scan of the PDQ codes held by id meets (within PDQ's warn)
+        d = _min_distances([_codes([c for c in every if c.kind == "pdq" and asks(c)], "pdq")], library[f"pdq_{view}"])[0]
+        scanned = np.minimum(scanned, np.where(d <= KINDS["pdq"].warn, d, 999))
     rerank = np.full(len(found), 999)
     for view, asks in mih_views.RERANK.items():  # what ranks them besides (PDQ, held by id)
         rerank = np.minimum(rerank, _min_distances([_codes([c for c in every if asks(c)], "pdq")],
                                                    library[f"pdq_{view}"])[0])
     reached = False
-    for k in _candidates(np.full(len(found), 999), found, MIH, rescore=rerank, sketch=sketch):
+    for k in _candidates(scanned, found, {**MIH, "pdq": KINDS["pdq"].warn}, rescore=rerank, sketch=sketch):
         v = check(k)
         review = rerank[k] <= KINDS["pdq"].review or found[k] <= KINDS["phash"].review
         if k == j and (v.verified or (not v.checkable and review)):
             reached = True
-    met = found <= MIH["phash"]
+    met = (found <= MIH["phash"]) | (scanned <= KINDS["pdq"].warn)
     own = max(KINDS["pdq"].score(int(rerank[j])) if met[j] and rerank[j] <= KINDS["pdq"].warn else 0.0,
               KINDS["phash"].score(int(found[j])) if met[j] else 0.0)
     return {"reached": reached, "unrelated_closer_share": 1.0 - own,

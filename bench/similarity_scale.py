@@ -58,6 +58,7 @@ def speed(sizes: list[int], max_full: int = 1_000_000) -> dict:
     return out
 
 
+PDQ_CROWD = dict(KINDS["pdq"].false_pair_cdf)[KINDS["pdq"].warn]  # unrelated pairs within PDQ's warn distance
 MIH_CROWD = 5.7e-4  # measured 2026-12-07 (hash version 5, both tables): bench.similarity's mih_candidate_share_per_pair
 
 
@@ -69,7 +70,7 @@ def mih_lookups(n_refs: int, per_query: dict, rng) -> dict:
     (bench.similarity's `mih_candidate_share_per_pair`), where random codes almost never are. So each query meets that
     many works planted 4-14 bits from one of its pHash codes, which `mih` must find and re-rank; and one planted work
     whose centre window is 2-14 bits from one of the query's centre windows, which it must find."""
-    from review.similarity.mih_views import RERANK, TABLES, ZOOMS
+    from review.similarity.mih_views import RERANK, SCAN, TABLES, ZOOMS
     from review.similarity.whole_codes import WholeCodes
 
     asked = {"phash": per_query["phash"] + 1, "phash_centre": len(ZOOMS)}  # query codes per table
@@ -88,22 +89,38 @@ def mih_lookups(n_refs: int, per_query: dict, rng) -> dict:
     for name, codes in tables.items():
         for start in range(0, n_refs, 5000):  # as the app loads a library: 5,000 works at a time
             index[name].add(np.arange(start, min(start + 5000, n_refs)), codes[start:start + 5000])
-    whole = {view: WholeCodes() for view in RERANK}
-    for w in whole.values():
-        w.set(np.arange(n_refs), rng.integers(0, 256, (n_refs, 32), dtype=np.uint8))
     build = time.perf_counter() - s
-    times, met, found = [], [], 0
+    whole = {view: WholeCodes() for view in RERANK}
+    held = {view: rng.integers(0, 256, (n_refs, 32), dtype=np.uint8) for view in RERANK}
+    # the scan's crowd: PDQ_CROWD of unrelated works within PDQ's warn distance (the shipped false-pair curve), and
+    # one planted work per query 40 bits to the warn distance from its PDQ code as it is, which the scan must find
+    scan_queries = rng.integers(0, 256, (len(planted), 2, 32), dtype=np.uint8)  # as it is, trimmed
+    scan_planted = rng.choice(n_refs, size=len(planted), replace=False)
+    for i in range(len(planted)):
+        rows = rng.choice(n_refs, size=int(n_refs * PDQ_CROWD), replace=False)
+        held["identity"][rows] = _flipped_pdq(scan_queries[i, rng.integers(0, 2, len(rows))], rng, 60, KINDS["pdq"].warn)
+    for i in range(len(planted)):
+        held["identity"][scan_planted[i]] = _flipped_pdq(scan_queries[i, :1], rng, 40, KINDS["pdq"].warn)[0]
+    s = time.perf_counter()
+    for view, w in whole.items():
+        w.set(np.arange(n_refs), held[view])
+    build += time.perf_counter() - s
+    times, scan_times, met, found, scan_found = [], [], [], 0, 0
     for i in range(len(planted)):
         pdq = {"identity": rng.integers(0, 256, (per_query["pdq"] + 1, 32), dtype=np.uint8),
                "centre70": rng.integers(0, 256, (len(ZOOMS), 32), dtype=np.uint8)}
         s = time.perf_counter()
         hits = [labels for name in TABLES for labels, _ in index[name].range_search(queries[name][i], KINDS["phash"].warn)]
-        works = np.unique(np.concatenate(hits))
+        s_scan = time.perf_counter()
+        scanned = [whole[view].range_search(scan_queries[i], KINDS["pdq"].warn)[0] for view in SCAN]
+        scan_times.append((time.perf_counter() - s_scan) * 1000)
+        works = np.unique(np.concatenate(hits + scanned))
         for view, w in whole.items():
             w.distances(works, pdq[view])
         times.append((time.perf_counter() - s) * 1000)
         met.append(len(works))
         found += int(planted[i] in set(works.tolist()))
+        scan_found += int(scan_planted[i] in set(np.concatenate(scanned).tolist()))
     mem = sum(i.memory_bytes() for i in index.values()) + sum(w.memory_bytes() for w in whole.values())
     s = time.perf_counter()
     index["phash"].remove(np.arange(1, dtype=np.int64))
@@ -113,9 +130,18 @@ def mih_lookups(n_refs: int, per_query: dict, rng) -> dict:
     added = (time.perf_counter() - s) * 1000
     return {"codes_per_work": {"phash": len(TABLES), "pdq_by_id": len(RERANK)},
             "lookup_ms_p50": round(pct(times, .5), 2), "lookup_ms_p95": round(pct(times, .95), 2),
+            "of_which_pdq_scan_ms_p50": round(pct(scan_times, .5), 2),
             "works_met_per_lookup_p50": int(np.median(met)), "planted_found": f"{found}/{len(planted)}",
+            "planted_found_by_the_pdq_scan": f"{scan_found}/{len(planted)}",
             "build_s": round(build, 1), "bytes_per_reference": round(mem / n_refs), "memory_mb": round(mem / 2**20),
             "remove_one_work_ms": round(removed, 2), "add_one_work_ms": round(added, 2)}
+
+
+def _flipped_pdq(codes: np.ndarray, rng, low: int, high: int) -> np.ndarray:
+    """Copies of 256-bit codes with `low` to `high` bits flipped (each row its own count and bits)."""
+    ranks = np.argsort(rng.random((len(codes), 256)), axis=1).argsort(axis=1)
+    flips = ranks < rng.integers(low, high + 1, len(codes))[:, None]
+    return codes ^ np.packbits(flips, axis=1, bitorder="little")
 
 
 def _flipped(codes: np.ndarray, rng, low: int, high: int) -> np.ndarray:

@@ -78,7 +78,7 @@ def test_the_japanese_status_line_has_no_english_phrases():
 
     status = {"editor": "classic (editguard/classic, cpu)", "text_guard": "rules-v1",
               "image_guard": load_image_guard("nudenet,qr", text_guard=RuleTextGuard()).describe(),
-              "similarity": "PDQ + pHash, exact Hamming search (auto), SIFT verification", "provenance": "none",
+              "similarity": "PDQ + pHash, exact Hamming search (auto), keypoint re-rank, SIFT verification", "provenance": "none",
               "policy": "review", "database": "sqlite"}
     html = status_html("ja", status, {"model_id": "editguard/classic", "revision": "built-in", "license": "Apache-2.0",
                                       "credit": "EditGuard's classic CPU editor (Pillow)", "device": "cpu",

@@ -252,6 +252,45 @@ def test_whole_codes_by_id_grow_in_chunks_and_forget():
     assert whole.distances(np.array([CHUNK + 7]), query)[0].tolist() == [999]
 
 
+def test_whole_codes_are_scanned_in_place_for_every_work_within_a_radius():
+    from review.similarity.whole_codes import CHUNK, WholeCodes
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 256, (CHUNK + 500, 32), dtype=np.uint8)
+    ids = np.arange(len(codes)) + 3  # ids in two chunks
+    whole = WholeCodes()
+    whole.set(ids, codes)
+    queries = codes[[10, CHUNK + 100, 7]].copy()
+    for i, n in enumerate((84, 85, 40)):  # the warn distance, one bit beyond it, well within it
+        for b in rng.choice(256, n, replace=False):
+            queries[i, b // 8] ^= np.uint8(1 << (b % 8))
+    whole.drop([7 + 3])
+    found, dists, which = whole.range_search(queries, 84)
+    brute = (np.unpackbits(queries, axis=1)[:, None, :] != np.unpackbits(codes, axis=1)[None]).sum(axis=2)
+    expected = {(int(ids[r]), int(q), int(brute[q, r])) for q, r in zip(*np.nonzero(brute <= 84)) if ids[r] != 10}
+    assert set(zip(found.tolist(), which.tolist(), dists.tolist())) == expected and len(found) == len(expected)
+    assert (13, 0, 84) in expected and not any(q == 1 for _, q, _ in expected)  # 84 bits is met, 85 is not
+    assert not any(f == 10 for f, _, _ in expected)  # forgotten
+
+
+def test_the_million_work_index_meets_a_repaint_beyond_phash_by_scanning_pdq(make_runtime, monkeypatch):
+    from review.similarity import mih_views
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
+    ids = {n: register(rt, photo(n), n) for n in ("camera", "horse", "coffee")}
+    for name, share in (("camera", 0.3), ("horse", 0.4)):
+        painted = np.asarray(photo(name)).copy()
+        painted[:int(painted.shape[0] * share), :int(painted.shape[1] * 0.9)] = (40, 160, 90)
+        copy = Image.fromarray(painted)
+        [m] = rt.index.search(copy)
+        assert m.reference_id == ids[name] and m.evidence["basis"] == "verified"
+        assert m.hash_kind == "pdq" and m.transform == "identity" and 31 < m.distance <= KINDS["pdq"].warn
+        with monkeypatch.context() as without_scan:  # the pHash tables alone: more than 14 bits away, never met
+            without_scan.setattr(mih_views, "SCAN", {})
+            assert ids[name] not in [c.reference_id for c in rt.index.search_codes(mih_views.query_views(copy))]
+    assert rt.index.search(photo("chelsea")) == [] and rt.index.search(photo("astronaut")) == []
+
+
 def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime):
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
     ids = {n: register(rt, photo(n), n) for n in ("astronaut", "coffee")}

@@ -656,8 +656,8 @@ def has(lang: str, key: str) -> bool:
 
 
 STATUS_JA = {"exact Hamming search": "全件ハミング検索", "FAISS Hamming search": "FAISS ハミング検索",
-             "multi-index hashing (whole pictures and centre windows)": "マルチインデックスハッシュ（画像全体と中央部）",
-             "SIFT verification": "SIFT 照合", " (auto)": "（自動）", "none (image content is not checked)": "なし（画像の内容は確認しません）",
+             "multi-index hashing (whole pictures and centre windows, PDQ scanned)": "マルチインデックスハッシュ（画像全体と中央部、PDQ は全件照合）",
+             "keypoint re-rank": "特徴点で並べ替え", "SIFT verification": "SIFT 照合", " (auto)": "（自動）", "none (image content is not checked)": "なし（画像の内容は確認しません）",
              "EditGuard's classic CPU editor (Pillow)": "EditGuard 内蔵の CPU エディタ（Pillow）", "built-in": "内蔵",
              # the image guard's description (review.guard.image_guards: describe), its category names below
              "only the text of QR codes, in all nine categories": "QR コードの文字のみ、9 カテゴリすべて",

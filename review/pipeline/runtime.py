@@ -162,8 +162,8 @@ class Runtime:
             "image_guard": (self.image_guard.describe() if hasattr(self.image_guard, "describe") else self.image_guard.name)
             if self.image_guard else "none (image content is not checked)",
             "similarity": "PDQ + pHash, " + {"numpy": "exact Hamming search", "faiss": "FAISS Hamming search",
-                                             "mih": "multi-index hashing (whole pictures and centre windows)"}[self.index.index_kind]
-            + (" (auto)" if self.settings.similarity_index == "auto" else "") + ", SIFT verification",
+                                             "mih": "multi-index hashing (whole pictures and centre windows, PDQ scanned)"}[self.index.index_kind]
+            + (" (auto)" if self.settings.similarity_index == "auto" else "") + ", keypoint re-rank, SIFT verification",
             "provenance": self.labeller.status() if self.labeller else "none",
             "policy": self.settings.policy_mode.value,
             "database": self.engine.dialect.name,

@@ -299,6 +299,8 @@ class ReferenceIndex:
                     ref_ids, views = np.divmod(labels, VIEW_SLOTS)
                     met.append(np.stack([hashes.KINDS[kind].scores(dists), dists, np.full(len(labels), position),
                                          ref_ids, views, np.full(len(labels), i)]))
+        if self._whole is not None:
+            met.extend(self._scanned(codes))
         if not met:
             return []
         rows = np.concatenate(met, axis=1)
@@ -324,6 +326,21 @@ class ReferenceIndex:
             matches.append(Match(ref_id, title, owner, license_, source, relpath, kind, -neg_dist,
                                  hashes.KINDS[kind].level(-neg_dist), view, score, query_view))
         return matches
+
+    def _scanned(self, codes: list[hashes.Code]) -> list[np.ndarray]:
+        """`mih`: the works whose whole-picture PDQ code is within PDQ's warn distance of the query's (mih_views.SCAN),
+        as rows like the tables' (what pHash's 64 bits lose: repaints, recolourings)."""
+        kind, out = hashes.KINDS["pdq"], []
+        for view, asks in mih_views.SCAN.items():
+            mine = [i for i, c in enumerate(codes) if c.kind == "pdq" and asks(c)]
+            if not mine:
+                continue
+            ref_ids, dists, which = self._whole[view].range_search(
+                np.stack([np.frombuffer(codes[i].code, np.uint8) for i in mine]), kind.warn)
+            if len(ref_ids):
+                out.append(np.stack([kind.scores(dists), dists, np.full(len(dists), KIND_NAMES.index("pdq")), ref_ids,
+                                     np.full(len(dists), VIEWS.index(view)), np.asarray(mine)[which]]))
+        return out
 
     def _rescore(self, best: np.ndarray, codes: list[hashes.Code]) -> None:
         """`mih`: each candidate's score from PDQ too, when that is closer evidence than what found it (in place;
