@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")  # before any test runs torch: forked workers (editor/__init__.py)
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 POSTGRES_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""

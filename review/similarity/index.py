@@ -8,6 +8,7 @@ the index is small and an inverted-file `IndexBinaryIVF` (approximate: it visits
 """
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -161,9 +162,14 @@ class FaissHammingIndex:
         ivf = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(self.nbytes * 8), self.nbytes * 8, nlist)
         rng = np.random.default_rng(0)
         sample = codes[rng.choice(len(codes), size=min(len(codes), 40 * nlist), replace=False)]
-        ivf.train(sample)
+        searching = faiss.omp_get_max_threads()  # 1 (review.similarity.whole_codes): searches run on request threads
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # training is a one-off: every core
+        try:
+            ivf.train(sample)
+            ivf.add_with_ids(codes, labels)
+        finally:
+            faiss.omp_set_num_threads(searching)
         ivf.nprobe = self._nprobe
-        ivf.add_with_ids(codes, labels)
         self._index, self._ivf = ivf, True
 
     def remove(self, labels: np.ndarray) -> None:

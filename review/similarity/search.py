@@ -43,7 +43,8 @@ CONFIDENCE_INTERCEPT, CONFIDENCE_SLOPE = -11.46, 5.79
 VERIFIED_PAIRS_MEASURED = 10_375
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 # `mih` (multi-index hashing, for libraries of a million works) holds two pHash codes a work, searched within pHash's
-# warn distance with more views of the query, and re-ranks what it meets by PDQ (review.similarity.mih_views). Crops
+# warn distance with more views of the query, scans each work's whole-picture PDQ code, and re-ranks what it meets
+# by PDQ (review.similarity.mih_views). Crops
 # from a corner need the works' corner windows, which only the `numpy` index holds.
 AUTO_MIH_WORKS = 100_000  # `auto` picks `mih` from this many active works on (numpy: 110 MB, 183 ms a lookup here)
 
