@@ -198,10 +198,12 @@ def _mih_outcome(image, j: int, library: dict, check, sketch: np.ndarray) -> dic
         if k == j and (v.verified or (not v.checkable and review)):
             reached = True
     met = (found <= MIH["phash"]) | (scanned <= KINDS["pdq"].warn)
+    only = (found > MIH["phash"]) & (scanned <= KINDS["pdq"].warn)  # met by the PDQ scan alone
     own = max(KINDS["pdq"].score(int(rerank[j])) if met[j] and rerank[j] <= KINDS["pdq"].warn else 0.0,
               KINDS["phash"].score(int(found[j])) if met[j] else 0.0)
     return {"reached": reached, "unrelated_closer_share": 1.0 - own,
             "unrelated_candidates": int(met.sum() - met[j]),
+            "unrelated_scan_only": int(only.sum() - only[j]),
             "review": bool(met[j] and (rerank[j] <= KINDS["pdq"].review or found[j] <= KINDS["phash"].review))}
 
 
@@ -261,7 +263,8 @@ def two_stage() -> dict:
                                 # share of unrelated works that would outrank it (the measured false-pair CDF)
                                 "unrelated_closer_share": 1.0 - own_score,
                                 "unrelated_closer_share_mih": mih["unrelated_closer_share"],
-                                "mih_unrelated_candidates": mih["unrelated_candidates"]})
+                                "mih_unrelated_candidates": mih["unrelated_candidates"],
+                                "mih_unrelated_scan_only": mih["unrelated_scan_only"]})
     fams = list(dict.fromkeys(o["family"] for o in outcome))
     false_rows = [r for r in rows if not r["true"] and r["checkable"]]
     passed = sum(r["verified"] for r in false_rows)
@@ -294,6 +297,9 @@ def two_stage() -> dict:
         "unrelated_candidate_rate_per_pair": round(cand_rate, 6),
         # what the `mih` index proposes of unrelated works (bench.similarity_scale plants this crowd: MIH_CROWD)
         "mih_candidate_share_per_pair": round(mih_rate, 6),
+        # of which met by the PDQ scan alone (bench.similarity_scale plants this crowd too: PDQ_CROWD)
+        "mih_scan_only_share_per_pair": round(sum(o["mih_unrelated_scan_only"] for o in outcome)
+                                              / (len(outcome) * (len(names) - 1)), 6),
         "sketch_scores": {"unrelated_pairs": len(unrelated_sketch),
                           "unrelated_at_least_min_score": round(float(np.mean(np.array(unrelated_sketch) > 0)), 5),
                           "unrelated_max": int(max(unrelated_sketch)),
