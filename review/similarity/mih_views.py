@@ -16,7 +16,7 @@ the whole picture's against the query's PDQ views, the centre window's against t
 
 Those whole-picture PDQ codes are also scanned, all of them, with the query's PDQ code as it is and trimmed (`SCAN`),
 within PDQ's warn distance: a repaint or a recolouring can be beyond pHash's 14 bits and still near by PDQ's 256
-(bench.similarity: repaints met 80% -> 94%, ~0.5 ms a query code at a million works). The turned-back views are not
+(bench.similarity: repaints met 80% -> 94%; ~1.2 ms a query code at a million works). The turned-back views are not
 scanned: eight more codes would cost more than the lookup target leaves, and the pHash tables meet most turns.
 """
 from __future__ import annotations
