@@ -95,9 +95,9 @@ def mih_lookups(n_refs: int, per_query: dict, rng) -> dict:
     build = time.perf_counter() - s
     whole = {view: WholeCodes() for view in RERANK}
     held = {view: rng.integers(0, 256, (n_refs, 32), dtype=np.uint8) for view in RERANK}
-    # the scan's crowd: PDQ_CROWD of unrelated works within PDQ's warn distance, and
-    # one planted work per query 40 bits to the warn distance from its PDQ code as it is, which the scan must find
-    # the query's codes that scan (mih_views.SCAN): as it is, and trimmed when it has borders
+    # the query's codes that scan (mih_views.SCAN: as it is, and trimmed when it has borders); the scan's crowd,
+    # PDQ_CROWD of unrelated works within PDQ's warn distance; and one planted work per query 40 bits to the warn
+    # distance from its code as it is, which the scan must find
     scan_queries = rng.integers(0, 256, (len(planted), per_query.get("scan", 2), 32), dtype=np.uint8)
     scan_planted = rng.choice(n_refs, size=len(planted), replace=False)
     for i in range(len(planted)):

@@ -288,18 +288,16 @@ class ReferenceIndex:
         Vectorised over every row met: at a million works a query meets hundreds of unrelated rows within pHash's
         warn distance, and each is scored, not looped over."""
         self.refresh()
-        met = []  # per table: (score, distance, kind position, reference id, view position, query code position)
+        met = []  # candidate rows (`_rows`), per table
         for name, (kind, _, asks) in self._tables.items():
-            mine = [i for i, c in enumerate(codes) if c.kind == kind and asks(c)]
-            index, position = self._indexes[name], KIND_NAMES.index(kind)
+            mine, queries = _asking(codes, kind, asks)
+            index = self._indexes[name]
             if not mine or not len(index):
                 continue
-            queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in mine])
             for i, (labels, dists) in zip(mine, index.range_search(queries, hashes.KINDS[kind].warn)):
                 if len(labels):
                     ref_ids, views = np.divmod(labels, VIEW_SLOTS)
-                    met.append(np.stack([hashes.KINDS[kind].scores(dists), dists, np.full(len(labels), position),
-                                         ref_ids, views, np.full(len(labels), i)]))
+                    met.append(_rows(kind, hashes.KINDS[kind].scores(dists), dists, ref_ids, views, i))
         if self._whole is not None:
             met.extend(self._scanned(codes))
         if not met:
@@ -333,14 +331,12 @@ class ReferenceIndex:
         as rows like the tables' (what pHash's 64 bits lose: repaints, recolourings)."""
         kind, out = hashes.KINDS["pdq"], []
         for view, asks in mih_views.SCAN.items():
-            mine = [i for i, c in enumerate(codes) if c.kind == "pdq" and asks(c)]
+            mine, queries = _asking(codes, "pdq", asks)
             if not mine:
                 continue
-            ref_ids, dists, which = self._whole[view].range_search(
-                np.stack([np.frombuffer(codes[i].code, np.uint8) for i in mine]), kind.warn)
+            ref_ids, dists, which = self._whole[view].range_search(queries, kind.warn)
             if len(ref_ids):
-                out.append(np.stack([kind.scores(dists), dists, np.full(len(dists), KIND_NAMES.index("pdq")), ref_ids,
-                                     np.full(len(dists), VIEWS.index(view)), np.asarray(mine)[which]]))
+                out.append(_rows("pdq", kind.scores(dists), dists, ref_ids, VIEWS.index(view), np.asarray(mine)[which]))
         return out
 
     def _rescore(self, best: np.ndarray, codes: list[hashes.Code]) -> None:
@@ -349,19 +345,31 @@ class ReferenceIndex:
         windows against the work's centre window (mih_views.RERANK)."""
         kind = hashes.KINDS["pdq"]
         for view, asks in mih_views.RERANK.items():
-            pdq = [i for i, c in enumerate(codes) if c.kind == "pdq" and asks(c)]
+            pdq, queries = _asking(codes, "pdq", asks)
             if not pdq:
                 continue
-            queries = np.stack([np.frombuffer(codes[i].code, np.uint8) for i in pdq])
             dist, which = self._whole[view].distances(best[3].astype(np.int64), queries)
             scores = np.where(dist <= kind.warn, kind.scores(dist), -1.0)
             better = (scores > best[0]) | ((scores == best[0]) & (dist < best[1]))
-            best[:, better] = np.stack([scores, dist, np.full(len(dist), KIND_NAMES.index("pdq")), best[3],
-                                        np.full(len(dist), VIEWS.index(view)), np.asarray(pdq)[which]])[:, better]
+            best[:, better] = _rows("pdq", scores, dist, best[3], VIEWS.index(view), np.asarray(pdq)[which])[:, better]
 
     def memory_bytes(self) -> int:
         return (self._present.nbytes + sum(getattr(i, "memory_bytes", lambda: 0)() for i in self._indexes.values())
                 + sum(whole.memory_bytes() for whole in (self._whole or {}).values()))
+
+
+def _asking(codes: list[hashes.Code], kind: str, asks) -> tuple[list[int], np.ndarray | None]:
+    """The positions of the query's codes of `kind` that `asks` picks, and those codes stacked (n x bytes)."""
+    mine = [i for i, c in enumerate(codes) if c.kind == kind and asks(c)]
+    return mine, (np.stack([np.frombuffer(codes[i].code, np.uint8) for i in mine]) if mine else None)
+
+
+def _rows(kind: str, scores, dists, ref_ids, views, query_positions) -> np.ndarray:
+    """Candidate rows as `search_codes` ranks them, one column a row met: (score, distance, kind position,
+    reference id, view position, query code position); scalars are repeated down the columns."""
+    n = len(dists)
+    return np.stack([np.broadcast_to(np.asarray(v, np.float64), n)
+                     for v in (scores, dists, KIND_NAMES.index(kind), ref_ids, views, query_positions)])
 
 
 def _mirrored(m: Match) -> bool:

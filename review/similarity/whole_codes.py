@@ -70,9 +70,9 @@ class WholeCodes:
         (reference ids, distances, the query code's position), one row per pair met."""
         queries = np.ascontiguousarray(queries, np.uint8).reshape(-1, self.nbytes)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for c, (codes, held) in enumerate(zip(self._codes, self._held)):
+        for c, (codes, held) in enumerate(zip(self._codes, self._held) if len(queries) else ()):
             rows = min(CHUNK, self._end - c * CHUNK)
-            if rows <= 0 or not len(queries):
+            if rows <= 0:
                 break
             result = faiss.RangeSearchResult(len(queries))  # faiss keeps distances below its radius: hence + 1
             faiss.hamming_range_search(faiss.swig_ptr(queries), faiss.swig_ptr(codes), len(queries), rows, radius + 1,
