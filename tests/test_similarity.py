@@ -233,3 +233,27 @@ def test_a_turned_copy_is_turned_back_to_the_upright_picture():
     pillow = np.asarray(small.rotate(-6, expand=True, fillcolor=(1, 2, 3), resample=PILImage.Resampling.BILINEAR))
     ours = derotate.turned(np.asarray(small), -6, (1, 2, 3))
     assert ours.shape == pillow.shape and np.abs(ours.astype(int) - pillow).mean() < 1.5
+
+
+@pytest.mark.parametrize("fill", [(255, 255, 255), (0, 0, 0), (128, 60, 200)])
+def test_the_angle_a_picture_was_turned_by_is_measured_from_its_filled_corners(fill):
+    """A picture turned with its corners filled shows the angle (to a fraction of a degree, as PNG or as JPEG), and
+    the query is turned back by exactly that; upright, padded and cut-out pictures are not taken for turned."""
+    import io
+
+    for name, angle in (("astronaut", 4.3), ("coffee", -11.4), ("gravel", 27.0), ("chelsea", -2.6)):
+        turned = photo(name).rotate(angle, expand=True, fillcolor=fill)
+        jpeg = io.BytesIO()
+        turned.save(jpeg, "JPEG", quality=70)
+        for copy in (turned, Image.open(jpeg).convert("RGB")):
+            measured = derotate.measured_angle(hashes.grey(copy, derotate.DEROTATE_SIDE))
+            assert measured is not None and abs(measured - angle) <= 0.5, (name, angle, measured)
+        [view] = {c.view for c in hashes.query_codes(turned)[0] if c.view.startswith(derotate.UNTURNED)}
+        assert abs(float(view.removeprefix(derotate.UNTURNED)) - angle) <= 0.5
+    upright = photo("astronaut")
+    padded = ImageOps.expand(upright, border=60, fill=fill)
+    cut_out = Image.new("RGB", (400, 300), fill)
+    ImageDraw.Draw(cut_out).polygon([(200, 20), (380, 280), (20, 260)], fill=(200, 40, 40))
+    for picture in (upright, padded, cut_out, photo("coffee").rotate(0.4, expand=True, fillcolor=fill)):
+        assert derotate.measured_angle(hashes.grey(picture, derotate.DEROTATE_SIDE)) is None
+        assert not any(c.view.startswith(derotate.UNTURNED) for c in hashes.query_codes(picture)[0])

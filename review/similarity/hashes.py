@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from review.similarity.derotate import DEROTATE_SIDE, derotated
+from review.similarity.derotate import BORDER_TOLERANCE, DEROTATE_SIDE, derotated
 
 HASH_VERSION = 6  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
 # (5: each work's centre window by pHash too; 6: each work's keypoint sketch, review.similarity.keypoints)
@@ -47,7 +47,6 @@ REGIONS = tuple((f"{anchor_name}{round(scale * 100)}", scale, anchor)
 CENTRE_VIEW = "centre70"  # the window the million-work index holds of each work (review.similarity.mih_views)
 MIN_QUALITY = 50  # PDQ's own guidance: below this its code is not to be trusted (pHash still covers the picture)
 FLAT_STD = 1.0  # grey-level spread below which a picture is one flat colour
-BORDER_TOLERANCE = 12  # grey levels a border may vary by (JPEG noise) and still count as uniform
 MIN_TRIMMED_AREA = 0.2  # trimming that leaves less than this is not a border but the picture itself
 PREPARED_SIDE = 256  # every query view is whole: this is detail enough for PDQ's grid and for pHash's
 PHASH_GRID = 32  # imagehash.phash's grid (hash size 8 x high-frequency factor 4)

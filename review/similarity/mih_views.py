@@ -16,14 +16,17 @@ the whole picture's against the query's PDQ views, the centre window's against t
 
 Those whole-picture PDQ codes are also scanned, all of them, with the query's PDQ code as it is and trimmed (`SCAN`),
 within PDQ's warn distance: a repaint or a recolouring can be beyond pHash's 14 bits and still near by PDQ's 256
-(bench.similarity: repaints met 80% -> 94%; ~1.2 ms a query code at a million works). The turned-back views are not
-scanned: eight more codes would cost more than the lookup target leaves, and the pHash tables meet most turns.
+(bench.similarity: repaints met 80% -> 94%; ~1.2 ms a query code at a million works). Of the turned-back views only
+the one turned back by the measured angle is scanned (derotate.UNTURNED; a turned picture has no trimmed view, so it
+too scans two codes): the eight fixed angles would cost more than the lookup target leaves, and the pHash tables meet
+most turns with them.
 """
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
 
+from review.similarity.derotate import UNTURNED
 from review.similarity.hashes import CENTRE_VIEW, KINDS, MIN_QUALITY, PREPARED_SIDE, Code, Windows, grey, query_codes
 
 ZOOM_PREFIX = "zoom"
@@ -42,7 +45,7 @@ TABLES = {"phash": ("phash", "identity", not_zoom), "phash_centre": ("phash", CE
 # the works' PDQ views held by id for the re-rank: view -> which query PDQ codes are compared with it
 RERANK = {"identity": not_zoom, CENTRE_VIEW: is_zoom}
 # the works' PDQ views scanned whole (whole_codes.WholeCodes.range_search): view -> which query PDQ codes scan it
-SCAN = {"identity": lambda code: code.view in ("identity", "trimmed")}
+SCAN = {"identity": lambda code: code.view in ("identity", "trimmed") or code.view.startswith(UNTURNED)}
 ZOOMS = tuple(round(0.72 * 1.05 ** i, 3) for i in range(7))  # 0.72 ... 0.965 of the query's side: PDQ and pHash
 
 
