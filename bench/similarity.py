@@ -51,7 +51,7 @@ from bench.similarity_scale import import_time, sketch_fetch_time, speed
 from bench.similarity_sketch import query_scores, reached_at_scale, rerank, work_sketches
 from review.similarity import hashes, mih_views, verify
 from review.similarity.hashes import KINDS
-from review.similarity.search import VERIFY_TOP, verified_confidence
+from review.similarity.search import HASH_PAIRS_MEASURED, VERIFY_TOP, verified_confidence
 
 FP_BUDGET = 0.001
 HEAVY = ("crop 5-30%", "crop from a corner 5-30%", "crop off-centre 5-30%", "rotate 3-15deg")
@@ -327,6 +327,17 @@ def _at_scale(outcome: list[dict], fams: list[str], p_false: float, rates: tuple
         at_scale[str(works)] = {"recall_reaching_a_person": recall, "recall_reaching_a_person_mih": recall_mih,
                                 "false_warning_rate_per_upload_upper": round(1 - (1 - p_false) ** candidates, 4),
                                 "how": "extrapolated from the per-pair rates measured here (see docstring)"}
+    # The false-pair curves read 0 where none of their pairs was that close, so a copy there has no unrelated work
+    # ahead of it at any size. The same at 1M with those shares at their 95% bound instead (hash review level aside).
+    floor = 3 / HASH_PAIRS_MEASURED
+    bounded = [{**o, "unrelated_closer_share": o["unrelated_closer_share"] if o["own_review"]
+                else max(o["unrelated_closer_share"], floor),
+                "unrelated_closer_share_mih": o["unrelated_closer_share_mih"] if o["own_review_mih"]
+                else max(o["unrelated_closer_share_mih"], floor)} for o in outcome]
+    at_scale["1000000"]["with_unmeasured_shares_at_their_bound"] = {
+        f"recall_reaching_a_person{suffix}": {f: round(float(np.mean([
+            reached_at_scale(o, mih, unrelated_sketch, 1_000_000, rate) for o in bounded if o["family"] == f])), 3)
+            for f in fams} for suffix, mih, rate in (("", False, cand_rate), ("_mih", True, mih_rate))}
     return at_scale
 
 

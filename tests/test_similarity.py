@@ -237,23 +237,44 @@ def test_a_turned_copy_is_turned_back_to_the_upright_picture():
 
 @pytest.mark.parametrize("fill", [(255, 255, 255), (0, 0, 0), (128, 60, 200)])
 def test_the_angle_a_picture_was_turned_by_is_measured_from_its_filled_corners(fill):
-    """A picture turned with its corners filled shows the angle (to a fraction of a degree, as PNG or as JPEG), and
-    the query is turned back by exactly that; upright, padded and cut-out pictures are not taken for turned."""
+    """A picture turned with its corners filled shows the angle (to a fraction of a degree, as PNG or as JPEG), on a
+    larger canvas or within its own, and the query is turned back by exactly that; upright, padded, round and
+    cut-out pictures are not taken for turned."""
     import io
 
-    for name, angle in (("astronaut", 4.3), ("coffee", -11.4), ("gravel", 27.0), ("chelsea", -2.6)):
-        turned = photo(name).rotate(angle, expand=True, fillcolor=fill)
+    # pictures whose own edges differ from all three fills (where they do not, the fixed angles stand in)
+    for name, angle, expand in (("rocket", 4.3, True), ("camera", -11.4, True), ("immunohistochemistry", 27.0, True),
+                                ("rocket", -2.6, True), ("camera", -7.5, False), ("immunohistochemistry", 13.0, False)):
+        turned = photo(name).rotate(angle, expand=expand, fillcolor=fill)
         jpeg = io.BytesIO()
         turned.save(jpeg, "JPEG", quality=70)
         for copy in (turned, Image.open(jpeg).convert("RGB")):
-            measured = derotate.measured_angle(hashes.grey(copy, derotate.DEROTATE_SIDE))
-            assert measured is not None and abs(measured - angle) <= 0.5, (name, angle, measured)
+            turn = derotate.measured_turn(hashes.grey(copy, derotate.DEROTATE_SIDE))
+            assert turn is not None and abs(turn.angle - angle) <= 0.5, (name, angle, turn)
+            assert turn.canvas_kept == (not expand)
         [view] = {c.view for c in hashes.query_codes(turned)[0] if c.view.startswith(derotate.UNTURNED)}
         assert abs(float(view.removeprefix(derotate.UNTURNED)) - angle) <= 0.5
     upright = photo("astronaut")
     padded = ImageOps.expand(upright, border=60, fill=fill)
     cut_out = Image.new("RGB", (400, 300), fill)
     ImageDraw.Draw(cut_out).polygon([(200, 20), (380, 280), (20, 260)], fill=(200, 40, 40))
-    for picture in (upright, padded, cut_out, photo("coffee").rotate(0.4, expand=True, fillcolor=fill)):
-        assert derotate.measured_angle(hashes.grey(picture, derotate.DEROTATE_SIDE)) is None
+    for picture in (upright, padded, cut_out, photo("retina"), photo("coffee").rotate(1.2, expand=True, fillcolor=fill)):
+        assert derotate.measured_turn(hashes.grey(picture, derotate.DEROTATE_SIDE)) is None
         assert not any(c.view.startswith(derotate.UNTURNED) for c in hashes.query_codes(picture)[0])
+
+
+def test_a_picture_turned_within_its_canvas_comes_back_upright():
+    """Turned without expand (Pillow's default) the corners are cut off; turned back by the measured angle, the middle
+    of the canvas is the upright picture with its four corners missing: well within PDQ's warn distance."""
+    from PIL import Image as PILImage
+
+    original = photo("rocket", (640, 480))
+    turned = original.rotate(12, resample=PILImage.Resampling.BILINEAR)
+    views = dict(derotate.derotated(hashes.grey(turned, derotate.DEROTATE_SIDE)))
+    [name] = [n for n in views if n.startswith(derotate.UNTURNED)]
+    assert views[name].shape == hashes.grey(turned, derotate.DEROTATE_SIDE).shape
+    pdq = hashes.KINDS["pdq"]
+    back = pdq.distance(pdq.code(PILImage.fromarray(views[name]))[0], pdq.code(original)[0])
+    nearest_fixed = min(pdq.distance(pdq.code(PILImage.fromarray(views[f"derotated{a:+d}"]))[0], pdq.code(original)[0])
+                        for a in derotate.DEROTATE_ANGLES)
+    assert back <= 60 < pdq.warn and back + 20 < nearest_fixed  # the fixed angles, cut for a larger canvas: 114

@@ -294,18 +294,20 @@ def test_the_million_work_index_meets_a_repaint_beyond_phash_by_scanning_pdq(mak
 def test_the_million_work_index_meets_turned_textures_turned_back_by_the_measured_angle(make_runtime, monkeypatch):
     """Textures forgive little: gravel and the Hubble field turned 15 degrees are 18 pHash bits from their works after
     the nearest fixed angle (14), beyond pHash's warn distance, and 4-6 bits after the measured one. Brick turned 8
-    degrees is beyond pHash either way; the measured view's PDQ code, scanned, meets it."""
+    degrees is beyond pHash either way; the measured view's PDQ code, scanned, meets it. So it does for chelsea and
+    brick turned 15 degrees within their canvas (corners cut off, black): 16-24 pHash bits away, 50-60 PDQ bits."""
     from review.similarity import derotate, mih_views
 
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
-    ids = {n: register(rt, photo(n), n) for n in ("gravel", "hubble_deep_field", "brick", "coffee")}
-    for name, angle in (("gravel", 15), ("hubble_deep_field", 15), ("brick", -8)):
-        copy = photo(name).rotate(angle, expand=True, fillcolor=(255, 255, 255))
+    ids = {n: register(rt, photo(n), n) for n in ("gravel", "hubble_deep_field", "brick", "chelsea", "coffee")}
+    for name, angle, expand in (("gravel", 15, True), ("hubble_deep_field", 15, True), ("brick", -8, True),
+                                ("chelsea", 15, False), ("brick", 15, False)):
+        copy = photo(name).rotate(angle, expand=expand, fillcolor=(255, 255, 255) if expand else None)
         [m] = rt.index.search(copy)
         assert m.reference_id == ids[name] and m.evidence["basis"] == "verified"
         assert m.query_view.startswith(derotate.UNTURNED), m.query_view
         with monkeypatch.context() as fixed_angles_only:
-            fixed_angles_only.setattr(derotate, "measured_angle", lambda pixels: None)
+            fixed_angles_only.setattr(derotate, "measured_turn", lambda pixels: None)
             assert ids[name] not in [c.reference_id for c in rt.index.search_codes(mih_views.query_views(copy))]
 
 
