@@ -17,11 +17,12 @@ Configurations:
 The shipped levels (review/similarity.py) are also evaluated: their false-positive rate and recall per family.
 
 `reaches_a_person` is what users meet: each query goes through the shipped two-stage search (hash candidates within
-the warn distance, the first RERANK_TOP ranked by keypoint sketches (review.similarity.keypoints), the best VERIFY_TOP
-verified with keypoints by review.similarity.verify); a query reaches a person when its
-own work is confirmed, and an unrelated upload is falsely warned when any other work is. Measured at the 35 works
+the warn distance, the first RERANK_TOP ranked by keypoint sketches (review.similarity.keypoints; up to SKETCHED by a
+strong sketch), the best VERIFY_TOP verified with keypoints by review.similarity.verify); a query reaches a person
+when its own work is confirmed, and an unrelated upload is falsely warned when any other work is. Measured at the 35 works
 here, then carried to 1k / 100k / 1M works (`at_scale`) from measured per-pair rates: the number of unrelated works
-that outrank the true one by hash is Poisson(N x share of unrelated pairs closer than the true pair), and by sketch
+that outrank the true one by hash is Poisson(N x share of unrelated pairs closer than the true pair; no more than
+are met at all), and by sketch
 Binomial(candidates, share of unrelated pairs scoring as high; bench.similarity_sketch), and a false warning
 needs an unrelated candidate that passes verification, so per upload <= 1 - (1 - p)^min(VERIFY_TOP, candidates) with
 p the 95% upper bound (3/n when none passed) of the verifier's false-pass rate on unrelated pairs. The `_mih` figures

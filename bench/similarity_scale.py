@@ -306,19 +306,23 @@ def load_time(works: int = 100_000, index_kind: str = "mih") -> dict:
 
 
 def sketch_fetch_time(works: int = 100_000, asks: int = 20) -> dict:
-    """Loading RERANK_TOP candidates' keypoint sketches in one query (as ReferenceIndex.rerank does) from a SQLite
-    `reference_hashes` of `works` sketches (the hash rows left out: the query reads the sketch rows by key)."""
+    """Loading the candidates' keypoint sketches in one query (as ReferenceIndex.rerank does) from a SQLite
+    `reference_hashes` of `works` sketches (the hash rows left out: the query reads the sketch rows by key), and
+    scoring them against a photo's keypoints: for RERANK_TOP candidates and for SKETCHED (the most a search scores)."""
     import tempfile
     from pathlib import Path
 
     from sqlalchemy import create_engine, insert, select
     from sqlalchemy.orm import Session
 
+    from bench.similarity_data import photos
     from db.models import Base, ReferenceHashes
     from review.similarity import keypoints
-    from review.similarity.search import RERANK_TOP
+    from review.similarity.search import RERANK_TOP, SKETCHED
 
     rng = np.random.default_rng(0)
+    query = keypoints.detect(photos()["chelsea"])
+    out = {"works": works}
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'sketches.db'}")
         Base.metadata.create_all(engine, tables=[ReferenceHashes.__table__])
@@ -329,15 +333,20 @@ def sketch_fetch_time(works: int = 100_000, asks: int = 20) -> dict:
                                                      "codes": rng.integers(0, 256, size, np.uint8).tobytes()}
                                                     for i in range(start, min(works, start + 10_000))])
             s.commit()
-        times = []
-        for _ in range(asks):
-            ids = rng.choice(works, RERANK_TOP, replace=False).tolist()
-            with Session(engine) as s:
+        for candidates in (RERANK_TOP, SKETCHED):
+            fetch, score = [], []
+            for _ in range(asks):
+                ids = rng.choice(works, candidates, replace=False).tolist()
+                with Session(engine) as s:
+                    t = time.perf_counter()
+                    rows = s.execute(select(ReferenceHashes.reference_id, ReferenceHashes.codes).where(
+                        ReferenceHashes.kind == keypoints.KIND, ReferenceHashes.reference_id.in_(ids))).all()
+                    fetch.append((time.perf_counter() - t) * 1000)
+                assert len(rows) == candidates
                 t = time.perf_counter()
-                rows = s.execute(select(ReferenceHashes.reference_id, ReferenceHashes.codes).where(
-                    ReferenceHashes.kind == keypoints.KIND, ReferenceHashes.reference_id.in_(ids))).all()
-                times.append((time.perf_counter() - t) * 1000)
-            assert len(rows) == RERANK_TOP
+                keypoints.scores(query, [keypoints.parse(code) for _, code in rows])
+                score.append((time.perf_counter() - t) * 1000)
+            out[str(candidates)] = {"fetch_ms_p50": round(pct(fetch, .5), 2), "fetch_ms_p95": round(pct(fetch, .95), 2),
+                                    "score_ms_p50": round(pct(score, .5), 1), "score_ms_p95": round(pct(score, .95), 1)}
         engine.dispose()
-    return {"works": works, "candidates": RERANK_TOP, "fetch_ms_p50": round(pct(times, .5), 2),
-            "fetch_ms_p95": round(pct(times, .95), 2), "db_mb": round(works * size / 1e6)}
+    return {**out, "db_mb": round(works * size / 1e6)}

@@ -3,9 +3,15 @@
 At N works the true work is one of RERANK_TOP candidates when fewer than RERANK_TOP unrelated works outrank it by
 hash (Poisson(N x share closer), as before); among those candidates an unrelated one outranks it after the re-rank
 when its sketch score is at least the true one's (probability q, measured over every unrelated pair of the bench).
-So it reaches the verifier when fewer than VERIFY_TOP of the m = min(RERANK_TOP, N x candidate rate) unrelated
-candidates score as high: Binomial(m, q). A true work with a score below MIN_SCORE keeps its hash rank, behind the
-unrelated works that outrank it by hash or that score MIN_SCORE or more: Poisson(N x share + m x q(MIN_SCORE)).
+Beyond RERANK_TOP, among the first SKETCHED, only a score of STRONG_SCORE or more moves a candidate up. With
+m = min(RERANK_TOP, N x candidate rate) and M = min(SKETCHED, N x candidate rate) unrelated candidates:
+
+- a true score of STRONG_SCORE or more: it is scored when it is among the first SKETCHED by hash, and reaches the
+  verifier when fewer than VERIFY_TOP of all M score as high: Binomial(M, q);
+- a true score of MIN_SCORE or more: among the first RERANK_TOP by hash, behind Binomial(m, q) of those and the
+  Poisson(M x q(STRONG_SCORE)) strong ones from further down;
+- below MIN_SCORE it keeps its hash rank, behind the unrelated works that outrank it by hash or that score MIN_SCORE
+  or more: Poisson(N x share + m x q(MIN_SCORE) + M x q(STRONG_SCORE)).
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import math
 import numpy as np
 
 from review.similarity import keypoints
-from review.similarity.search import RERANK_TOP, VERIFY_TOP
+from review.similarity.search import RERANK_TOP, SKETCHED, VERIFY_TOP
 
 
 def work_sketches(pictures: dict) -> list:
@@ -38,26 +44,32 @@ def query_scores(image, sketches: list) -> np.ndarray:
 
 
 def rerank(ranked: list[int], review, scores: np.ndarray) -> list[int]:
-    """The app's order (ReferenceIndex.rerank): hash review level first, then sketch score, then hash rank."""
-    ranked = ranked[:RERANK_TOP]
-    return sorted(ranked, key=lambda j: (not review(j), -int(scores[j]), ranked.index(j)))
+    """The app's order (ReferenceIndex.rerank): hash review level first, then sketch score (beyond RERANK_TOP by
+    hash only a strong one), then hash rank."""
+    ranked = ranked[:SKETCHED]
+    score = [int(scores[j]) if i < RERANK_TOP or scores[j] >= keypoints.STRONG_SCORE else 0
+             for i, j in enumerate(ranked)]
+    return [ranked[i] for i in sorted(range(len(ranked)), key=lambda i: (not review(ranked[i]), -score[i], i))]
 
 
 def _poisson_below(mean: float, k: int) -> float:
     """P(Poisson(mean) < k), in logs (a mean of a million and k of 200 overflow floats otherwise)."""
-    if mean <= 0:
+    if k <= 0:
+        return 0.0
+    if mean <= 0 or k > mean + 12 * math.sqrt(mean) + 30:  # the rest of the tail is below 1e-30
         return 1.0
     return min(1.0, sum(math.exp(i * math.log(mean) - mean - math.lgamma(i + 1)) for i in range(k)))
 
 
-def _binomial_below(n: int, p: float, k: int) -> float:
-    """P(Binomial(n, p) < k)."""
+def _binomial_below(n: int, p: float, k: int, extra: float = 0.0) -> float:
+    """P(Binomial(n, p) + Poisson(extra) < k)."""
     if p <= 0:
-        return 1.0
+        return _poisson_below(extra, k)
     if p >= 1:
-        return 1.0 if k > n else 0.0
+        return _poisson_below(extra, k - n) if k > n else 0.0
     return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p)
-                                 + (n - i) * math.log1p(-p)) for i in range(min(k, n + 1))))
+                                 + (n - i) * math.log1p(-p)) * _poisson_below(extra, k - i)
+                        for i in range(min(k, n + 1))))
 
 
 def reached_at_scale(o: dict, mih: bool, unrelated: np.ndarray, works: int, candidate_rate: float) -> float:
@@ -65,14 +77,18 @@ def reached_at_scale(o: dict, mih: bool, unrelated: np.ndarray, works: int, cand
     `unrelated`: every unrelated pair's sketch score, sorted."""
     reached = o["reached_whole"] if mih else o["reached"]
     share = max(o["unrelated_closer_share_mih" if mih else "unrelated_closer_share"], 0.0)
-    lam = works * share
+    lam = works * min(share, candidate_rate)  # no more unrelated works are ahead by hash than are met at all
     if not reached:
         return 0.0
     if o["own_review_mih" if mih else "own_review"]:
         return _poisson_below(lam, VERIFY_TOP)
-    m = int(min(RERANK_TOP, max(1, round(works * candidate_rate))))
+    crowd = max(1, round(works * candidate_rate))
+    m, big_m = int(min(RERANK_TOP, crowd)), int(min(SKETCHED, crowd))
     at_least = lambda s: max((len(unrelated) - np.searchsorted(unrelated, s)) / len(unrelated),  # noqa: E731
                              3 / len(unrelated))
+    strong = big_m * at_least(keypoints.STRONG_SCORE)  # strong unrelated scores moved up from beyond RERANK_TOP
+    if o["own_sketch"] >= keypoints.STRONG_SCORE:
+        return _poisson_below(lam, SKETCHED) * _binomial_below(big_m, at_least(o["own_sketch"]), VERIFY_TOP)
     if o["own_sketch"] >= keypoints.MIN_SCORE:
-        return _poisson_below(lam, RERANK_TOP) * _binomial_below(m, at_least(o["own_sketch"]), VERIFY_TOP)
-    return _poisson_below(lam + m * at_least(keypoints.MIN_SCORE), VERIFY_TOP)
+        return _poisson_below(lam, RERANK_TOP) * _binomial_below(m, at_least(o["own_sketch"]), VERIFY_TOP, strong)
+    return _poisson_below(lam + m * at_least(keypoints.MIN_SCORE) + strong, VERIFY_TOP)

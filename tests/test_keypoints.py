@@ -89,3 +89,25 @@ def test_a_candidate_at_the_hash_review_level_stays_first(make_runtime):
     candidates[0] = dataclasses.replace(candidates[0], level="review")
     ranked = rt.index.rerank(_repaint(photo("camera"), 0.4), candidates)
     assert [m.title for m in ranked[:2]] == ["astronaut", "camera"]
+
+
+def test_beyond_the_first_candidates_by_hash_only_a_strong_sketch_moves_one_up(make_runtime, monkeypatch):
+    """At a million works a crop off the centre can be a few hundred candidates down by hash, behind look-alikes:
+    its sketch is scored all the same, and a score no unrelated pair reached (STRONG_SCORE) moves it up. A middling
+    score down there keeps the hash rank, as unrelated works that far down score that much by chance."""
+    from review.similarity import search
+
+    rt, ids = _library(make_runtime)
+    monkeypatch.setattr(search, "RERANK_TOP", 3)
+    sketch = {n: keypoints.parse(keypoints.sketch_code(photo(n)).code) for n in ("coffee", "chelsea")}
+    strong, middling = _off_centre_crop(photo("coffee")), _repaint(photo("chelsea"), 0.6)
+    assert keypoints.scores(keypoints.detect(strong), [sketch["coffee"]])[0] >= keypoints.STRONG_SCORE
+    assert keypoints.MIN_SCORE <= keypoints.scores(keypoints.detect(middling), [sketch["chelsea"]])[0] \
+        < keypoints.STRONG_SCORE
+    for name, query in (("coffee", strong), ("chelsea", middling)):
+        order = [n for n in NAMES if n != name] + [name]  # its work last by hash, beyond RERANK_TOP
+        ranked = [m.title for m in rt.index.rerank(query, _candidates(rt, order))]
+        assert ranked[0] == name if name == "coffee" else ranked == order
+    monkeypatch.setattr(search, "RERANK_TOP", len(NAMES))  # within the first by hash, the middling score counts
+    order = [n for n in NAMES if n != "chelsea"] + ["chelsea"]
+    assert rt.index.rerank(middling, _candidates(rt, order))[0].title == "chelsea"

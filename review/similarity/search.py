@@ -6,9 +6,11 @@ lookup) and applies only the changes after the one it has seen, whichever proces
 
 A warning on an upload means "some work among N matched", so a per-pair false-match rate grows with the library.
 Hence two stages: the hash index proposes candidates within the warn distance, the first RERANK_TOP are ranked by
-their keypoint sketches (review.similarity.keypoints: local detail, which tells a copy from look-alikes), and
-review.similarity.verify confirms the best VERIFY_TOP with keypoints and one transform. Only confirmed candidates reach a person, so the
-per-upload false-warning rate is bounded by VERIFY_TOP x the verifier's false-pass rate, whatever the library size.
+their keypoint sketches (review.similarity.keypoints: local detail, which tells a copy from look-alikes), as is any
+of the first SKETCHED whose sketch scores as no unrelated pair did (a crop off the centre that a crowd of look-alikes
+outranks by hash), and review.similarity.verify confirms the best VERIFY_TOP with keypoints and one transform. Only
+confirmed candidates reach a person, so the per-upload false-warning rate is bounded by VERIFY_TOP x the verifier's
+false-pass rate, whatever the library size.
 A candidate whose pictures have too few keypoints to check (flat graphics) reaches a person only at the review hash
 distance, marked as resting on the hash alone, with a confidence that falls as the library grows.
 """
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 HASH_PAIRS_MEASURED = 36_890
 VERIFY_TOP = 5  # candidates verified per picture: bounds both the time and the per-upload false-warning rate
 RERANK_TOP = 200  # hash candidates ranked by their keypoint sketches (review.similarity.keypoints) before that
+SKETCHED = 2_000  # hash candidates whose sketches are scored: beyond RERANK_TOP only a STRONG_SCORE moves one up
 # Confidence of a verified match: logistic in log(1 + agreeing keypoints), fitted by bench.similarity on half of the
 # registered pictures and checked on the other half (`calibration` in its report). Capped below 1: no unrelated
 # pair passed verification in VERIFIED_PAIRS_MEASURED tries, which bounds the false-pass rate at 3/n (95%), not 0.
@@ -238,12 +241,13 @@ class ReferenceIndex:
         codes = mih_views.query_views(image) if self.index_kind == "mih" else hashes.query_codes(image)[0]
         if self._store is None:
             return self.search_codes(codes, limit=VERIFY_TOP)
-        return self.verify(image, self.rerank(image, self.search_codes(codes, limit=RERANK_TOP))[:VERIFY_TOP])
+        return self.verify(image, self.rerank(image, self.search_codes(codes, limit=SKETCHED))[:VERIFY_TOP])
 
     def rerank(self, image: Image.Image, candidates: list[Match]) -> list[Match]:
         """The candidates by keypoint sketch score (review.similarity.keypoints), best first. A candidate at the hash
         review level stays first (its hash alone is near certain), and hash order decides among equal scores: a work
-        without a sketch yet (re-hashed after start-up) or a score below MIN_SCORE keeps its hash rank."""
+        without a sketch yet (re-hashed after start-up) or a score below MIN_SCORE keeps its hash rank, and so does one
+        beyond the first RERANK_TOP by hash unless it scores STRONG_SCORE."""
         if len(candidates) <= VERIFY_TOP:
             return candidates
         with self._factory() as session:
@@ -257,6 +261,7 @@ class ReferenceIndex:
                 score[mine] = keypoints.scores(keypoints.detect(image, mirrored=mirrored),
                                                [keypoints.parse(sketches[candidates[i].reference_id]) for i in mine])
         score[score < keypoints.MIN_SCORE] = 0
+        score[RERANK_TOP:][score[RERANK_TOP:] < keypoints.STRONG_SCORE] = 0
         order = sorted(range(len(candidates)), key=lambda i: (candidates[i].level != "review", -score[i], i))
         return [candidates[i] for i in order]
 
