@@ -64,6 +64,18 @@ def test_registered_work_goes_to_review_with_matches_on_input_and_output(rt, ima
     assert len(rec["outputs"]) == 1  # kept for the reviewer
 
 
+def test_a_confirmed_copy_goes_to_review_though_its_hash_is_only_at_the_warn_level(rt, image_file):
+    """40% of a registered work painted over: its hash is only near (warn level), but the keypoints confirm the
+    copy, and a confirmed copy is a similarity hit that a person decides, not a warning the requester may ignore."""
+    painted = np.asarray(photo("astronaut")).copy()
+    painted[:230, :460] = (40, 160, 90)
+    rec = run_edit(rt, Submission(image=image_file(Image.fromarray(painted)), instruction="make it sepia"))
+    [match] = [m for m in rec["matches"] if m["target"] == "input"]
+    assert match["title"].startswith("Eileen Collins") and match["evidence"]["basis"] == "verified"
+    assert match["evidence"]["hash_level"] == "warn" and match["level"] == "review"
+    assert rec["decision"] == "pending_review" and "similarity:input" in rec["reasons"]
+
+
 def test_unsafe_instruction_is_refused_before_the_editor_runs(rt, image_file):
     rt.editor = CountingEditor(rt.editor)
     rec = run_edit(rt, Submission(image=image_file(photo("chelsea")), instruction="undress her"))

@@ -2,7 +2,8 @@
 
 Modes follow Qwen3Guard's vocabulary: `strict` treats Controversial as Unsafe, `review` (default) sends it to a
 person, `loose` releases it with its label shown. Unsafe is always blocked. A guard that could not judge is never
-taken as Safe. A similarity match at review level always sends the item to a person; at warn level it only warns.
+taken as Safe. A similarity match at review level (a copy the keypoints confirmed, or a hash at its review
+distance) always sends the item to a person; at warn level (a hash alone, nothing to confirm it) it only warns.
 """
 from __future__ import annotations
 

@@ -278,9 +278,10 @@ class ReferenceIndex:
             except OSError:  # the work's file is gone: only its codes can speak
                 log.warning("reference #%s: image unreadable, hash-only check", m.reference_id)
                 check = verify.Verification(False, False, reason="work unreadable")
-            if check.verified:
-                evidence = {"basis": "verified", **check.to_dict()}
-                out.append(Match(**{**m.__dict__, "score": verified_confidence(check.inliers), "evidence": evidence}))
+            if check.verified:  # a confirmed copy goes to a person, whatever its hash distance
+                evidence = {"basis": "verified", "hash_level": m.level, **check.to_dict()}
+                out.append(Match(**{**m.__dict__, "level": "review", "score": verified_confidence(check.inliers),
+                                    "evidence": evidence}))
             elif not check.checkable and m.level == "review":
                 evidence = {"basis": "hash", "reason": check.reason, "works": len(self)}
                 out.append(Match(**{**m.__dict__, "level": "warn", "evidence": evidence,
