@@ -311,6 +311,25 @@ def test_the_million_work_index_meets_turned_textures_turned_back_by_the_measure
             assert ids[name] not in [c.reference_id for c in rt.index.search_codes(mih_views.query_views(copy))]
 
 
+def test_a_dark_picture_turned_within_its_canvas_is_turned_back_within_it(make_runtime, monkeypatch):
+    """The astronaut turned 15 degrees within its canvas, black fill on black space: no edge shows the angle, but its
+    corners share one grey level and its content reaches every side, so the fixed angles turn it back within its
+    canvas too (8 pHash bits from the work at 14 degrees). Their usual cut, made for a larger canvas, leaves 16."""
+    from review.similarity import derotate, mih_views
+
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
+    ids = {n: register(rt, photo(n), n) for n in ("astronaut", "coffee", "rocket")}
+    copy = photo("astronaut").rotate(15)
+    assert derotate.measured_turn(hashes.grey(copy, derotate.DEROTATE_SIDE)) is None
+    [m] = rt.index.search(copy)
+    assert m.reference_id == ids["astronaut"] and m.evidence["basis"] == "verified"
+    assert m.query_view.startswith(derotate.IN_CANVAS), m.query_view
+    with monkeypatch.context() as usual_cut_only:
+        usual_cut_only.setattr(derotate, "_filled_content", lambda pixels: None)
+        assert ids["astronaut"] not in [c.reference_id for c in rt.index.search_codes(mih_views.query_views(copy))]
+    assert not any(c.view.startswith(derotate.IN_CANVAS) for c in mih_views.query_views(photo("coffee")))
+
+
 def test_the_million_work_index_finds_near_copies_and_their_mirrors(make_runtime):
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
     ids = {n: register(rt, photo(n), n) for n in ("astronaut", "coffee")}

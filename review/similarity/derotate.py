@@ -9,8 +9,10 @@ met where the fixed angles leave 1-2 degrees that a texture's hash does not forg
 turned 3-15 degrees), and where their cut, made for a larger canvas, does not fit a turn within the canvas. Measured
 on the bench's 35 photos turned by 11 angles of 2.6-40 degrees both ways, with four fills, as PNG and JPEG: 73% of
 the larger-canvas turns measured, all within 0.3 degrees; 75% of the turns within the canvas, 98.5% of them within
-0.5 degrees (1.7 at most). The rest, mostly pictures whose own edges are the fill's colour, keep the fixed angles. None
-of the 1,085 upright queries of the bench was taken for turned. ~0.2 ms a picture.
+0.5 degrees (1.7 at most). The rest, mostly pictures whose own edges are the fill's colour, keep the fixed angles, and
+when their corners share one colour and their content reaches every side (as 9% of the bench's upright queries do)
+the fixed angles turn them back within their canvas too (IN_CANVAS: a dark picture turned within its canvas on
+black, which shows no angle). None of the 1,085 upright queries of the bench was taken for turned. ~0.2 ms a picture.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 DEROTATE_ANGLES = (-14, -10, -6, -2, 2, 6, 10, 14)
 DEROTATE_SIDE = 192
 UNTURNED = "unturned"  # the view turned back by the measured angle: unturned+6.3
+IN_CANVAS = "incanvas"  # turned back by a fixed angle within its own canvas, when no angle shows: incanvas+6
 MIN_MEASURED = 2.0  # degrees: below this the picture as it is (and the fixed angles of 2) meets its work
 FILL_CLEAN = 0.97  # share of the corners a turn by the measured angle would fill that must be fill
 EDGE_CONTENT = 0.9  # and of the turned picture's edge along them that must not be
@@ -39,7 +42,9 @@ class Turn:
 
 def derotated(pixels: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """(name, grey pixels) of the picture turned back by each DEROTATE_ANGLES angle, cut to the upright picture it
-    would then contain, and by its measured turn (`measured_turn`) when it shows one.
+    would then contain, and by its measured turn (`measured_turn`) when it shows one. A picture that may be turned
+    (its corners one grey level, what differs reaching every side) but shows no angle, as a dark picture turned within
+    its canvas with a black fill does, is turned back by each fixed angle within its canvas too (IN_CANVAS).
 
     If a w×h picture was turned by a with its corners filled (W×H after trimming the fill), turning it back leaves
     the original upright in the middle, and w, h follow from W = w·cos a + h·sin a, H = w·sin a + h·cos a. A picture
@@ -54,6 +59,9 @@ def derotated(pixels: np.ndarray) -> list[tuple[str, np.ndarray]]:
         else:
             back = _turned_back(pixels, turn.angle, fill)
         out.append((f"{UNTURNED}{turn.angle:+.1f}", back))
+    elif _filled_content(pixels) is not None:  # turned perhaps, with a fill the colour of its own edges: no angle
+        out += [(f"{IN_CANVAS}{angle:+d}", _middle(turned(pixels, -angle, fill), *pixels.shape))
+                for angle in DEROTATE_ANGLES]
     return out
 
 
@@ -85,12 +93,8 @@ def measured_turn(pixels: np.ndarray) -> Turn | None:
     Turned within its canvas, it is that rectangle with its corners cut off by the canvas, and the cuts' slanted
     edges lie at the angle (the long edges of its convex hull that are not upright or level)."""
     height, width = pixels.shape
-    fill = int(pixels[0, 0])
-    if np.abs(pixels[[0, 0, -1, -1], [0, -1, 0, -1]].astype(np.int64) - fill).max() > BORDER_TOLERANCE:
-        return None
-    content = cv2.absdiff(pixels, np.full_like(pixels, fill)) > BORDER_TOLERANCE
-    edge = 3  # a corner of the turned picture, blended with the fill when shrunk, may stop short of the side
-    if not (content[:edge].any() and content[-edge:].any() and content[:, :edge].any() and content[:, -edge:].any()):
+    content = _filled_content(pixels)
+    if content is None:
         return None
     rows = np.flatnonzero(content.any(axis=1))  # each row's first and last such pixel: the same hull as all of them
     first, last = content[rows].argmax(axis=1), width - 1 - content[rows, ::-1].argmax(axis=1)
@@ -112,6 +116,19 @@ def measured_turn(pixels: np.ndarray) -> Turn | None:
             np.full((height, width), 255, np.uint8), angle, 0), height, width)):
         return Turn(angle, True)
     return None
+
+
+def _filled_content(pixels: np.ndarray) -> np.ndarray | None:
+    """Where the picture differs from its corners' grey level, when its four corners share one and what differs
+    reaches all four sides (as a turned picture's does); else None."""
+    fill = int(pixels[0, 0])
+    if np.abs(pixels[[0, 0, -1, -1], [0, -1, 0, -1]].astype(np.int64) - fill).max() > BORDER_TOLERANCE:
+        return None
+    content = cv2.absdiff(pixels, np.full_like(pixels, fill)) > BORDER_TOLERANCE
+    edge = 3  # a corner of the turned picture, blended with the fill when shrunk, may stop short of the side
+    if not (content[:edge].any() and content[-edge:].any() and content[:, :edge].any() and content[:, -edge:].any()):
+        return None
+    return content
 
 
 def _fits(content: np.ndarray, shape: np.ndarray) -> bool:
