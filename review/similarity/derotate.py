@@ -52,16 +52,14 @@ def derotated(pixels: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """
     fill = int(pixels[0, 0])
     out = [(f"derotated{angle:+d}", _turned_back(pixels, angle, fill)) for angle in DEROTATE_ANGLES]
-    turn = measured_turn(pixels)
+    content = _filled_content(pixels)
+    turn = None if content is None else _turn_of(content)
     if turn is not None:
-        if turn.canvas_kept:
-            back = _middle(turned(pixels, -turn.angle, fill), *pixels.shape)
-        else:
-            back = _turned_back(pixels, turn.angle, fill)
+        back = (_turned_within(pixels, -turn.angle, fill) if turn.canvas_kept
+                else _turned_back(pixels, turn.angle, fill))
         out.append((f"{UNTURNED}{turn.angle:+.1f}", back))
-    elif _filled_content(pixels) is not None:  # turned perhaps, with a fill the colour of its own edges: no angle
-        out += [(f"{IN_CANVAS}{angle:+d}", _middle(turned(pixels, -angle, fill), *pixels.shape))
-                for angle in DEROTATE_ANGLES]
+    elif content is not None:  # turned perhaps, with a fill the colour of its own edges: no angle shows
+        out += [(f"{IN_CANVAS}{angle:+d}", _turned_within(pixels, -angle, fill)) for angle in DEROTATE_ANGLES]
     return out
 
 
@@ -75,6 +73,11 @@ def _upright_size(width: int, height: int, angle: float) -> tuple[float, float]:
 def _middle(pixels: np.ndarray, height: float, width: float) -> np.ndarray:
     y, x = (pixels.shape[0] - height) / 2, (pixels.shape[1] - width) / 2
     return np.ascontiguousarray(pixels[round(y):round(y + height), round(x):round(x + width)])
+
+
+def _turned_within(pixels: np.ndarray, degrees: float, fill: int) -> np.ndarray:
+    """`turned`, cut back to the picture's own canvas (Pillow's rotate without expand)."""
+    return _middle(turned(pixels, degrees, fill), *pixels.shape)
 
 
 def _turned_back(pixels: np.ndarray, angle: float, fill: int) -> np.ndarray:
@@ -92,10 +95,13 @@ def measured_turn(pixels: np.ndarray) -> Turn | None:
     Turned with expand, what is not fill is a turned rectangle: the smallest rectangle around it lies at the angle.
     Turned within its canvas, it is that rectangle with its corners cut off by the canvas, and the cuts' slanted
     edges lie at the angle (the long edges of its convex hull that are not upright or level)."""
-    height, width = pixels.shape
     content = _filled_content(pixels)
-    if content is None:
-        return None
+    return None if content is None else _turn_of(content)
+
+
+def _turn_of(content: np.ndarray) -> Turn | None:
+    """`measured_turn` of a picture whose corners passed `_filled_content`: `content` is where it is not fill."""
+    height, width = content.shape
     rows = np.flatnonzero(content.any(axis=1))  # each row's first and last such pixel: the same hull as all of them
     first, last = content[rows].argmax(axis=1), width - 1 - content[rows, ::-1].argmax(axis=1)
     points = np.concatenate([np.stack([first, rows], 1), np.stack([last, rows], 1)]).astype(np.float32)
@@ -112,8 +118,7 @@ def measured_turn(pixels: np.ndarray) -> Turn | None:
     if not slanted.any():
         return None
     angle = -float(np.average(off_axis[slanted], weights=length[slanted] ** 2))  # the long edges count most
-    if abs(angle) >= MIN_MEASURED and _fits(content, _middle(turned(
-            np.full((height, width), 255, np.uint8), angle, 0), height, width)):
+    if abs(angle) >= MIN_MEASURED and _fits(content, _turned_within(np.full((height, width), 255, np.uint8), angle, 0)):
         return Turn(angle, True)
     return None
 
@@ -138,7 +143,8 @@ def _fits(content: np.ndarray, shape: np.ndarray) -> bool:
         shape = cv2.resize(shape, (content.shape[1], content.shape[0]), interpolation=cv2.INTER_AREA)
     outside = (shape < 128).astype(np.uint8)
     corners = cv2.erode(outside, np.ones((5, 5), np.uint8)).astype(bool)  # clear of the edge, which blends
-    edge = cv2.dilate(outside, np.ones((9, 9), np.uint8)).astype(bool) & ~cv2.dilate(outside, np.ones((3, 3), np.uint8)).astype(bool)
+    near, nearest = (cv2.dilate(outside, np.ones((k, k), np.uint8)).astype(bool) for k in (9, 3))
+    edge = near & ~nearest  # the turned picture's own edge, a few pixels in from the corners
     return (bool(corners.any()) and (content & corners).sum() <= (1 - FILL_CLEAN) * corners.sum()
             and bool(edge.any()) and (content & edge).sum() >= EDGE_CONTENT * edge.sum())
 
