@@ -52,13 +52,12 @@ def derotated(pixels: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """
     fill = int(pixels[0, 0])
     out = [(f"derotated{angle:+d}", _turned_back(pixels, angle, fill)) for angle in DEROTATE_ANGLES]
-    content = _filled_content(pixels)
-    turn = None if content is None else _turn_of(content)
+    turn = measured_turn(pixels)
     if turn is not None:
         back = (_turned_within(pixels, -turn.angle, fill) if turn.canvas_kept
                 else _turned_back(pixels, turn.angle, fill))
         out.append((f"{UNTURNED}{turn.angle:+.1f}", back))
-    elif content is not None:  # turned perhaps, with a fill the colour of its own edges: no angle shows
+    elif _filled_content(pixels) is not None:  # turned perhaps, with a fill the colour of its own edges: no angle
         out += [(f"{IN_CANVAS}{angle:+d}", _turned_within(pixels, -angle, fill)) for angle in DEROTATE_ANGLES]
     return out
 
@@ -95,13 +94,10 @@ def measured_turn(pixels: np.ndarray) -> Turn | None:
     Turned with expand, what is not fill is a turned rectangle: the smallest rectangle around it lies at the angle.
     Turned within its canvas, it is that rectangle with its corners cut off by the canvas, and the cuts' slanted
     edges lie at the angle (the long edges of its convex hull that are not upright or level)."""
+    height, width = pixels.shape
     content = _filled_content(pixels)
-    return None if content is None else _turn_of(content)
-
-
-def _turn_of(content: np.ndarray) -> Turn | None:
-    """`measured_turn` of a picture whose corners passed `_filled_content`: `content` is where it is not fill."""
-    height, width = content.shape
+    if content is None:
+        return None
     rows = np.flatnonzero(content.any(axis=1))  # each row's first and last such pixel: the same hull as all of them
     first, last = content[rows].argmax(axis=1), width - 1 - content[rows, ::-1].argmax(axis=1)
     points = np.concatenate([np.stack([first, rows], 1), np.stack([last, rows], 1)]).astype(np.float32)
