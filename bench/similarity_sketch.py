@@ -7,11 +7,15 @@ Beyond RERANK_TOP, among the first SKETCHED, only a score of STRONG_SCORE or mor
 m = min(RERANK_TOP, N x candidate rate) and M = min(SKETCHED, N x candidate rate) unrelated candidates:
 
 - a true score of STRONG_SCORE or more: it is scored when it is among the first SKETCHED by hash, and reaches the
-  verifier when fewer than VERIFY_TOP of all M score as high: Binomial(M, q);
+  verifier when fewer than VERIFY_TOP - 1 of all M score as high: Binomial(M, q);
 - a true score of MIN_SCORE or more: among the first RERANK_TOP by hash, behind Binomial(m, q) of those and the
   Poisson(M x q(STRONG_SCORE)) strong ones from further down;
 - below MIN_SCORE it keeps its hash rank, behind the unrelated works that outrank it by hash or that score MIN_SCORE
   or more: Poisson(N x share + m x q(MIN_SCORE) + M x q(STRONG_SCORE)).
+
+VERIFY_TOP - 1, since the last place may go to the first by hash (search.first_by_hash_kept), which the true work is
+when no unrelated work outranks it by hash: P = exp(-N x share). It reaches a person with the larger of the two (a
+lower bound of either happening).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import math
 import numpy as np
 
 from review.similarity import keypoints
-from review.similarity.search import RERANK_TOP, SKETCHED, VERIFY_TOP
+from review.similarity.search import RERANK_TOP, SKETCHED, VERIFY_TOP, first_by_hash_kept
 
 
 def work_sketches(pictures: dict) -> list:
@@ -45,11 +49,12 @@ def query_scores(image, sketches: list) -> np.ndarray:
 
 def rerank(ranked: list[int], review, scores: np.ndarray) -> list[int]:
     """The app's order (ReferenceIndex.rerank): hash review level first, then sketch score (beyond RERANK_TOP by
-    hash only a strong one), then hash rank."""
+    hash only a strong one), then hash rank; the first by hash kept among the VERIFY_TOP."""
     ranked = ranked[:SKETCHED]
     score = [int(scores[j]) if i < RERANK_TOP or scores[j] >= keypoints.STRONG_SCORE else 0
              for i, j in enumerate(ranked)]
-    return [ranked[i] for i in sorted(range(len(ranked)), key=lambda i: (not review(ranked[i]), -score[i], i))]
+    order = sorted(range(len(ranked)), key=lambda i: (not review(ranked[i]), -score[i], i))
+    return [ranked[i] for i in first_by_hash_kept(order)]
 
 
 def _poisson_below(mean: float, k: int) -> float:
@@ -80,15 +85,21 @@ def reached_at_scale(o: dict, mih: bool, unrelated: np.ndarray, works: int, cand
     lam = works * min(share, candidate_rate)  # no more unrelated works are ahead by hash than are met at all
     if not reached:
         return 0.0
+    return max(math.exp(-lam), _by_sketch(o, mih, unrelated, works, candidate_rate, lam))
+
+
+def _by_sketch(o: dict, mih: bool, unrelated: np.ndarray, works: int, candidate_rate: float, lam: float) -> float:
+    """The chance that the re-rank puts it among the first VERIFY_TOP - 1 (the last place may be the first by hash)."""
+    top = VERIFY_TOP - 1
     if o["own_review_mih" if mih else "own_review"]:
-        return _poisson_below(lam, VERIFY_TOP)
+        return _poisson_below(lam, top)
     crowd = max(1, round(works * candidate_rate))
     m, big_m = int(min(RERANK_TOP, crowd)), int(min(SKETCHED, crowd))
     at_least = lambda s: max((len(unrelated) - np.searchsorted(unrelated, s)) / len(unrelated),  # noqa: E731
                              3 / len(unrelated))
     strong = big_m * at_least(keypoints.STRONG_SCORE)  # strong unrelated scores moved up from beyond RERANK_TOP
     if o["own_sketch"] >= keypoints.STRONG_SCORE:
-        return _poisson_below(lam, SKETCHED) * _binomial_below(big_m, at_least(o["own_sketch"]), VERIFY_TOP)
+        return _poisson_below(lam, SKETCHED) * _binomial_below(big_m, at_least(o["own_sketch"]), top)
     if o["own_sketch"] >= keypoints.MIN_SCORE:
-        return _poisson_below(lam, RERANK_TOP) * _binomial_below(m, at_least(o["own_sketch"]), VERIFY_TOP, strong)
-    return _poisson_below(lam + m * at_least(keypoints.MIN_SCORE) + strong, VERIFY_TOP)
+        return _poisson_below(lam, RERANK_TOP) * _binomial_below(m, at_least(o["own_sketch"]), top, strong)
+    return _poisson_below(lam + m * at_least(keypoints.MIN_SCORE) + strong, top)

@@ -111,3 +111,32 @@ def test_beyond_the_first_candidates_by_hash_only_a_strong_sketch_moves_one_up(m
     monkeypatch.setattr(search, "RERANK_TOP", len(NAMES))  # within the first by hash, the middling score counts
     order = [n for n in NAMES if n != "chelsea"] + ["chelsea"]
     assert rt.index.rerank(middling, _candidates(rt, order))[0].title == "chelsea"
+
+
+def test_the_first_candidate_by_hash_is_verified_whatever_the_sketches_say(make_runtime, monkeypatch):
+    """A work poor in keypoints (a fundus photo, a clock face) has a weak sketch: however close its hash, look-alikes
+    scoring by chance would push it out of the few verified. The first by hash keeps the last verified place; the
+    sketches choose the rest. Here two works seen in the upload outscore it, with room to verify two."""
+    from review.similarity import search
+
+    rt, _ = _library(make_runtime)
+    monkeypatch.setattr(search, "VERIFY_TOP", 2)
+    both = Image.new("RGB", (800, 400))
+    for i, n in enumerate(("horse", "coins")):
+        both.paste(photo(n).resize((400, 400)), (i * 400, 0))
+    order = ["camera", "astronaut", "coffee", "rocket", "chelsea", "horse", "coins"]  # camera first by hash
+    assert [m.title for m in rt.index.rerank(both, _candidates(rt, order))][:2] == ["horse", "camera"]
+    monkeypatch.setattr(search, "first_by_hash_kept", lambda order: order)  # the sketches alone would drop it
+    assert [m.title for m in rt.index.rerank(both, _candidates(rt, order))][:2] == ["horse", "coins"]
+
+
+def test_first_by_hash_kept_moves_only_the_first_and_only_when_it_fell_out():
+    from review.similarity.search import VERIFY_TOP, first_by_hash_kept
+
+    inside = [3, 0, 1, 2, 4, 5, 6]
+    assert first_by_hash_kept(inside) == inside
+    fallen = [6, 5, 4, 3, 2, 1, 0]
+    kept = first_by_hash_kept(fallen)
+    assert kept[:VERIFY_TOP] == fallen[:VERIFY_TOP - 1] + [0] and sorted(kept) == sorted(fallen)
+    assert kept[VERIFY_TOP:] == fallen[VERIFY_TOP - 1:-1]
+    assert first_by_hash_kept([2, 1]) == [2, 1]

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from review.similarity import overlay
 from review.similarity.derotate import BORDER_TOLERANCE, DEROTATE_SIDE, derotated
 
 HASH_VERSION = 6  # bump when the codes change: references are re-hashed after start-up (review.similarity.rehash)
@@ -44,6 +45,7 @@ REGIONS = tuple((f"{anchor_name}{round(scale * 100)}", scale, anchor)
                 for scale in (0.94, 0.88, 0.82, 0.76, 0.70)
                 for anchor_name, anchor in (("centre", "c"), ("top_left", "tl"), ("top_right", "tr"),
                                             ("bottom_left", "bl"), ("bottom_right", "br")))
+OVERLAY_VIEW = "filled"  # the query with a flat block painted over it filled in (review.similarity.overlay)
 CENTRE_VIEW = "centre70"  # the window the million-work index holds of each work (review.similarity.mih_views)
 MIN_QUALITY = 50  # PDQ's own guidance: below this its code is not to be trusted (pHash still covers the picture)
 FLAT_STD = 1.0  # grey-level spread below which a picture is one flat colour
@@ -352,6 +354,8 @@ def query_codes(image: Image.Image, windows: Windows | None = None) -> tuple[lis
     box = border_box(windows.grey)
     views = [("identity", None)] + ([("trimmed", box)] if box is not None else [])
     turned = derotated(grey(windows.grey, DEROTATE_SIDE))
+    unpainted = overlay.filled(windows.grey)
+    turned += [(OVERLAY_VIEW, unpainted)] if unpainted is not None else []
     # pHash of the turned-back views too: works too flat for PDQ (posters, a clock face) are indexed by pHash alone
     phash_grids = np.concatenate([phash.grids(windows, [b for _, b in views])]
                                  + [phash.grids(Windows(pixels)) for _, pixels in turned])

@@ -19,7 +19,7 @@ within PDQ's warn distance: a repaint or a recolouring can be beyond pHash's 14 
 (bench.similarity: repaints met 80% -> 94%; ~1.2 ms a query code at a million works). Of the turned-back views only
 the one turned back by the measured angle is scanned (derotate.UNTURNED; a turned picture has no trimmed view, so it
 too scans two codes): the eight fixed angles would cost more than the lookup target leaves, and the pHash tables meet
-most turns with them.
+most turns with them. A query with a flat block painted over it scans its filled-in view too (review.similarity.overlay).
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 
 from review.similarity.derotate import UNTURNED
-from review.similarity.hashes import CENTRE_VIEW, KINDS, MIN_QUALITY, PREPARED_SIDE, Code, Windows, grey, query_codes
+from review.similarity.hashes import (CENTRE_VIEW, KINDS, MIN_QUALITY, OVERLAY_VIEW, PREPARED_SIDE, Code, Windows, grey,
+                                      query_codes)
 
 ZOOM_PREFIX = "zoom"
 
@@ -45,7 +46,7 @@ TABLES = {"phash": ("phash", "identity", not_zoom), "phash_centre": ("phash", CE
 # the works' PDQ views held by id for the re-rank: view -> which query PDQ codes are compared with it
 RERANK = {"identity": not_zoom, CENTRE_VIEW: is_zoom}
 # the works' PDQ views scanned whole (whole_codes.WholeCodes.range_search): view -> which query PDQ codes scan it
-SCAN = {"identity": lambda code: code.view in ("identity", "trimmed") or code.view.startswith(UNTURNED)}
+SCAN = {"identity": lambda code: code.view in ("identity", "trimmed", OVERLAY_VIEW) or code.view.startswith(UNTURNED)}
 ZOOMS = tuple(round(0.72 * 1.05 ** i, 3) for i in range(7))  # 0.72 ... 0.965 of the query's side: PDQ and pHash
 
 

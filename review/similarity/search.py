@@ -86,6 +86,13 @@ def hash_only_confidence(kind: str, distance: int, works: int) -> float:
     return round(max(0.0, 1.0 - max(1, works) * per_pair), 4)
 
 
+def first_by_hash_kept(order: list[int]) -> list[int]:
+    """`order` (positions in hash order) with the first by hash last among the VERIFY_TOP verified: a work poor in
+    keypoints (a fundus photo, a clock face) has a weak sketch, which look-alikes' chance scores would outrank."""
+    rest = [i for i in order if i != 0]
+    return order if 0 in order[:VERIFY_TOP] or 0 not in order else rest[:VERIFY_TOP - 1] + [0] + rest[VERIFY_TOP - 1:]
+
+
 @dataclass(frozen=True)
 class Match:
     reference_id: int
@@ -247,7 +254,7 @@ class ReferenceIndex:
         """The candidates by keypoint sketch score (review.similarity.keypoints), best first. A candidate at the hash
         review level stays first (its hash alone is near certain), and hash order decides among equal scores: a work
         without a sketch yet (re-hashed after start-up) or a score below MIN_SCORE keeps its hash rank, and so does one
-        beyond the first RERANK_TOP by hash unless it scores STRONG_SCORE."""
+        beyond RERANK_TOP by hash unless it scores STRONG_SCORE; the first by hash is kept (`first_by_hash_kept`)."""
         if len(candidates) <= VERIFY_TOP:
             return candidates
         with self._factory() as session:
@@ -263,7 +270,7 @@ class ReferenceIndex:
         score[score < keypoints.MIN_SCORE] = 0
         score[RERANK_TOP:][score[RERANK_TOP:] < keypoints.STRONG_SCORE] = 0
         order = sorted(range(len(candidates)), key=lambda i: (candidates[i].level != "review", -score[i], i))
-        return [candidates[i] for i in order]
+        return [candidates[i] for i in first_by_hash_kept(order)]
 
     def verify(self, image: Image.Image, candidates: list[Match]) -> list[Match]:
         query: dict[bool, verify.Features] = {}
