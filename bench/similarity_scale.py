@@ -90,8 +90,9 @@ def mih_lookups(n_refs: int, per_query: dict, rng) -> dict:
     s = time.perf_counter()
     index = {name: make_index("mih", 8, KINDS["phash"].warn) for name in TABLES}
     for name, codes in tables.items():
-        for start in range(0, n_refs, 5000):  # as the app loads a library: 5,000 works at a time
+        for start in range(0, n_refs, 5000):  # as the app loads a library: 5,000 works at a time, then compacts
             index[name].add(np.arange(start, min(start + 5000, n_refs)), codes[start:start + 5000])
+        index[name].compact()
     build = time.perf_counter() - s
     whole = {view: WholeCodes() for view in RERANK}
     held = {view: rng.integers(0, 256, (n_refs, 32), dtype=np.uint8) for view in RERANK}

@@ -232,6 +232,52 @@ def test_multi_index_hashing_finds_exactly_what_a_full_scan_finds(monkeypatch, n
         index.range_search(queries, radius + 9)  # beyond what multi-index hashing answers exactly
 
 
+def test_a_compacted_index_finds_the_same_and_goes_on_adding_and_removing(monkeypatch):
+    """Each probe costs a random access per segment, so a library loaded in bulk is merged into one segment."""
+    from review.similarity.index import MultiIndexHammingIndex
+
+    monkeypatch.setattr(MultiIndexHammingIndex, "SEGMENT", 1000)
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (4200, 8), dtype=np.uint8)
+    index = MultiIndexHammingIndex(8, 14)
+    index.add(np.arange(3500), codes[:3500])
+    index.remove(np.array([7]))
+    assert [len(seg["labels"]) for seg in index._segments] == [2000, 1000] and len(index._tail) == 500
+    queries = codes[[7, 100, 2100, 3200, 3400]].copy()
+    queries[:, 0] ^= 0x0F  # 4 bits from their works
+    before = [set(found.tolist()) for found, _ in index.range_search(queries, 14)]
+    index.compact()
+    assert [len(seg["labels"]) for seg in index._segments] == [2999] and len(index) == 3499  # the dead row is gone
+    after = [set(found.tolist()) for found, _ in index.range_search(queries, 14)]
+    assert after == before and 7 not in after[0] and {100, 2100, 3200, 3400} <= set().union(*after)
+    index.remove(np.array([100]))
+    index.add(np.arange(3500, 4200), codes[3500:])  # a new segment beside the big one, never merged into it
+    assert [len(seg["labels"]) for seg in index._segments] == [2999, 1000] and len(index) == 4198
+    bits = np.unpackbits(codes, axis=1)
+    for q, (found, _) in zip(queries, index.range_search(queries, 14)):
+        d = (np.unpackbits(q) != bits).sum(axis=1)
+        assert set(found.tolist()) == {i for i in np.nonzero(d <= 14)[0].tolist() if i not in (7, 100)}
+
+
+def test_the_million_work_index_is_compacted_after_a_bulk_load(make_runtime, monkeypatch):
+    from review.similarity import search
+    from review.similarity.index import MultiIndexHammingIndex
+
+    monkeypatch.setattr(MultiIndexHammingIndex, "SEGMENT", 2)  # a segment every two works
+    monkeypatch.setattr(search, "LOAD_BATCH", 2)  # and a bulk load from three works on
+    rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX="mih")
+    ids = {}
+    for n in ("astronaut", "coffee", "rocket", "chelsea", "camera", "horse"):
+        ids[n] = register(rt, photo(n), n)
+        rt.index.refresh()  # this process follows its library one work at a time
+    assert len(rt.index._indexes["phash"]._segments) > 1  # so it holds several segments
+    fresh = search.ReferenceIndex(rt.session_factory, "mih", rt.store)  # another process starting
+    fresh.refresh()
+    assert all(len(index._segments) == 1 for index in fresh._indexes.values())
+    [m] = fresh.search(ImageOps.mirror(photo("rocket")))
+    assert m.reference_id == ids["rocket"] and m.evidence["basis"] == "verified"
+
+
 def test_whole_codes_by_id_grow_in_chunks_and_forget():
     from review.similarity.whole_codes import CHUNK, WholeCodes
 

@@ -49,6 +49,9 @@ class NumpyHammingIndex:
                     self._chunks.append(_Chunk(self.CHUNK, self.nbytes // 8))
                 done += self._chunks[-1].append(words[done:], labels[done:])
 
+    def compact(self) -> None:
+        """Nothing to merge (MultiIndexHammingIndex.compact)."""
+
     def remove(self, labels: np.ndarray) -> None:
         labels = np.unique(np.asarray(labels, dtype=np.int64))
         if not len(labels):
@@ -172,6 +175,9 @@ class FaissHammingIndex:
         ivf.nprobe = self._nprobe
         self._index, self._ivf = ivf, True
 
+    def compact(self) -> None:
+        """Nothing to merge (MultiIndexHammingIndex.compact)."""
+
     def remove(self, labels: np.ndarray) -> None:
         labels = np.ascontiguousarray(labels, dtype=np.int64)
         with self._lock:
@@ -269,6 +275,16 @@ class MultiIndexHammingIndex:
             return {"words": None, "by_piece": words[:, 0].take(order), "labels": labels, "alive": alive,
                     "tables": (order, offsets.ravel())}
         return {"words": words, "by_piece": None, "labels": labels, "alive": alive, "tables": (order, offsets.ravel())}
+
+    def compact(self) -> None:
+        """Every segment merged into one. Each probe is a random access per segment, the cost of a lookup at a
+        million codes, so a library loaded in bulk (a start-up) is searched faster as one (bench: 17 pHash codes
+        over a million, 6.8 -> 3.9 ms). It copies what it holds, once; later additions go on into new segments."""
+        with self._lock:
+            if len(self._segments) > 1:
+                words = np.concatenate([_words(seg)[seg["alive"]] for seg in self._segments])
+                labels = np.concatenate([seg["labels"][seg["alive"]] for seg in self._segments])
+                self._segments = [self._build(words, labels, np.ones(len(labels), bool))]
 
     def remove(self, labels: np.ndarray) -> None:
         labels = np.unique(np.asarray(labels, dtype=np.int64))

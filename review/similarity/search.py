@@ -47,10 +47,9 @@ VERIFIED_PAIRS_MEASURED = 10_375
 CONFIDENCE_CAP = round(1 - 3 / VERIFIED_PAIRS_MEASURED, 4)
 # `mih` (multi-index hashing, for libraries of a million works) holds two pHash codes a work, searched within pHash's
 # warn distance with more views of the query, scans each work's whole-picture PDQ code, and re-ranks what it meets
-# by PDQ (review.similarity.mih_views). Crops
-# from a corner need the works' corner windows, which only the `numpy` index holds.
+# by PDQ (review.similarity.mih_views). Crops from a corner need the works' corner windows: only `numpy` holds them.
+LOAD_BATCH = 5_000  # works loaded a transaction; a refresh that loads more (a start-up) compacts the index after
 AUTO_MIH_WORKS = 100_000  # `auto` picks `mih` from this many active works on (numpy: 110 MB, 183 ms a lookup here)
-
 
 KIND_NAMES = list(hashes.KINDS)  # a candidate row's kind position (PDQ first: it wins ties)
 VIEWS = hashes.DIHEDRAL + ("trimmed",) + tuple(name for name, _, _ in hashes.REGIONS)
@@ -184,8 +183,10 @@ class ReferenceIndex:
                     self._forget([i for i in touched if self._has(i)])
                     touched = list(session.scalars(select(ReferenceWork.id).where(
                         ReferenceWork.id.in_(touched), ReferenceWork.active.is_(True)))) if touched else []
-                for start in range(0, len(touched), 5000):
-                    self._load(session, touched[start:start + 5000])
+                for start in range(0, len(touched), LOAD_BATCH):
+                    self._load(session, touched[start:start + LOAD_BATCH])
+                for index in self._indexes.values() if len(touched) > LOAD_BATCH else ():  # merged, searched faster
+                    index.compact()
                 self._seq = seq
 
     def _forget(self, ids: list[int]) -> None:
@@ -353,9 +354,8 @@ class ReferenceIndex:
         return out
 
     def _rescore(self, best: np.ndarray, codes: list[hashes.Code]) -> None:
-        """`mih`: each candidate's score from PDQ too, when that is closer evidence than what found it (in place;
-        rows as in `search_codes`): the query's PDQ views against the work's whole-picture code, its PDQ centre
-        windows against the work's centre window (mih_views.RERANK)."""
+        """`mih`: each candidate's score from PDQ too where that is closer evidence than what found it (in place; rows
+        as in `search_codes`): query PDQ views against the work's whole picture, centre windows against its centre."""
         kind = hashes.KINDS["pdq"]
         for view, asks in mih_views.RERANK.items():
             pdq, queries = _asking(codes, "pdq", asks)
