@@ -13,8 +13,9 @@ PDQ alone). What fixed it, measured on the same benchmark, is computing the hash
   sub-windows (94, 88, 82, 76 and 70% of each side, from the centre and from each corner), so a cropped copy meets a
   window of about its own size;
 - a query is hashed as it is, with uniform borders trimmed (padding, letterboxing, the corners a rotation adds), and
-  turned back by a few small angles and cut to the upright picture inside (a copy rotated by 3-15 degrees), those
-  views hashed by both kinds (a work too flat for PDQ is indexed by pHash alone).
+  turned back by a few small angles and cut to the upright picture inside (a copy rotated by 3-15 degrees), and with
+  a flat block painted over it filled in (review.similarity.overlay), those views hashed by both kinds (a work too
+  flat for PDQ is indexed by pHash alone).
 
 Every view is a window of one grey working copy (OpenCV), averaged straight to the hash's grid from one
 summed-area table (`Windows`), and each kind hashes its grids as one stack in numpy, bit for bit what pdqhash and
@@ -353,16 +354,16 @@ def query_codes(image: Image.Image, windows: Windows | None = None) -> tuple[lis
         return [], 0
     box = border_box(windows.grey)
     views = [("identity", None)] + ([("trimmed", box)] if box is not None else [])
-    turned = derotated(grey(windows.grey, DEROTATE_SIDE))
     unpainted = overlay.filled(windows.grey)
-    turned += [(OVERLAY_VIEW, unpainted)] if unpainted is not None else []
-    # pHash of the turned-back views too: works too flat for PDQ (posters, a clock face) are indexed by pHash alone
+    redrawn = derotated(grey(windows.grey, DEROTATE_SIDE)) + ([] if unpainted is None else [(OVERLAY_VIEW, unpainted)])
+    # pHash of the turned-back and filled-in views too: works too flat for PDQ (posters, a clock face) are indexed by
+    # pHash alone
     phash_grids = np.concatenate([phash.grids(windows, [b for _, b in views])]
-                                 + [phash.grids(Windows(pixels)) for _, pixels in turned])
-    names = [name for name, _ in views + turned]
+                                 + [phash.grids(Windows(pixels)) for _, pixels in redrawn])
+    names = [name for name, _ in views + redrawn]
     codes = [Code("phash", name, c) for name, c in zip(names, phash.hash_grids(phash_grids))]
     grids = np.concatenate([windows.grids([b or windows.whole for _, b in views]),
-                            np.stack([Windows(pixels).grid() for _, pixels in turned])])
+                            np.stack([Windows(pixels).grid() for _, pixels in redrawn])])
     pdq_codes, qualities = pdq.hash_grids(grids)
     if qualities[0] < MIN_QUALITY:
         return codes, qualities[0]
