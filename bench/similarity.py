@@ -3,8 +3,8 @@
 Registered set: offline photos (scikit-image and scikit-learn samples) and procedural pictures of my own. Queries:
 each registered picture under one transformation family at several strengths (JPEG, resize, crop from the centre,
 off it by 1-3% and from a corner, pad, rotate, mirror, brightness/contrast/hue, greyscale, text banner, partial
-repaint and, held out, blocks painted elsewhere, the classic editor's operations). Distractors: every other picture under the same transformations. For
-each configuration the threshold is the largest distance that keeps false positives (a query within the threshold of
+repaint and, held out, blocks painted elsewhere, the classic editor's operations). Distractors: every other picture
+under the same transformations. For each configuration the threshold is the largest distance that keeps false positives (a query within the threshold of
 a registered picture it was not made from, counted per pair) at or below 0.1%; recall is then reported per family.
 Configurations:
 

@@ -75,11 +75,16 @@ def banner(im, _):
     return im
 
 
-def repaint(im, frac):
+def paint_over(im, box, colour):
+    """One block (left, top, right, bottom, as shares of the sides) painted one colour."""
     a = np.asarray(im).copy()
     h, w = a.shape[:2]
-    a[: int(h * frac), : int(w * 0.9)] = (40, 160, 90)
+    a[int(h * box[1]):int(h * box[3]), int(w * box[0]):int(w * box[2])] = colour
     return Image.fromarray(a)
+
+
+def repaint(im, frac):
+    return paint_over(im, (0.0, 0.0, 0.9, frac), (40, 160, 90))
 
 
 def hue(im, shift):
@@ -139,16 +144,6 @@ FAMILIES["rotate, other angles 2.6-13.2deg"] = [lambda im, a=a: im.rotate(a, exp
                                                for a in (4.3, -6.7, 11.4, -13.2, 9.1, -2.6)]
 # Turned within its own canvas (Pillow's rotate without expand, its default black fill): the corners are cut off.
 FAMILIES["rotate within the canvas 3-15deg"] = [lambda im, a=a: im.rotate(a) for a in (3, -8, 15)]
-
-
-def paint_over(im, box, colour):
-    """One block (left, top, right, bottom, as shares of the sides) painted one colour."""
-    a = np.asarray(im).copy()
-    h, w = a.shape[:2]
-    a[int(h * box[1]):int(h * box[3]), int(w * box[0]):int(w * box[2])] = colour
-    return Image.fromarray(a)
-
-
 # Blocks elsewhere, in other colours and sizes: a held-out check of "repaint 20-40%" (review.similarity.overlay was
 # written for flat blocks and never tuned on these).
 FAMILIES["paint over elsewhere 16-33% (held out)"] = [

@@ -61,6 +61,13 @@ def photo(name: str = "chelsea", size: tuple[int, int] | None = None) -> Image.I
     return im.resize(size) if size else im
 
 
+def painted(im: Image.Image, share: float) -> Image.Image:
+    """A copy with the top `share` of 90% of its width painted one green (a repaint the hash loses)."""
+    a = np.asarray(im.convert("RGB")).copy()
+    a[: int(a.shape[0] * share), : int(a.shape[1] * 0.9)] = (40, 160, 90)
+    return Image.fromarray(a)
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """A private data directory and database for one test."""

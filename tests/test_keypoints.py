@@ -10,15 +10,9 @@ from db.models import ReferenceHashes
 from review.similarity import hashes, keypoints
 from review.similarity.library import add_reference
 from review.similarity.search import VERIFY_TOP
-from tests.conftest import photo
+from tests.conftest import painted, photo
 
 NAMES = ("astronaut", "coffee", "rocket", "chelsea", "camera", "horse", "coins")
-
-
-def _repaint(im: Image.Image, share: float) -> Image.Image:
-    a = np.asarray(im).copy()
-    a[: int(a.shape[0] * share), : int(a.shape[1] * 0.9)] = (40, 160, 90)
-    return Image.fromarray(a)
 
 
 def _off_centre_crop(im: Image.Image) -> Image.Image:
@@ -30,7 +24,7 @@ def test_a_copy_scores_high_against_its_own_sketch_and_low_against_other_works()
     works = {n: photo(n) for n in NAMES}
     sketches = {n: keypoints.parse(keypoints.sketch_code(im).code) for n, im in works.items()}
     assert all(len(s.descriptors) == keypoints.SKETCH_KEYPOINTS for s in sketches.values())
-    for name, change in (("camera", lambda im: _repaint(im, 0.4)), ("coffee", _off_centre_crop),
+    for name, change in (("camera", lambda im: painted(im, 0.4)), ("coffee", _off_centre_crop),
                          ("horse", lambda im: im.rotate(8, expand=True, fillcolor="white"))):
         got = dict(zip(sketches, keypoints.scores(keypoints.detect(change(works[name])), list(sketches.values()))))
         assert got[name] >= 2 * keypoints.MIN_SCORE, (name, got)
@@ -74,7 +68,7 @@ def test_the_sketch_lifts_the_copy_past_unrelated_candidates_to_be_verified(make
     assert len(rt.index) == len(NAMES)
     order = [n for n in NAMES if n != "camera"] + ["camera"]  # the copy's work last by hash: beyond VERIFY_TOP
     assert len(order) > VERIFY_TOP
-    query = _repaint(photo("camera"), 0.4)
+    query = painted(photo("camera"), 0.4)
     ranked = rt.index.rerank(query, _candidates(rt, order))
     assert ranked[0].reference_id == ids["camera"]
     assert [m.title for m in ranked[1:]] == order[:-1]  # the rest keep their hash order
@@ -87,7 +81,7 @@ def test_a_candidate_at_the_hash_review_level_stays_first(make_runtime):
     order = ["astronaut"] + [n for n in NAMES if n not in ("astronaut", "camera")] + ["camera"]
     candidates = _candidates(rt, order)
     candidates[0] = dataclasses.replace(candidates[0], level="review")
-    ranked = rt.index.rerank(_repaint(photo("camera"), 0.4), candidates)
+    ranked = rt.index.rerank(painted(photo("camera"), 0.4), candidates)
     assert [m.title for m in ranked[:2]] == ["astronaut", "camera"]
 
 
@@ -100,7 +94,7 @@ def test_beyond_the_first_candidates_by_hash_only_a_strong_sketch_moves_one_up(m
     rt, ids = _library(make_runtime)
     monkeypatch.setattr(search, "RERANK_TOP", 3)
     sketch = {n: keypoints.parse(keypoints.sketch_code(photo(n)).code) for n in ("coffee", "chelsea")}
-    strong, middling = _off_centre_crop(photo("coffee")), _repaint(photo("chelsea"), 0.6)
+    strong, middling = _off_centre_crop(photo("coffee")), painted(photo("chelsea"), 0.6)
     assert keypoints.scores(keypoints.detect(strong), [sketch["coffee"]])[0] >= keypoints.STRONG_SCORE
     assert keypoints.MIN_SCORE <= keypoints.scores(keypoints.detect(middling), [sketch["chelsea"]])[0] \
         < keypoints.STRONG_SCORE

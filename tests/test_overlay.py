@@ -3,18 +3,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from db.engine import run_write
 from review.similarity import hashes, mih_views, overlay
 from review.similarity.hashes import OVERLAY_VIEW, PREPARED_SIDE, grey
-from review.similarity.library import add_reference
-from tests.conftest import photo
-from tests.test_verify import phantom
-
-
-def painted(im: Image.Image, share: float, colour=(40, 160, 90)) -> Image.Image:
-    a = np.asarray(im.convert("RGB")).copy()
-    a[: int(a.shape[0] * share), : int(a.shape[1] * 0.9)] = colour
-    return Image.fromarray(a)
+from tests.conftest import painted, photo
+from tests.test_verify import phantom, register
 
 
 def test_a_painted_block_is_set_to_the_mean_grey_of_the_rest():
@@ -37,11 +29,6 @@ def test_pictures_without_a_painted_block_have_no_filled_view(picture):
     assert overlay.filled(grey(picture(), PREPARED_SIDE)) is None
 
 
-def _register(rt, image, title):
-    return run_write(rt.session_factory, lambda s: add_reference(
-        s, rt.store, image, title=title, owner="Owner", license="All rights reserved").id)
-
-
 @pytest.mark.parametrize("index_kind,name", [("numpy", "page"), ("mih", "page"), ("mih", "phantom")])
 def test_a_copy_with_a_third_painted_over_is_found_and_verified(make_runtime, monkeypatch, index_kind, name):
     """A scanned page and the phantom with 36% painted one colour: 90-92 PDQ bits from their works, 22-26 pHash bits,
@@ -50,7 +37,7 @@ def test_a_copy_with_a_third_painted_over_is_found_and_verified(make_runtime, mo
     (The `numpy` index meets the painted phantom anyway, through its work turned upside down: it is near symmetric.)"""
     rt = make_runtime(EDITGUARD_SEED_REFERENCES="0", EDITGUARD_SIMILARITY_INDEX=index_kind)
     works = {"page": photo("page"), "phantom": phantom(), "coffee": photo("coffee"), "rocket": photo("rocket")}
-    ids = {n: _register(rt, im, n) for n, im in works.items()}
+    ids = {n: register(rt, im, n) for n, im in works.items()}
     ask = mih_views.query_views if index_kind == "mih" else (lambda im: hashes.query_codes(im)[0])
     copy = painted(works[name], 0.4)
     [m] = rt.index.search(copy)

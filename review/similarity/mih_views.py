@@ -19,7 +19,8 @@ within PDQ's warn distance: a repaint or a recolouring can be beyond pHash's 14 
 (bench.similarity: repaints met 80% -> 94%; ~1.2 ms a query code at a million works). Of the turned-back views only
 the one turned back by the measured angle is scanned (derotate.UNTURNED; a turned picture has no trimmed view, so it
 too scans two codes): the eight fixed angles would cost more than the lookup target leaves, and the pHash tables meet
-most turns with them. A query with a flat block painted over it scans its filled-in view too (review.similarity.overlay).
+most turns with them. A query with a flat block painted over it scans its filled-in view too
+(review.similarity.overlay).
 """
 from __future__ import annotations
 
